@@ -36,6 +36,43 @@ def _oracle(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train(args: argparse.Namespace) -> int:
+    from .config import TrainConfig
+    from .data import load_demonstrations
+    from .presets import DEFAULT_PRESET, preset
+    from .train import train
+
+    if args.config and args.preset:
+        raise ValueError("give either --preset or --config, not both")
+    config = TrainConfig.load(args.config) if args.config else preset(args.preset or DEFAULT_PRESET)
+    overrides = {k: v for k, v in (("steps", args.steps), ("seed", args.seed)) if v is not None}
+    if overrides:
+        config = TrainConfig.model_validate(config.model_dump() | overrides)
+    demos = load_demonstrations(args.data)
+    result = train(config, demos, args.out, resume=args.resume, progress=not args.quiet)
+    success = "n/a" if result.final_success_rate is None else f"{result.final_success_rate:.1%}"
+    print(f"trained {result.steps} steps in {result.seconds:.0f} s into {args.out}; validation success {success}")
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate
+    from .policy import ImplicitPolicy
+
+    policy = ImplicitPolicy.load(args.policy, device=args.device, seed=args.seed)
+    env_id = args.env or policy.header.env_id
+    started = time.perf_counter()
+    result = evaluate(policy, env_id, args.episodes, args.seed, progress=not args.quiet)
+    result |= {"policy": str(args.policy), "seconds": time.perf_counter() - started}
+    print(f"{env_id}: success {result['success_rate']:.1%} over {args.episodes} episodes "
+          f"(seeds {args.seed}..{args.seed + args.episodes - 1}), mean return {result['mean_return']:.3f}")
+    if args.json:
+        from .atomic import atomic_write_text
+
+        atomic_write_text(args.json, json.dumps(result, indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="implicit-policy", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -54,6 +91,27 @@ def build_parser() -> argparse.ArgumentParser:
     oracle.add_argument("--seed", type=int, default=0)
     oracle.add_argument("--json", action="store_true", help="also print the rates as one JSON line")
     oracle.set_defaults(run=_oracle)
+
+    train = commands.add_parser("train", help="train an energy model on demonstrations")
+    train.add_argument("--data", required=True, help="demonstrations .npz from `collect`")
+    train.add_argument("--out", required=True, help="run folder (checkpoints, metrics.jsonl)")
+    train.add_argument("--preset", help="ibc-langevin (default), dfo or correct-langevin")
+    train.add_argument("--config", help="a TrainConfig JSON file instead of a preset")
+    train.add_argument("--steps", type=int, help="override the number of training steps")
+    train.add_argument("--seed", type=int, help="override the seed")
+    train.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(run=_train)
+
+    evaluate = commands.add_parser("eval", help="closed-loop success rate of a trained policy")
+    evaluate.add_argument("--policy", required=True, help="run folder or checkpoint folder")
+    evaluate.add_argument("--env", help="env id (default: the one the policy was trained on)")
+    evaluate.add_argument("--episodes", type=int, default=100)
+    evaluate.add_argument("--seed", type=int, default=1000, help="episode k uses seed + k")
+    evaluate.add_argument("--device", default="cpu")
+    evaluate.add_argument("--json", help="write the results (success_rate, episodes, mean_return, ...) here")
+    evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
+    evaluate.set_defaults(run=_eval)
     return parser
 
 

@@ -1,0 +1,147 @@
+"""The checkpoint folder: ``config.json`` (everything needed to rebuild the policy, versioned) and
+``model.safetensors`` (weights: loading never executes code). A run folder holds ``checkpoints/step_N``
+folders and a ``latest`` file naming the newest; both checkpoint folders and ``latest`` are written
+atomically, so a crash never leaves a half-written checkpoint behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import torch
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from safetensors import SafetensorError
+from safetensors.torch import load as load_safetensors
+from safetensors.torch import save as save_safetensors
+
+from .atomic import atomic_open, atomic_write_text
+from .config import EnergyNetConfig, InferenceConfig, TrainConfig, describe_validation_error
+
+FORMAT_VERSION = 1
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+LATEST_FILE = "latest"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that is missing, corrupt, tampered or inconsistent."""
+
+
+class NormalizerStats(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    obs_min: list[float]
+    obs_max: list[float]
+    action_min: list[float]
+    action_max: list[float]
+    margin: float
+
+
+class CheckpointHeader(BaseModel):
+    """What ``config.json`` holds."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    format_version: int = FORMAT_VERSION
+    env_id: str
+    obs_size: int = Field(ge=1)
+    action_size: int = Field(ge=1)
+    action_low: list[float]
+    action_high: list[float]
+    normalizer: NormalizerStats
+    energy: EnergyNetConfig
+    inference: InferenceConfig
+    train: TrainConfig | None = None
+    weights_sha256: str = ""
+
+
+def resolve_checkpoint(path: str | os.PathLike) -> Path:
+    """A checkpoint folder itself, or the newest checkpoint of a run folder."""
+    path = Path(path)
+    if (path / CONFIG_FILE).is_file():
+        return path
+    latest = path / LATEST_FILE
+    if latest.is_file():
+        return path / latest.read_text().strip()
+    if not path.exists():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    raise CheckpointError(f"{path} is neither a checkpoint folder ({CONFIG_FILE}) nor a run folder ({LATEST_FILE})")
+
+
+def write_checkpoint(folder: str | os.PathLike, header: CheckpointHeader, weights: dict[str, torch.Tensor],
+                     extra_files: dict[str, bytes] | None = None) -> Path:
+    """Write a complete checkpoint folder atomically (temporary folder, then rename); replaces ``folder``."""
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    blob = save_safetensors({k: v.detach().cpu().contiguous() for k, v in weights.items()})
+    header = header.model_copy(update={"weights_sha256": hashlib.sha256(blob).hexdigest()})
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        files = {WEIGHTS_FILE: blob, CONFIG_FILE: header.model_dump_json(indent=2).encode(), **(extra_files or {})}
+        for name, data in files.items():
+            with open(tmp / name, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        if folder.exists():
+            old = folder.with_name(f".{folder.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(folder, old)
+            os.replace(tmp, folder)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return folder
+
+
+def set_latest(run_dir: str | os.PathLike, checkpoint_name: str) -> None:
+    atomic_write_text(Path(run_dir) / LATEST_FILE, checkpoint_name + "\n")
+
+
+def read_checkpoint(path: str | os.PathLike) -> tuple[Path, CheckpointHeader, dict[str, torch.Tensor]]:
+    """Resolve, read and verify a checkpoint: its folder, header and weights."""
+    folder = resolve_checkpoint(path)
+    config_path, weights_path = folder / CONFIG_FILE, folder / WEIGHTS_FILE
+    for needed in (config_path, weights_path):
+        if not needed.is_file():
+            raise CheckpointError(f"checkpoint {folder} lacks {needed.name}")
+    try:
+        header = CheckpointHeader.model_validate(json.loads(config_path.read_text()))
+    except json.JSONDecodeError as err:
+        raise CheckpointError(f"{config_path} is not valid JSON (truncated?): {err}") from err
+    except ValidationError as err:
+        raise CheckpointError(f"{config_path} is not a valid checkpoint config: {describe_validation_error(err)}") from err
+    if header.format_version != FORMAT_VERSION:
+        raise CheckpointError(f"{config_path} has format_version {header.format_version}; this version reads {FORMAT_VERSION}")
+    blob = weights_path.read_bytes()
+    if hashlib.sha256(blob).hexdigest() != header.weights_sha256:
+        raise CheckpointError(f"{weights_path} does not match the sha256 in {CONFIG_FILE}: truncated or tampered")
+    try:
+        weights = load_safetensors(blob)
+    except SafetensorError as err:
+        raise CheckpointError(f"{weights_path} is not a readable safetensors file: {err}") from err
+    return folder, header, weights
+
+
+def read_extra(folder: Path, name: str) -> bytes:
+    path = folder / name
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {folder} lacks {name}, needed to resume training")
+    return path.read_bytes()
+
+
+def prune_checkpoints(run_dir: Path, keep: int) -> None:
+    """Delete all but the newest ``keep`` ``checkpoints/step_N`` folders."""
+    folders = sorted((run_dir / "checkpoints").glob("step_*"), key=lambda p: int(p.name.split("_")[1]))
+    for old in folders[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+__all__ = ["CheckpointError", "CheckpointHeader", "NormalizerStats", "read_checkpoint", "write_checkpoint",
+           "set_latest", "resolve_checkpoint", "prune_checkpoints", "atomic_open"]

@@ -1,0 +1,156 @@
+"""Every knob of a run, as frozen pydantic models that refuse bad values by field name.
+
+A run's whole configuration is one :class:`TrainConfig`, saved as JSON beside the weights. Samplers are a
+tagged union on ``kind``: the same Langevin and DFO settings serve training negatives and inference.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .atomic import atomic_write_text
+
+
+class _Config(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class EnergyNetConfig(_Config):
+    """MLP over concat(obs, action); defaults are the seed paper's (appendix D)."""
+
+    hidden_size: int = Field(256, ge=1)
+    hidden_layers: int = Field(2, ge=1)
+    activation: Literal["relu"] = "relu"
+    init_std: float = Field(0.05, gt=0, description="weights and biases drawn from N(0, init_std)")
+    dropout: float = Field(0.0, ge=0, lt=1)
+    spectral_norm: bool = False
+
+
+class NormalizerConfig(_Config):
+    """Min-max normalisation to [-1, 1]; ``action_margin`` widens the action box on each side."""
+
+    action_margin: float = Field(0.05, ge=0, le=1, description="fraction of the range: 0.05 gives [-1.1, 1.1]")
+
+
+class StepSchedule(_Config):
+    """Polynomial decay of the Langevin step size from ``start`` to ``end`` over the chain's iterations."""
+
+    start: float = Field(1.0, gt=0)
+    end: float = Field(0.001, gt=0)
+    power: float = Field(2.0, gt=0)
+
+
+class UniformSamplerConfig(_Config):
+    """Independent uniform samples in the widened action box (DFO-style negatives)."""
+
+    kind: Literal["uniform"] = "uniform"
+    num_samples: int = Field(256, ge=1)
+
+
+class DFOConfig(_Config):
+    """Derivative-free optimisation: uniform samples, then resampling around low energies with shrinking noise."""
+
+    kind: Literal["dfo"] = "dfo"
+    num_samples: int = Field(1024, ge=1)
+    iterations: int = Field(3, ge=0)
+    noise_scale: float = Field(0.33, ge=0)
+    noise_shrink: float = Field(0.5, gt=0, le=1)
+
+
+class LangevinConfig(_Config):
+    """Langevin MCMC over actions.
+
+    ``rule="ibc"``: ``y - lam/2 dE/dy + lam * noise_scale * w`` (IBC's code, seed paper eq. 6);
+    ``rule="correct"``: ``y - tau dE/dy + sqrt(2 tau) w`` (eq. 8). ``chains="short"`` runs
+    ``num_samples`` independent chains of ``iterations`` and keeps each one's last sample (IBC's way);
+    ``chains="long"`` runs one chain per observation, drops ``burn_in`` iterations, then keeps every
+    ``thinning``-th of the next samples until it has ``num_samples``.
+    """
+
+    kind: Literal["langevin"] = "langevin"
+    rule: Literal["ibc", "correct"] = "ibc"
+    num_samples: int = Field(8, ge=1)
+    iterations: int = Field(10, ge=1)
+    noise_scale: float = Field(0.1, ge=0, description="sigma of the ibc rule; unused by the correct rule")
+    step: StepSchedule = StepSchedule()
+    delta_clip: float = Field(0.25, gt=0, description="per-iteration move limit, fraction of the action range")
+    chains: Literal["short", "long"] = "short"
+    burn_in: int = Field(100, ge=0)
+    thinning: int = Field(1, ge=1)
+
+
+SamplerConfig = Annotated[Union[UniformSamplerConfig, DFOConfig, LangevinConfig], Field(discriminator="kind")]
+InferenceConfig = Annotated[Union[DFOConfig, LangevinConfig], Field(discriminator="kind")]
+
+
+class LossConfig(_Config):
+    """Main loss plus weighted regularisers (weights of 0 switch them off)."""
+
+    kind: Literal["info_nce", "mcmc"] = "info_nce"
+    max_entropy_weight: float = Field(0.0, ge=0, description="times half the variance of the negatives' energies")
+    positive_l2_weight: float = Field(0.0, ge=0, description="times the mean squared positive energy")
+    gradient_penalty_weight: float = Field(0.0, ge=0)
+    gradient_penalty_margin: float = Field(1.0, ge=0)
+
+
+class OptimConfig(_Config):
+    """Adam with step decay, as appendix D: lr 1e-3, batch 512, gamma 0.99 every 100 epochs."""
+
+    learning_rate: float = Field(1e-3, gt=0)
+    batch_size: int = Field(512, ge=1)
+    lr_decay: float = Field(0.99, gt=0, le=1)
+    lr_decay_every_epochs: float = Field(100, gt=0)
+    weight_decay: float = Field(0.0, ge=0)
+
+
+class TrainConfig(_Config):
+    """A whole training run: model, data handling, negatives, loss, optimiser, logging and evaluation."""
+
+    energy: EnergyNetConfig = EnergyNetConfig()
+    normalizer: NormalizerConfig = NormalizerConfig()
+    sampler: SamplerConfig = LangevinConfig()
+    inference: InferenceConfig = LangevinConfig(noise_scale=0.01, num_samples=512)
+    loss: LossConfig = LossConfig()
+    optim: OptimConfig = OptimConfig()
+    steps: int = Field(10_000, ge=1)
+    seed: int = 0
+    log_every: int = Field(50, ge=1)
+    eval_every: int = Field(1000, ge=0, description="closed-loop validation every this many steps; 0: only at the end")
+    eval_episodes: int = Field(100, ge=0)
+    eval_seed: int = Field(100_000, description="validation episodes use seeds eval_seed, eval_seed + 1, ...")
+    checkpoint_every: int = Field(1000, ge=1)
+    keep_checkpoints: int = Field(2, ge=1)
+    torch_threads: int = Field(0, ge=0, description="0: torch's default")
+
+    @model_validator(mode="after")
+    def _uniform_is_for_training_only(self) -> "TrainConfig":
+        if isinstance(self.sampler, DFOConfig):
+            raise ValueError("sampler: training negatives come from 'uniform' or 'langevin'; DFO is for inference")
+        return self
+
+    def save(self, path: str | os.PathLike) -> None:
+        atomic_write_text(path, self.model_dump_json(indent=2))
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "TrainConfig":
+        path = Path(path)
+        try:
+            return cls.model_validate(json.loads(path.read_text()))
+        except FileNotFoundError as err:
+            raise ValueError(f"config file not found: {path}") from err
+        except json.JSONDecodeError as err:
+            raise ValueError(f"config file {path} is not valid JSON: {err}") from err
+        except ValidationError as err:
+            raise ValueError(f"invalid config {path}: {describe_validation_error(err)}") from err
+
+
+def describe_validation_error(err: ValidationError) -> str:
+    """One line per bad field: ``field.path: message (got value)``."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']} (got {e.get('input')!r})" for e in err.errors()
+    )

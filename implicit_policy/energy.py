@@ -1,0 +1,39 @@
+"""The energy network E(obs, action) -> scalar; lower energy means a better action."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+from .config import EnergyNetConfig
+
+
+class EnergyNet(nn.Module):
+    """MLP over concat(obs, action): ``obs (B, O) x actions (B, M, A) -> energies (B, M)``.
+
+    The first layer's product is split into its observation and action parts, so the observation part is
+    computed once per row instead of once per candidate: the same function, M times less work on obs.
+    """
+
+    def __init__(self, obs_size: int, action_size: int, config: EnergyNetConfig = EnergyNetConfig()) -> None:
+        super().__init__()
+        self.obs_size, self.action_size, self.config = obs_size, action_size, config
+        width = config.hidden_size
+        sizes = [obs_size + action_size] + [width] * config.hidden_layers + [1]
+        self.layers = nn.ModuleList(nn.Linear(i, o) for i, o in zip(sizes[:-1], sizes[1:]))
+        for layer in self.layers:
+            nn.init.normal_(layer.weight, std=config.init_std)
+            nn.init.normal_(layer.bias, std=config.init_std)
+        if config.spectral_norm:
+            for i in range(1, len(self.layers) - 1):
+                self.layers[i] = spectral_norm(self.layers[i])
+        self.dropout = nn.Dropout(config.dropout) if config.dropout > 0 else nn.Identity()
+
+    def forward(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        first = self.layers[0]
+        w_obs, w_act = first.weight[:, : self.obs_size], first.weight[:, self.obs_size :]
+        h = (obs @ w_obs.T + first.bias).unsqueeze(1) + actions @ w_act.T  # (B, M, H)
+        for layer in self.layers[1:]:
+            h = layer(self.dropout(torch.relu(h)))
+        return h.squeeze(-1)

@@ -1,0 +1,37 @@
+"""The protocol of optimisers over actions: ``sample`` negatives for training, ``infer`` the argmin.
+
+All work in normalised action space, inside the box ``[-bound, bound]^A``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+import torch
+
+EnergyFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+"""``obs (B, O) x actions (B, M, A) -> energies (B, M)``."""
+
+
+class ActionOptimizer(Protocol):
+    def sample(self, energy: EnergyFn, obs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Negative actions ``(B, M, A)`` for observations ``obs (B, O)``, detached from the graph."""
+        ...
+
+    def infer(self, energy: EnergyFn, obs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """The best action found ``(B, A)`` for each observation."""
+        ...
+
+
+def uniform_actions(batch: int, count: int, action_size: int, bound: float, generator: torch.Generator,
+                    device: torch.device | str = "cpu") -> torch.Tensor:
+    """``(batch, count, action_size)`` samples of U(-bound, bound)."""
+    u = torch.rand(batch, count, action_size, generator=generator, device=device)
+    return (2 * u - 1) * bound
+
+
+def lowest_energy(actions: torch.Tensor, energies: torch.Tensor) -> torch.Tensor:
+    """Per row, the candidate of ``actions (B, M, A)`` with the lowest of ``energies (B, M)``: ``(B, A)``."""
+    best = energies.argmin(dim=1)
+    return actions[torch.arange(len(actions), device=actions.device), best]

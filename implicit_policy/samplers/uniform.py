@@ -1,0 +1,21 @@
+"""Uniform negatives, as DFO-style training uses: the proposal for which InfoNCE's sum is unbiased."""
+
+from __future__ import annotations
+
+import torch
+
+from ..config import UniformSamplerConfig
+from .base import EnergyFn, lowest_energy, uniform_actions
+
+
+class UniformSampler:
+    def __init__(self, config: UniformSamplerConfig, action_size: int, bound: float) -> None:
+        self.config, self.action_size, self.bound = config, action_size, bound
+
+    def sample(self, energy: EnergyFn, obs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        return uniform_actions(len(obs), self.config.num_samples, self.action_size, self.bound, generator, obs.device)
+
+    @torch.no_grad()
+    def infer(self, energy: EnergyFn, obs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        candidates = self.sample(energy, obs, generator)
+        return lowest_energy(candidates, energy(obs, candidates))

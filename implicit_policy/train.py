@@ -1,0 +1,224 @@
+"""The training loop: demonstrations and a config in; checkpoints, metrics and validation success out.
+
+A run folder holds ``train_config.json``, ``metrics.jsonl`` (one JSON record per logging step or
+validation), ``checkpoints/step_N/`` and ``latest``. ``resume=True`` continues from the newest checkpoint
+exactly: weights, Adam state, step, and the random generators.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load as load_safetensors
+from safetensors.torch import save as save_safetensors
+from tqdm.auto import tqdm
+
+import implicit_policy_envs
+
+from .checkpoint import (CheckpointHeader, prune_checkpoints, read_checkpoint, read_extra, resolve_checkpoint,
+                         set_latest, write_checkpoint)
+from .atomic import atomic_write_text
+from .config import TrainConfig
+from .data import DemonstrationError, Demonstrations
+from .energy import EnergyNet
+from .evaluate import evaluate
+from .losses import total_loss
+from .normalize import Normalizer
+from .policy import ImplicitPolicy, normalizer_stats
+from .samplers import build_sampler
+
+STATE_FILE = "training_state.safetensors"
+STATE_JSON = "training_state.json"
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or inf; the last good checkpoint is kept."""
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    run_dir: Path
+    steps: int
+    seconds: float
+    final_success_rate: float | None
+    losses: list[float]
+
+
+def check_demonstrations_fit_env(demos: Demonstrations) -> tuple[np.ndarray, np.ndarray]:
+    """The env's action box; ``DemonstrationError`` if the demonstration sizes do not match the env."""
+    n_dim = implicit_policy_envs.particle_n_dim(demos.env_id)
+    obs_space = implicit_policy_envs.particle.observation_space(n_dim)
+    act_space = implicit_policy_envs.particle.action_space(n_dim)
+    if demos.observation_size != obs_space.shape[0] or demos.action_size != act_space.shape[0]:
+        raise DemonstrationError(
+            f"demonstrations have observation size {demos.observation_size} and action size {demos.action_size}, "
+            f"but {demos.env_id} has observation size {obs_space.shape[0]} and action size {act_space.shape[0]}"
+        )
+    return act_space.low, act_space.high
+
+
+def learning_rate(config: TrainConfig, step: int, dataset_size: int) -> float:
+    """Step decay: ``lr * gamma^floor(epoch / every)``, epochs counted in batches over the dataset."""
+    epoch = step * config.optim.batch_size / dataset_size
+    return config.optim.learning_rate * config.optim.lr_decay ** math.floor(epoch / config.optim.lr_decay_every_epochs)
+
+
+class Trainer:
+    def __init__(self, config: TrainConfig, demos: Demonstrations, run_dir: str | os.PathLike) -> None:
+        action_low, action_high = check_demonstrations_fit_env(demos)
+        self.config, self.demos, self.run_dir = config, demos, Path(run_dir)
+        if config.torch_threads:
+            torch.set_num_threads(config.torch_threads)
+        torch.manual_seed(config.seed)
+        self.generator = torch.Generator().manual_seed(config.seed)
+        self.normalizer = Normalizer.fit(demos.observations, demos.actions, config.normalizer.action_margin)
+        self.obs = self.normalizer.normalize_obs(torch.as_tensor(demos.observations))
+        self.actions = self.normalizer.normalize_actions(torch.as_tensor(demos.actions))
+        self.energy = EnergyNet(demos.observation_size, demos.action_size, config.energy)
+        self.sampler = build_sampler(config.sampler, demos.action_size, self.normalizer.action_bound)
+        self.optimizer = torch.optim.Adam(self.energy.parameters(), lr=config.optim.learning_rate,
+                                          weight_decay=config.optim.weight_decay)
+        self.header = CheckpointHeader(
+            env_id=demos.env_id, obs_size=demos.observation_size, action_size=demos.action_size,
+            action_low=action_low.tolist(), action_high=action_high.tolist(),
+            normalizer=normalizer_stats(self.normalizer), energy=config.energy, inference=config.inference,
+            train=config,
+        )
+        self.step = 0
+
+    # -- one step ---------------------------------------------------------------------------------
+    def train_step(self) -> dict[str, float]:
+        """One gradient step on a random batch; returns the step's metrics."""
+        cfg = self.config
+        for group in self.optimizer.param_groups:
+            group["lr"] = learning_rate(cfg, self.step, len(self.obs))
+        index = torch.randint(len(self.obs), (cfg.optim.batch_size,), generator=self.generator)
+        obs, positives = self.obs[index], self.actions[index]
+        self.energy.train()
+        negatives = self.sampler.sample(self.energy, obs, self.generator)
+        energies = self.energy(obs, torch.cat([positives.unsqueeze(1), negatives], dim=1))
+        positive, negative = energies[:, 0], energies[:, 1:]
+        parts = total_loss(cfg.loss, self.energy, obs, positive, negative, negatives)
+        loss = parts["loss"]
+        if not torch.isfinite(loss):
+            raise TrainingDiverged(
+                f"loss became {loss.item()} at step {self.step}; the last good checkpoint in {self.run_dir} is kept"
+            )
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.energy.parameters(), float("inf"))
+        self.optimizer.step()
+        self.step += 1
+        return {
+            **{k: v.item() for k, v in parts.items()},
+            "positive_energy": positive.mean().item(),
+            "negative_energy": negative.mean().item(),
+            "negative_distance": (negatives - positives.unsqueeze(1)).norm(dim=-1).mean().item(),
+            "grad_norm": grad_norm.item(),
+            "lr": self.optimizer.param_groups[0]["lr"],
+        }
+
+    # -- validation, checkpoints ------------------------------------------------------------------
+    def policy(self) -> ImplicitPolicy:
+        return ImplicitPolicy(self.header, self.energy, seed=self.config.seed)
+
+    def validate(self) -> float:
+        self.energy.eval()
+        result = evaluate(self.policy(), self.demos.env_id, self.config.eval_episodes, self.config.eval_seed)
+        return result["success_rate"]
+
+    def save_checkpoint(self) -> Path:
+        name = f"step_{self.step}"
+        state = {f"opt.{i}.{k}": v for i, s in self.optimizer.state_dict()["state"].items() for k, v in s.items()}
+        state["generator"] = self.generator.get_state()
+        state["torch_rng"] = torch.get_rng_state()
+        extra = {
+            STATE_FILE: save_safetensors({k: v.contiguous() for k, v in state.items()}),
+            STATE_JSON: json.dumps({"step": self.step}).encode(),
+        }
+        folder = write_checkpoint(self.run_dir / "checkpoints" / name, self.header, self.energy.state_dict(), extra)
+        set_latest(self.run_dir, f"checkpoints/{name}")
+        prune_checkpoints(self.run_dir, self.config.keep_checkpoints)
+        return folder
+
+    def load_checkpoint(self) -> None:
+        folder, header, weights = read_checkpoint(self.run_dir)
+        self.energy.load_state_dict(weights)
+        state = load_safetensors(read_extra(folder, STATE_FILE))
+        self.step = json.loads(read_extra(folder, STATE_JSON))["step"]
+        template = self.optimizer.state_dict()
+        opt_state: dict[int, dict[str, torch.Tensor]] = {}
+        for key, value in state.items():
+            if key.startswith("opt."):
+                _, index, name = key.split(".", 2)
+                opt_state.setdefault(int(index), {})[name] = value
+        template["state"] = opt_state
+        self.optimizer.load_state_dict(template)
+        self.generator.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+
+    # -- the loop ---------------------------------------------------------------------------------
+    def run(self, resume: bool = False, progress: bool = True) -> TrainResult:
+        cfg = self.config
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        metrics_path = self.run_dir / "metrics.jsonl"
+        if resume:
+            self.load_checkpoint()
+            _truncate_metrics(metrics_path, self.step)
+        else:
+            if (self.run_dir / "latest").exists():
+                raise ValueError(f"{self.run_dir} already holds a run; pass resume=True (--resume) or use a new folder")
+            metrics_path.unlink(missing_ok=True)
+        cfg.save(self.run_dir / "train_config.json")
+        started = time.perf_counter()
+        losses: list[float] = []
+        window: list[dict[str, float]] = []
+        success: float | None = None
+        bar = tqdm(total=cfg.steps, initial=self.step, desc="train", unit="step", disable=not progress)
+        with open(metrics_path, "a") as log:
+            while self.step < cfg.steps:
+                metrics = self.train_step()
+                losses.append(metrics["loss"])
+                window.append(metrics)
+                if self.step % cfg.log_every == 0 or self.step == cfg.steps:
+                    record = {k: float(np.mean([m[k] for m in window])) for k in window[0]}
+                    record |= {"step": self.step, "seconds": time.perf_counter() - started}
+                    log.write(json.dumps(record) + "\n")
+                    log.flush()
+                    bar.set_postfix(loss=f"{record['loss']:.3f}", success=success)
+                    window = []
+                last = self.step == cfg.steps
+                if cfg.eval_episodes and ((cfg.eval_every and self.step % cfg.eval_every == 0) or last):
+                    success = self.validate()
+                    log.write(json.dumps({"step": self.step, "success_rate": success,
+                                          "seconds": time.perf_counter() - started}) + "\n")
+                    log.flush()
+                    bar.set_postfix(loss=f"{losses[-1]:.3f}", success=success)
+                if self.step % cfg.checkpoint_every == 0 or last:
+                    self.save_checkpoint()
+                bar.update(1)
+        bar.close()
+        return TrainResult(self.run_dir, self.step, time.perf_counter() - started, success, losses)
+
+
+def _truncate_metrics(path: Path, step: int) -> None:
+    """Drop records logged after ``step`` (they will be logged again by the resumed run)."""
+    if not path.exists():
+        return
+    kept = [line for line in path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
+    atomic_write_text(path, "".join(line + "\n" for line in kept))
+
+
+def train(config: TrainConfig, demos: Demonstrations, run_dir: str | os.PathLike, resume: bool = False,
+          progress: bool = True) -> TrainResult:
+    """Train an energy net on ``demos`` into ``run_dir``; see :class:`Trainer`."""
+    if resume:
+        resolve_checkpoint(run_dir)  # a clear error if there is nothing to resume
+    return Trainer(config, demos, run_dir).run(resume=resume, progress=progress)

@@ -1,0 +1,119 @@
+"""The paper's equations on hand-computed cases: losses, Langevin rules, schedule, clipping."""
+
+import math
+
+import pytest
+import torch
+
+from implicit_policy.config import LangevinConfig, StepSchedule
+from implicit_policy.energy import EnergyNet
+from implicit_policy.config import EnergyNetConfig
+from implicit_policy.losses import (gradient_penalty, info_nce_loss, max_entropy_regularizer, mcmc_loss,
+                                    positive_energy_l2)
+from implicit_policy.normalize import Normalizer
+from implicit_policy.samplers.langevin import (LangevinSampler, correct_langevin_update, ibc_langevin_update,
+                                               polynomial_step_size)
+
+
+def test_info_nce_hand_computed():
+    loss = info_nce_loss(torch.tensor([0.0]), torch.tensor([[1.0, 2.0]]))
+    assert loss.item() == pytest.approx(math.log(1 + math.exp(-1) + math.exp(-2)))
+
+
+def test_info_nce_averages_over_batch():
+    pos, neg = torch.tensor([0.0, 3.0]), torch.tensor([[1.0, 2.0], [3.0, 3.0]])
+    expected = (math.log(1 + math.exp(-1) + math.exp(-2)) + math.log(3)) / 2
+    assert info_nce_loss(pos, neg).item() == pytest.approx(expected)
+
+
+def test_mcmc_loss_hand_computed():
+    pos, neg = torch.tensor([1.0, 2.0]), torch.tensor([[0.0, 2.0], [1.0, 1.0]])
+    assert mcmc_loss(pos, neg).item() == pytest.approx(((1 - 1) + (2 - 1)) / 2)
+
+
+def test_max_entropy_is_half_the_negative_energy_variance():
+    neg = torch.tensor([[0.0, 2.0], [1.0, 4.0]])
+    # appendix A: 1/2 mean(E^2) - 1/2 mean(E)^2 per row: (2 - 1)/1 = 1 -> 0.5; (8.5 - 6.25) -> 1.125
+    assert max_entropy_regularizer(neg).item() == pytest.approx((0.5 + 1.125) / 2)
+    assert positive_energy_l2(torch.tensor([1.0, -3.0])).item() == pytest.approx(5.0)
+
+
+def test_ibc_langevin_rule_one_step():
+    y, grad, noise = torch.tensor([1.0]), torch.tensor([2.0]), torch.tensor([1.0])
+    # y - lam/2 * grad + lam * sigma * w = 1 - 0.25 * 2 + 0.5 * 0.1 * 1
+    assert ibc_langevin_update(y, grad, 0.5, noise, 0.1).item() == pytest.approx(0.55)
+
+
+def test_correct_langevin_rule_one_step():
+    y, grad, noise = torch.tensor([1.0]), torch.tensor([2.0]), torch.tensor([1.0])
+    # y - tau * grad + sqrt(2 tau) * w = 1 - 0.125 * 2 + 0.5 * 1
+    assert correct_langevin_update(y, grad, 0.125, noise).item() == pytest.approx(1.25)
+
+
+def test_polynomial_schedule():
+    s = StepSchedule(start=1.0, end=0.001, power=2.0)
+    assert polynomial_step_size(0, 3, s) == pytest.approx(1.0)
+    assert polynomial_step_size(1, 3, s) == pytest.approx(0.999 * 0.25 + 0.001)
+    assert polynomial_step_size(2, 3, s) == pytest.approx(0.001)
+    assert polynomial_step_size(0, 1, s) == pytest.approx(1.0)
+
+
+def test_langevin_step_clips_the_move_and_the_box():
+    sampler = LangevinSampler(LangevinConfig(noise_scale=0.0, delta_clip=0.25), action_size=2, bound=1.1)
+    energy = lambda obs, y: 100.0 * y.sum(-1)  # noqa: E731  (gradient 100 pushes every coordinate down)
+    y = torch.tensor([[[0.0, -0.9]]])
+    out = sampler.langevin_step(energy, torch.zeros(1, 1), y, 1.0, torch.Generator().manual_seed(0))
+    # move limited to 25 % of the range [-1, 1] = 0.5, then the box [-1.1, 1.1]
+    torch.testing.assert_close(out, torch.tensor([[[-0.5, -1.1]]]))
+
+
+def test_langevin_step_uses_fixed_noise_per_rule():
+    gen = lambda: torch.Generator().manual_seed(3)  # noqa: E731
+    noise = torch.randn((1, 1, 1), generator=gen())
+    energy = lambda obs, y: 0.5 * (y**2).sum(-1)  # noqa: E731  gradient = y
+    y = torch.tensor([[[0.2]]])
+    ibc = LangevinSampler(LangevinConfig(rule="ibc", noise_scale=0.1), 1, 1.1)
+    correct = LangevinSampler(LangevinConfig(rule="correct"), 1, 1.1)
+    got_ibc = ibc.langevin_step(energy, torch.zeros(1, 1), y, 0.1, gen())
+    got_correct = correct.langevin_step(energy, torch.zeros(1, 1), y, 0.01, gen())
+    assert got_ibc.item() == pytest.approx(0.2 - 0.05 * 0.2 + 0.1 * 0.1 * noise.item(), rel=1e-5)
+    assert got_correct.item() == pytest.approx(0.2 - 0.01 * 0.2 + math.sqrt(0.02) * noise.item(), rel=1e-5)
+
+
+def test_gradient_penalty_hand_computed():
+    w = torch.tensor([3.0, -0.5])
+    energy = lambda obs, y: (y * w).sum(-1)  # noqa: E731  |dE/dy|_inf = 3
+    penalty = gradient_penalty(energy, torch.zeros(2, 1), torch.zeros(2, 4, 2), margin=1.0)
+    assert penalty.item() == pytest.approx(4.0)
+    assert gradient_penalty(energy, torch.zeros(2, 1), torch.zeros(2, 4, 2), margin=5.0).item() == 0.0
+
+
+def test_energy_net_is_an_mlp_over_the_concatenation():
+    net = EnergyNet(3, 2, EnergyNetConfig(hidden_size=16))
+    obs, actions = torch.randn(4, 3), torch.randn(4, 5, 2)
+    out = net(obs, actions)
+    assert out.shape == (4, 5)
+    x = torch.cat([obs.unsqueeze(1).expand(-1, 5, -1), actions], dim=-1)
+    for layer in net.layers[:-1]:
+        x = torch.relu(layer(x))
+    np_ref = net.layers[-1](x).squeeze(-1)
+    torch.testing.assert_close(out, np_ref, rtol=1e-5, atol=1e-6)
+
+
+def test_energy_net_seed_paper_init_and_options():
+    torch.manual_seed(0)
+    net = EnergyNet(8, 2)
+    assert [l.out_features for l in net.layers] == [256, 256, 1]
+    weights = torch.cat([p.flatten() for p in net.parameters()])
+    assert weights.std().item() == pytest.approx(0.05, rel=0.05)
+    sn = EnergyNet(8, 2, EnergyNetConfig(hidden_size=8, hidden_layers=3, spectral_norm=True, dropout=0.1))
+    assert sn(torch.randn(2, 8), torch.randn(2, 3, 2)).shape == (2, 3)
+
+
+def test_normalizer_maps_demo_range_to_unit_box():
+    obs = torch.tensor([[0.0, 5.0], [2.0, 5.0]])
+    act = torch.tensor([[0.2], [0.6]])
+    norm = Normalizer.fit(obs.numpy(), act.numpy())
+    assert norm.normalize_obs(obs).tolist() == [[-1.0, 0.0], [1.0, 0.0]]  # constant column -> 0
+    torch.testing.assert_close(norm.denormalize_actions(norm.normalize_actions(act)), act)
+    assert norm.action_bound == pytest.approx(1.1)

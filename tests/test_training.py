@@ -1,0 +1,139 @@
+"""The trainer: determinism, checkpoints, exact resume (also after SIGKILL), divergence, bad input, CLI."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from implicit_policy import Demonstrations
+from implicit_policy.checkpoint import CheckpointError, read_checkpoint
+from implicit_policy.cli import main
+from implicit_policy.config import OptimConfig, TrainConfig, UniformSamplerConfig
+from implicit_policy.data import DemonstrationError
+from implicit_policy.train import Trainer, TrainingDiverged, train
+
+
+def test_same_seed_same_first_50_losses(tiny_config, demos_2d, tmp_path):
+    config = tiny_config.model_copy(update={"steps": 50, "eval_episodes": 0})
+    a = train(config, demos_2d, tmp_path / "a", progress=False).losses
+    b = train(config, demos_2d, tmp_path / "b", progress=False).losses
+    assert len(a) == 50 and a == b
+    c = train(config.model_copy(update={"seed": 1}), demos_2d, tmp_path / "c", progress=False).losses
+    assert a != c
+
+
+def test_run_writes_metrics_checkpoints_and_validation(tiny_config, demos_2d, tmp_path):
+    result = train(tiny_config, demos_2d, tmp_path / "run", progress=False)
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    logged = [r for r in records if "loss" in r]
+    assert [r["step"] for r in logged] == list(range(5, 41, 5))
+    for key in ("loss", "positive_energy", "negative_energy", "negative_distance", "grad_norm", "lr"):
+        assert all(np.isfinite(r[key]) for r in logged), key
+    assert records[-1]["step"] == 40 and 0.0 <= records[-1]["success_rate"] <= 1.0
+    assert result.final_success_rate == records[-1]["success_rate"]
+    folder, header, weights = read_checkpoint(tmp_path / "run")
+    assert folder.name == "step_40" and header.env_id == "Particle2D-v0" and header.obs_size == 8
+    assert sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir()) == ["step_30", "step_40"]
+
+
+def test_resume_continues_exactly(tiny_config, demos_2d, tmp_path):
+    full = train(tiny_config, demos_2d, tmp_path / "full", progress=False)
+    half = tiny_config.model_copy(update={"steps": 20})
+    train(half, demos_2d, tmp_path / "split", progress=False)
+    resumed = train(tiny_config, demos_2d, tmp_path / "split", resume=True, progress=False)
+    assert resumed.losses == full.losses[20:]
+    _, _, w_full = read_checkpoint(tmp_path / "full")
+    _, _, w_split = read_checkpoint(tmp_path / "split")
+    for key in w_full:
+        torch.testing.assert_close(w_full[key], w_split[key], rtol=0, atol=0)
+    def loss_records(run):
+        records = [json.loads(line) for line in (tmp_path / run / "metrics.jsonl").read_text().splitlines()]
+        return [{k: v for k, v in r.items() if k != "seconds"} for r in records if "loss" in r]
+
+    assert loss_records("split") == loss_records("full")
+
+
+def test_refuses_to_overwrite_a_run_without_resume(tiny_config, demos_2d, tmp_path):
+    train(tiny_config.model_copy(update={"steps": 10}), demos_2d, tmp_path / "r", progress=False)
+    with pytest.raises(ValueError, match="already holds a run"):
+        train(tiny_config, demos_2d, tmp_path / "r", progress=False)
+
+
+def test_sigkill_mid_training_resumes_from_last_checkpoint(demos_2d, tmp_path):
+    data = demos_2d.save(tmp_path / "d.npz")
+    config = TrainConfig(
+        sampler=UniformSamplerConfig(num_samples=16), optim=OptimConfig(batch_size=64), steps=100_000,
+        eval_every=0, eval_episodes=0, checkpoint_every=20, log_every=20,
+    )
+    config.save(tmp_path / "c.json")
+    run = tmp_path / "run"
+    cmd = [sys.executable, "-m", "implicit_policy.cli", "train", "--data", str(data), "--config", str(tmp_path / "c.json"),
+           "--out", str(run), "--quiet"]
+    proc = subprocess.Popen(cmd)
+    deadline = time.time() + 60
+    while time.time() < deadline and len(list((run / "checkpoints").glob("step_*"))) < 2:
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    folder, _, _ = read_checkpoint(run)  # whatever survived is a complete, verified checkpoint
+    step = int(folder.name.split("_")[1])
+    assert step >= 20
+    subprocess.run(cmd[:-1] + ["--resume", "--steps", str(step + 20), "--quiet"], check=True)
+    assert read_checkpoint(run)[0].name == f"step_{step + 20}"
+
+
+def test_nan_loss_stops_with_clear_message_and_keeps_checkpoint(tiny_config, demos_2d, tmp_path):
+    config = tiny_config.model_copy(update={"optim": OptimConfig(batch_size=32, learning_rate=1e30), "steps": 200})
+    with pytest.raises(TrainingDiverged, match="last good checkpoint"):
+        train(config, demos_2d, tmp_path / "r", progress=False)
+    if (tmp_path / "r" / "latest").exists():
+        _, _, weights = read_checkpoint(tmp_path / "r")
+        assert all(torch.isfinite(w).all() for w in weights.values())
+
+
+def test_demonstrations_that_do_not_fit_the_env_are_refused(tiny_config, demos_2d, tmp_path):
+    wrong = Demonstrations(**{**demos_2d.__dict__, "env_id": "Particle4D-v0"})
+    with pytest.raises(DemonstrationError, match="observation size 8 .* observation size 16"):
+        Trainer(tiny_config, wrong, tmp_path)
+
+
+def test_invalid_config_value_names_the_field(tmp_path):
+    (tmp_path / "c.json").write_text(json.dumps({"optim": {"learning_rate": -1}}))
+    with pytest.raises(ValueError, match="optim.learning_rate"):
+        TrainConfig.load(tmp_path / "c.json")
+    (tmp_path / "c.json").write_text(json.dumps({"sampler": {"kind": "langevin", "rule": "wrong"}}))
+    with pytest.raises(ValueError, match="sampler.langevin.rule"):
+        TrainConfig.load(tmp_path / "c.json")
+    with pytest.raises(ValueError, match="steps"):
+        TrainConfig(steps=0)
+
+
+def test_checkpoint_tampering_is_detected(tiny_config, demos_2d, tmp_path):
+    train(tiny_config.model_copy(update={"steps": 10}), demos_2d, tmp_path / "r", progress=False)
+    folder, _, _ = read_checkpoint(tmp_path / "r")
+    weights = folder / "model.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-5] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="sha256"):
+        read_checkpoint(tmp_path / "r")
+    with pytest.raises(CheckpointError, match="not found"):
+        read_checkpoint(tmp_path / "nowhere")
+
+
+def test_cli_train_then_eval_writes_json(tiny_config, demos_2d, tmp_path, capsys):
+    data = demos_2d.save(tmp_path / "d.npz")
+    tiny_config.save(tmp_path / "c.json")
+    assert main(["train", "--data", str(data), "--config", str(tmp_path / "c.json"), "--out", str(tmp_path / "run"),
+                 "--steps", "20", "--quiet"]) == 0
+    assert main(["eval", "--policy", str(tmp_path / "run"), "--episodes", "4", "--seed", "1000",
+                 "--json", str(tmp_path / "out.json"), "--quiet"]) == 0
+    result = json.loads((tmp_path / "out.json").read_text())
+    assert result["episodes"] == 4 and 0 <= result["success_rate"] <= 1 and "mean_return" in result
+    assert "success" in capsys.readouterr().out
