@@ -73,6 +73,13 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _config(args: argparse.Namespace) -> int:
+    from .presets import preset
+
+    print(preset(args.preset).model_dump_json(indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="implicit-policy", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -112,6 +119,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", help="write the results (success_rate, episodes, mean_return, ...) here")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
     evaluate.set_defaults(run=_eval)
+
+    config = commands.add_parser("config", help="print a preset's full config as JSON, to edit and pass to --config")
+    config.add_argument("--preset", default="ibc-langevin")
+    config.set_defaults(run=_config)
     return parser
 
 

@@ -1,7 +1,7 @@
 """The training loop: demonstrations and a config in; checkpoints, metrics and validation success out.
 
 A run folder holds ``train_config.json``, ``metrics.jsonl`` (one JSON record per logging step or
-validation), ``checkpoints/step_N/`` and ``latest``. ``resume=True`` continues from the newest checkpoint
+validation), ``training_curves.png`` (with the ``plot`` extra), ``checkpoints/step_N/`` and ``latest``. ``resume=True`` continues from the newest checkpoint
 exactly: weights, Adam state, step, and the random generators.
 """
 
@@ -31,6 +31,7 @@ from .energy import EnergyNet
 from .evaluate import evaluate
 from .losses import total_loss
 from .normalize import Normalizer
+from .plots import plot_training_curves
 from .policy import ImplicitPolicy, normalizer_stats
 from .samplers import build_sampler
 
@@ -205,6 +206,7 @@ class Trainer:
                     self.save_checkpoint()
                 bar.update(1)
         bar.close()
+        plot_training_curves(self.run_dir)
         return TrainResult(self.run_dir, self.step, time.perf_counter() - started, success, losses)
 
 
