@@ -19,6 +19,11 @@ _LAZY = {
     "collect_demonstrations": "implicit_policy.collect",
     "rollout": "implicit_policy.rollout",
     "oracle_rollout": "implicit_policy.rollout",
+    "TrainConfig": "implicit_policy.config",
+    "ImplicitPolicy": "implicit_policy.policy",
+    "OnnxPolicy": "implicit_policy.onnx_policy",
+    "export_argmin": "implicit_policy.export",
+    "export_energy": "implicit_policy.export",
 }
 
 

@@ -55,12 +55,35 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
-def _eval(args: argparse.Namespace) -> int:
-    from .evaluate import evaluate
+def _load_any_policy(path: str, device: str, seed: int, threads: int):
+    """An ``OnnxPolicy`` for a ``.onnx`` file, else an ``ImplicitPolicy``; and the env id it was trained on."""
+    if str(path).endswith(".onnx"):
+        from .onnx_policy import OnnxPolicy
+
+        policy = OnnxPolicy(path, threads=threads, seed=seed)
+        return policy, policy.env_id
     from .policy import ImplicitPolicy
 
-    policy = ImplicitPolicy.load(args.policy, device=args.device, seed=args.seed)
-    env_id = args.env or policy.header.env_id
+    policy = ImplicitPolicy.load(path, device=device, seed=seed)
+    return policy, policy.header.env_id
+
+
+def _export(args: argparse.Namespace) -> int:
+    from .export import export_argmin, export_energy
+    from .policy import ImplicitPolicy
+
+    policy = ImplicitPolicy.load(args.policy)
+    path = (export_energy if args.energy_only else export_argmin)(policy, args.out)
+    what = "energy net" if args.energy_only else f"argmin ({policy.header.inference.kind})"
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB): {what}, one self-contained file")
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate
+
+    policy, trained_on = _load_any_policy(args.policy, args.device, args.seed, args.threads)
+    env_id = args.env or trained_on
     started = time.perf_counter()
     result = evaluate(policy, env_id, args.episodes, args.seed, progress=not args.quiet)
     result |= {"policy": str(args.policy), "seconds": time.perf_counter() - started}
@@ -115,10 +138,17 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--env", help="env id (default: the one the policy was trained on)")
     evaluate.add_argument("--episodes", type=int, default=100)
     evaluate.add_argument("--seed", type=int, default=1000, help="episode k uses seed + k")
-    evaluate.add_argument("--device", default="cpu")
+    evaluate.add_argument("--device", default="cpu", help="torch device for a checkpoint")
+    evaluate.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads for a .onnx policy")
     evaluate.add_argument("--json", help="write the results (success_rate, episodes, mean_return, ...) here")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
     evaluate.set_defaults(run=_eval)
+
+    export = commands.add_parser("export", help="write a trained policy as one self-contained ONNX file")
+    export.add_argument("--policy", required=True, help="run folder or checkpoint folder")
+    export.add_argument("--out", required=True, help="output .onnx path (written atomically)")
+    export.add_argument("--energy-only", action="store_true", help="export E(obs, actions) alone, not the argmin")
+    export.set_defaults(run=_export)
 
     config = commands.add_parser("config", help="print a preset's full config as JSON, to edit and pass to --config")
     config.add_argument("--preset", default="ibc-langevin")

@@ -30,10 +30,29 @@ class EnergyNet(nn.Module):
                 self.layers[i] = spectral_norm(self.layers[i])
         self.dropout = nn.Dropout(config.dropout) if config.dropout > 0 else nn.Identity()
 
-    def forward(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+    def _first_layer(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         first = self.layers[0]
         w_obs, w_act = first.weight[:, : self.obs_size], first.weight[:, self.obs_size :]
-        h = (obs @ w_obs.T + first.bias).unsqueeze(1) + actions @ w_act.T  # (B, M, H)
+        return (obs @ w_obs.T + first.bias).unsqueeze(1) + actions @ w_act.T  # (B, M, H)
+
+    def forward(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        h = self._first_layer(obs, actions)
         for layer in self.layers[1:]:
             h = layer(self.dropout(torch.relu(h)))
         return h.squeeze(-1)
+
+    def energy_and_action_gradient(self, obs: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Energies ``(B, M)`` and ``dE/d actions (B, M, A)`` by the ReLU MLP's explicit backward pass.
+
+        Written out (no autograd) so that Langevin inference exports to ONNX; evaluation mode only
+        (dropout off). Checked against autograd by the tests.
+        """
+        pre = [self._first_layer(obs, actions)]
+        for layer in self.layers[1:]:
+            pre.append(layer(torch.relu(pre[-1])))
+        grad = self.layers[-1].weight.squeeze(0)  # dE/dz of the last hidden layer, (H,)
+        for i in range(len(self.layers) - 2, -1, -1):
+            grad = grad * (pre[i] > 0).to(pre[i].dtype)  # through the ReLU, (B, M, H)
+            weight = self.layers[i].weight
+            grad = grad @ (weight[:, self.obs_size :] if i == 0 else weight)
+        return pre[-1].squeeze(-1), grad

@@ -12,20 +12,8 @@ from .checkpoint import CheckpointError, CheckpointHeader, NormalizerStats, read
 from .config import InferenceConfig
 from .energy import EnergyNet
 from .normalize import Normalizer
+from .onnx_policy import validate_observations
 from .samplers import build_sampler
-
-
-def validate_observations(obs: Any, obs_size: int) -> tuple[np.ndarray, bool]:
-    """float32 ``(B, O)`` view of ``obs`` ``(O,)`` or ``(B, O)``, and whether it was a single one."""
-    arr = np.asarray(obs)
-    if arr.dtype.kind not in "fiu":
-        raise ValueError(f"observation must be a real number array of shape ({obs_size},) or (B, {obs_size}), got dtype {arr.dtype}")
-    if arr.ndim not in (1, 2) or arr.shape[-1] != obs_size:
-        raise ValueError(f"observation must have shape ({obs_size},) or (B, {obs_size}), got {arr.shape}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"observation of shape {arr.shape} contains NaN or inf")
-    single = arr.ndim == 1
-    return np.atleast_2d(arr).astype(np.float32, copy=False), single
 
 
 class ImplicitPolicy:

@@ -11,7 +11,7 @@ from implicit_policy.config import EnergyNetConfig
 from implicit_policy.losses import (gradient_penalty, info_nce_loss, max_entropy_regularizer, mcmc_loss,
                                     positive_energy_l2)
 from implicit_policy.normalize import Normalizer
-from implicit_policy.samplers.langevin import (LangevinSampler, correct_langevin_update, ibc_langevin_update,
+from implicit_policy.samplers.langevin import (correct_langevin_update, ibc_langevin_update, langevin_move,
                                                polynomial_step_size)
 
 
@@ -59,25 +59,19 @@ def test_polynomial_schedule():
 
 
 def test_langevin_step_clips_the_move_and_the_box():
-    sampler = LangevinSampler(LangevinConfig(noise_scale=0.0, delta_clip=0.25), action_size=2, bound=1.1)
-    energy = lambda obs, y: 100.0 * y.sum(-1)  # noqa: E731  (gradient 100 pushes every coordinate down)
-    y = torch.tensor([[[0.0, -0.9]]])
-    out = sampler.langevin_step(energy, torch.zeros(1, 1), y, 1.0, torch.Generator().manual_seed(0))
+    config = LangevinConfig(noise_scale=0.0, delta_clip=0.25)
+    y, grad = torch.tensor([[[0.0, -0.9]]]), torch.full((1, 1, 2), 100.0)  # pushes every coordinate down
+    out = langevin_move(y, grad, 1.0, torch.zeros_like(y), config, bound=1.1)
     # move limited to 25 % of the range [-1, 1] = 0.5, then the box [-1.1, 1.1]
     torch.testing.assert_close(out, torch.tensor([[[-0.5, -1.1]]]))
 
 
-def test_langevin_step_uses_fixed_noise_per_rule():
-    gen = lambda: torch.Generator().manual_seed(3)  # noqa: E731
-    noise = torch.randn((1, 1, 1), generator=gen())
-    energy = lambda obs, y: 0.5 * (y**2).sum(-1)  # noqa: E731  gradient = y
-    y = torch.tensor([[[0.2]]])
-    ibc = LangevinSampler(LangevinConfig(rule="ibc", noise_scale=0.1), 1, 1.1)
-    correct = LangevinSampler(LangevinConfig(rule="correct"), 1, 1.1)
-    got_ibc = ibc.langevin_step(energy, torch.zeros(1, 1), y, 0.1, gen())
-    got_correct = correct.langevin_step(energy, torch.zeros(1, 1), y, 0.01, gen())
-    assert got_ibc.item() == pytest.approx(0.2 - 0.05 * 0.2 + 0.1 * 0.1 * noise.item(), rel=1e-5)
-    assert got_correct.item() == pytest.approx(0.2 - 0.01 * 0.2 + math.sqrt(0.02) * noise.item(), rel=1e-5)
+def test_langevin_move_applies_each_rule_with_fixed_noise():
+    y, grad, noise = torch.tensor([[[0.2]]]), torch.tensor([[[0.2]]]), torch.tensor([[[0.7]]])
+    got_ibc = langevin_move(y, grad, 0.1, noise, LangevinConfig(rule="ibc", noise_scale=0.1), 1.1)
+    got_correct = langevin_move(y, grad, 0.01, noise, LangevinConfig(rule="correct"), 1.1)
+    assert got_ibc.item() == pytest.approx(0.2 - 0.05 * 0.2 + 0.1 * 0.1 * 0.7, rel=1e-6)
+    assert got_correct.item() == pytest.approx(0.2 - 0.01 * 0.2 + math.sqrt(0.02) * 0.7, rel=1e-6)
 
 
 def test_gradient_penalty_hand_computed():

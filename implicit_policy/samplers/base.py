@@ -33,5 +33,5 @@ def uniform_actions(batch: int, count: int, action_size: int, bound: float, gene
 
 def lowest_energy(actions: torch.Tensor, energies: torch.Tensor) -> torch.Tensor:
     """Per row, the candidate of ``actions (B, M, A)`` with the lowest of ``energies (B, M)``: ``(B, A)``."""
-    best = energies.argmin(dim=1)
-    return actions[torch.arange(len(actions), device=actions.device), best]
+    best = energies.argmin(dim=1, keepdim=True).unsqueeze(-1)  # (B, 1, 1); gather keeps B symbolic for export
+    return torch.gather(actions, 1, best.expand(-1, 1, actions.shape[2])).squeeze(1)

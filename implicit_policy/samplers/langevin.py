@@ -1,16 +1,24 @@
-"""Langevin MCMC over actions, with IBC's update rule (eq. 6) and the correct one (eq. 8)."""
+"""Langevin MCMC over actions, with IBC's update rule (eq. 6) and the correct one (eq. 8).
+
+The chain is a pure function of its start and its noise (:func:`run_langevin`), with the gradient
+passed in: autograd in torch, the energy net's explicit backward pass in the exported ONNX graph.
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 
 import torch
 
 from ..config import LangevinConfig, StepSchedule
-from .base import EnergyFn, lowest_energy, uniform_actions
+from .base import EnergyFn, lowest_energy
 
 ACTION_RANGE = 2.0
 """Width of the normalised demonstration action range [-1, 1], the unit of ``delta_clip``."""
+
+GradientFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+"""``obs (B, O) x actions (B, M, A) -> dE/d actions (B, M, A)``."""
 
 
 def ibc_langevin_update(y: torch.Tensor, grad: torch.Tensor, step: float, noise: torch.Tensor,
@@ -33,65 +41,82 @@ def polynomial_step_size(iteration: int, iterations: int, schedule: StepSchedule
     return (schedule.start - schedule.end) * (1.0 - progress) ** schedule.power + schedule.end
 
 
-def energy_gradient(energy: EnergyFn, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-    """``dE/dy`` for ``actions (B, M, A)``; the network's parameters get no gradient."""
-    with torch.enable_grad():
-        y = actions.detach().requires_grad_(True)
-        (grad,) = torch.autograd.grad(energy(obs, y).sum(), y)
-    return grad
+def chain_step_sizes(config: LangevinConfig) -> list[float]:
+    """The step size of each of a short chain's ``iterations``."""
+    return [polynomial_step_size(k, config.iterations, config.step) for k in range(config.iterations)]
+
+
+def autograd_gradient(energy: EnergyFn) -> GradientFn:
+    """``dE/dy`` by autograd; the network's parameters get no gradient."""
+
+    def gradient(obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        with torch.enable_grad():
+            y = actions.detach().requires_grad_(True)
+            (grad,) = torch.autograd.grad(energy(obs, y).sum(), y)
+        return grad
+
+    return gradient
+
+
+def langevin_move(y: torch.Tensor, grad: torch.Tensor, step: float, noise: torch.Tensor, config: LangevinConfig,
+                  bound: float) -> torch.Tensor:
+    """One move of chains ``y (B, M, A)`` by the configured rule, the move clipped to ``delta_clip`` of the
+    action range and the result to the box ``[-bound, bound]``."""
+    if config.rule == "ibc":
+        moved = ibc_langevin_update(y, grad, step, noise, config.noise_scale)
+    else:
+        moved = correct_langevin_update(y, grad, step, noise)
+    max_delta = config.delta_clip * ACTION_RANGE
+    return (y + (moved - y).clamp(-max_delta, max_delta)).clamp(-bound, bound)
+
+
+def run_langevin(gradient: GradientFn, obs: torch.Tensor, y: torch.Tensor, noise: torch.Tensor,
+                 steps: Sequence[float], config: LangevinConfig, bound: float) -> torch.Tensor:
+    """Move chains ``y (B, M, A)`` once per step size in ``steps``, with standard normal ``noise (K, B, M, A)``."""
+    for k, step in enumerate(steps):
+        y = langevin_move(y, gradient(obs, y), step, noise[k], config, bound)
+    return y
 
 
 class LangevinSampler:
-    """Langevin chains in the normalised box; see :class:`~implicit_policy.config.LangevinConfig`.
-
-    Each iteration moves by the configured rule, clips the move to ``delta_clip`` of the action range
-    and the result to the box.
-    """
+    """Langevin chains in the normalised box; see :class:`~implicit_policy.config.LangevinConfig`."""
 
     def __init__(self, config: LangevinConfig, action_size: int, bound: float) -> None:
         self.config, self.action_size, self.bound = config, action_size, bound
-        self.max_delta = config.delta_clip * ACTION_RANGE
 
-    def langevin_step(self, energy: EnergyFn, obs: torch.Tensor, y: torch.Tensor, step: float,
-                      generator: torch.Generator) -> torch.Tensor:
-        """One clipped Langevin move of all chains ``y (B, M, A)``."""
-        grad = energy_gradient(energy, obs, y)
-        noise = torch.randn(y.shape, generator=generator, device=y.device)
-        if self.config.rule == "ibc":
-            moved = ibc_langevin_update(y, grad, step, noise, self.config.noise_scale)
-        else:
-            moved = correct_langevin_update(y, grad, step, noise)
-        delta = (moved - y).clamp(-self.max_delta, self.max_delta)
-        return (y + delta).clamp(-self.bound, self.bound)
+    def _start_and_noise(self, batch: int, chains: int, iterations: int, generator: torch.Generator,
+                         device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        start = (2 * torch.rand(batch, chains, self.action_size, generator=generator, device=device) - 1) * self.bound
+        noise = torch.randn(iterations, batch, chains, self.action_size, generator=generator, device=device)
+        return start, noise
 
-    def short_chains(self, energy: EnergyFn, obs: torch.Tensor, generator: torch.Generator,
-                     count: int) -> torch.Tensor:
-        """``count`` independent chains per observation from uniform starts; their last samples ``(B, count, A)``."""
-        y = uniform_actions(len(obs), count, self.action_size, self.bound, generator, obs.device)
-        for k in range(self.config.iterations):
-            y = self.langevin_step(energy, obs, y, polynomial_step_size(k, self.config.iterations, self.config.step), generator)
-        return y.detach()
+    def short_chains(self, gradient: GradientFn, obs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """``num_samples`` independent chains per observation from uniform starts; their last samples ``(B, M, A)``."""
+        cfg = self.config
+        start, noise = self._start_and_noise(len(obs), cfg.num_samples, cfg.iterations, generator, obs.device)
+        return run_langevin(gradient, obs, start, noise, chain_step_sizes(cfg), cfg, self.bound).detach()
 
-    def long_chain(self, energy: EnergyFn, obs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    def long_chain(self, gradient: GradientFn, obs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """One chain per observation: ``burn_in`` iterations on the decaying schedule, then ``num_samples``
         samples every ``thinning`` iterations at the schedule's end step: ``(B, num_samples, A)``."""
         cfg = self.config
-        y = uniform_actions(len(obs), 1, self.action_size, self.bound, generator, obs.device)
-        for k in range(cfg.burn_in):
-            y = self.langevin_step(energy, obs, y, polynomial_step_size(k, cfg.burn_in, cfg.step), generator)
+        total = cfg.burn_in + cfg.num_samples * cfg.thinning
+        y, noise = self._start_and_noise(len(obs), 1, total, generator, obs.device)
+        burn = [polynomial_step_size(k, cfg.burn_in, cfg.step) for k in range(cfg.burn_in)]
+        y = run_langevin(gradient, obs, y, noise[: cfg.burn_in], burn, cfg, self.bound)
         kept = []
-        for k in range(cfg.num_samples * cfg.thinning):
-            y = self.langevin_step(energy, obs, y, cfg.step.end, generator)
-            if (k + 1) % cfg.thinning == 0:
-                kept.append(y)
+        for i in range(cfg.num_samples):
+            begin = cfg.burn_in + i * cfg.thinning
+            y = run_langevin(gradient, obs, y, noise[begin : begin + cfg.thinning], [cfg.step.end] * cfg.thinning,
+                             cfg, self.bound)
+            kept.append(y)
         return torch.cat(kept, dim=1).detach()
 
     def sample(self, energy: EnergyFn, obs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        if self.config.chains == "long":
-            return self.long_chain(energy, obs, generator)
-        return self.short_chains(energy, obs, generator, self.config.num_samples)
+        chains = self.long_chain if self.config.chains == "long" else self.short_chains
+        return chains(autograd_gradient(energy), obs, generator)
 
     def infer(self, energy: EnergyFn, obs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        candidates = self.short_chains(energy, obs, generator, self.config.num_samples)
+        candidates = self.short_chains(autograd_gradient(energy), obs, generator)
         with torch.no_grad():
             return lowest_energy(candidates, energy(obs, candidates))

@@ -1,0 +1,138 @@
+"""ONNX export: the energy net alone, or the whole argmin (normalisation and every DFO or Langevin
+iteration inside one graph), for :class:`~implicit_policy.onnx_policy.OnnxPolicy` to run without torch.
+
+The argmin graph takes its randomness as inputs (uniform and normal noise, shapes in the metadata), so
+the same noise gives the same action in torch and in onnxruntime. Langevin's gradient is the energy net's
+explicit backward pass (torch's exporter cannot export autograd).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import onnx
+import torch
+from torch import nn
+
+from .atomic import atomic_open
+from .config import DFOConfig
+from .onnx_policy import FORMAT_VERSION, graph_digest, noise_specs
+from .policy import ImplicitPolicy
+from .samplers.dfo import DFONoise, dfo_argmin
+from .samplers.base import lowest_energy
+from .samplers.langevin import chain_step_sizes, run_langevin
+
+OPSET = 18
+
+
+class RawEnergy(nn.Module):
+    """``E(raw obs (B, O), raw actions (B, M, A)) -> (B, M)``: the normaliser folded in."""
+
+    def __init__(self, policy: ImplicitPolicy) -> None:
+        super().__init__()
+        self.energy, self.normalizer = policy.energy, policy.normalizer
+
+    def forward(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        return self.energy(self.normalizer.normalize_obs(obs), self.normalizer.normalize_actions(actions))
+
+
+class _Argmin(nn.Module):
+    """Raw observation ``(B, O)`` and noise in, raw action ``(B, A)`` out, clipped to the action box."""
+
+    def __init__(self, policy: ImplicitPolicy) -> None:
+        super().__init__()
+        self.energy, self.normalizer, self.config = policy.energy, policy.normalizer, policy.header.inference
+        self.bound = policy.normalizer.action_bound
+        self.register_buffer("low", torch.tensor(policy.header.action_low))
+        self.register_buffer("high", torch.tensor(policy.header.action_high))
+
+    def _raw_action(self, best: torch.Tensor) -> torch.Tensor:
+        return torch.minimum(torch.maximum(self.normalizer.denormalize_actions(best), self.low), self.high)
+
+
+class DFOArgmin(_Argmin):
+    def forward(self, obs: torch.Tensor, initial_uniform: torch.Tensor, resample_uniform: torch.Tensor,
+                perturb_normal: torch.Tensor) -> torch.Tensor:
+        noise = DFONoise(initial_uniform, resample_uniform, perturb_normal)
+        return self._raw_action(dfo_argmin(self.energy, self.normalizer.normalize_obs(obs), noise, self.config, self.bound))
+
+
+class LangevinArgmin(_Argmin):
+    def forward(self, obs: torch.Tensor, initial_uniform: torch.Tensor, step_normal: torch.Tensor) -> torch.Tensor:
+        obs = self.normalizer.normalize_obs(obs)
+        gradient = lambda o, y: self.energy.energy_and_action_gradient(o, y)[1]  # noqa: E731
+        start = (2 * initial_uniform - 1) * self.bound
+        chains = run_langevin(gradient, obs, start, step_normal, chain_step_sizes(self.config), self.config, self.bound)
+        return self._raw_action(lowest_energy(chains, self.energy(obs, chains)))
+
+
+def _metadata(policy: ImplicitPolicy, kind: str) -> dict[str, str]:
+    header = policy.header
+    meta = {
+        "implicit_policy.format_version": str(FORMAT_VERSION),
+        "implicit_policy.kind": kind,
+        "implicit_policy.env_id": header.env_id,
+        "implicit_policy.obs_size": str(header.obs_size),
+        "implicit_policy.action_size": str(header.action_size),
+        "implicit_policy.action_low": json.dumps(header.action_low),
+        "implicit_policy.action_high": json.dumps(header.action_high),
+        "implicit_policy.normalizer": header.normalizer.model_dump_json(),
+    }
+    if kind == "argmin":
+        meta["implicit_policy.inference"] = header.inference.model_dump_json()
+    return meta
+
+
+def _export(module: nn.Module, inputs: dict[str, torch.Tensor], dynamic: dict[str, dict[int, str]],
+            output: str, path: Path, metadata: dict[str, str]) -> Path:
+    """Export, embed weights, stamp metadata and a digest, check, and write ``path`` atomically."""
+    module = module.eval()
+    dims = {label: torch.export.Dim(label, min=1) for axes in dynamic.values() for label in axes.values()}
+    shapes = {name: {axis: dims[label] for axis, label in dynamic.get(name, {}).items()} for name in inputs}
+    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        raw_path = Path(tmp) / "model.onnx"
+        with torch.no_grad():
+            torch.onnx.export(module, tuple(inputs.values()), str(raw_path), input_names=list(inputs),
+                              output_names=[output], dynamic_shapes=shapes, opset_version=OPSET, dynamo=True,
+                              external_data=False, verbose=False)
+        model = onnx.load(str(raw_path))
+    for key, value in {**metadata, "implicit_policy.graph_sha256": graph_digest(model)}.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.checker.check_model(model, full_check=True)
+    with atomic_open(path, "wb") as handle:
+        handle.write(model.SerializeToString())
+    return path
+
+
+def _example_batch(*sizes: int) -> int:
+    """An example batch size equal to no other dimension, so the exporter cannot tie them together."""
+    batch = 5
+    while batch in sizes:
+        batch += 1
+    return batch
+
+
+def export_energy(policy: ImplicitPolicy, path: str | os.PathLike) -> Path:
+    """The energy net with its normaliser: inputs ``obs (B, O)``, ``actions (B, M, A)``, output ``energies (B, M)``."""
+    b = _example_batch(policy.obs_size, policy.action_size)
+    m = _example_batch(policy.obs_size, policy.action_size, b)
+    example = {"obs": torch.zeros(b, policy.obs_size), "actions": torch.zeros(b, m, policy.action_size)}
+    return _export(RawEnergy(policy), example, {"obs": {0: "B"}, "actions": {0: "B", 1: "M"}},
+                   "energies", Path(path), _metadata(policy, "energy"))
+
+
+def export_argmin(policy: ImplicitPolicy, path: str | os.PathLike) -> Path:
+    """The whole policy: inputs ``obs (B, O)`` and the noise named in the metadata, output ``action (B, A)``."""
+    inference = policy.header.inference
+    b = _example_batch(policy.obs_size, policy.action_size, inference.num_samples, inference.iterations)
+    specs = noise_specs(inference.model_dump(), batch=b, action_size=policy.action_size)
+    example = {"obs": torch.zeros(b, policy.obs_size)} | {name: torch.rand(*shape) for name, (shape, _, _) in specs.items()}
+    dynamic = {"obs": {0: "B"}} | {name: {axis: "B"} for name, (_, axis, _) in specs.items()}
+    module = DFOArgmin(policy) if isinstance(inference, DFOConfig) else LangevinArgmin(policy)
+    return _export(module, example, dynamic, "action", Path(path), _metadata(policy, "argmin"))

@@ -1,0 +1,176 @@
+"""ImplicitPolicy and the ONNX path: shapes, bad input, save/load, export parity, a torch-free run."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+from implicit_policy import ImplicitPolicy, OnnxPolicy, export_argmin, export_energy
+from implicit_policy.checkpoint import CheckpointError
+from implicit_policy.config import DFOConfig, LangevinConfig
+from implicit_policy.evaluate import evaluate
+from implicit_policy.export import DFOArgmin, LangevinArgmin, RawEnergy
+from implicit_policy.onnx_policy import draw_noise
+from implicit_policy.train import train
+
+INFERENCE = {"dfo": DFOConfig(num_samples=32, iterations=2), "langevin": LangevinConfig(num_samples=8, iterations=4,
+                                                                                       noise_scale=0.01)}
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory, demos_2d):
+    from implicit_policy.config import EnergyNetConfig, OptimConfig, TrainConfig
+
+    config = TrainConfig(energy=EnergyNetConfig(hidden_size=32), sampler=LangevinConfig(num_samples=4, iterations=3),
+                         inference=INFERENCE["langevin"], optim=OptimConfig(batch_size=32), steps=30,
+                         eval_every=0, eval_episodes=0, checkpoint_every=30)
+    path = tmp_path_factory.mktemp("run")
+    train(config, demos_2d, path, progress=False)
+    return path
+
+
+@pytest.fixture(scope="module", params=["dfo", "langevin"])
+def exported(request, run_dir, tmp_path_factory):
+    policy = ImplicitPolicy.load(run_dir, inference=INFERENCE[request.param])
+    path = export_argmin(policy, tmp_path_factory.mktemp("onnx") / "policy.onnx")
+    return policy, path
+
+
+def test_act_shapes_dtype_and_bounds(run_dir):
+    policy = ImplicitPolicy.load(run_dir)
+    rng = np.random.default_rng(0)
+    single = policy.act(rng.uniform(0, 1, 8))
+    batch = policy.act(rng.uniform(0, 1, (16, 8)).astype(np.float32))
+    assert single.shape == (2,) and batch.shape == (16, 2)
+    assert single.dtype == batch.dtype == np.float32
+    assert np.all((batch >= 0) & (batch <= 1))
+
+
+def test_act_is_repeatable_with_a_seed(run_dir):
+    obs = np.full((3, 8), 0.5, np.float32)
+    a = ImplicitPolicy.load(run_dir, seed=4).act(obs)
+    b = ImplicitPolicy.load(run_dir, seed=4).act(obs)
+    np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("bad", [np.zeros(7), np.zeros((2, 9)), np.array(["x"] * 8), np.full(8, np.nan),
+                                 np.zeros((1, 1, 8))])
+def test_bad_observations_raise_value_error_naming_shape(run_dir, exported, bad):
+    for policy in (ImplicitPolicy.load(run_dir), OnnxPolicy(exported[1])):
+        with pytest.raises(ValueError, match=r"\(8,\)"):
+            policy.act(bad)
+
+
+def test_save_load_round_trip(run_dir, tmp_path):
+    policy = ImplicitPolicy.load(run_dir, inference=INFERENCE["dfo"])
+    policy.save(tmp_path / "p")
+    again = ImplicitPolicy.load(tmp_path / "p")
+    obs = np.full((2, 8), 0.3, np.float32)
+    assert again.header.inference == INFERENCE["dfo"]
+    np.testing.assert_array_equal(ImplicitPolicy.load(tmp_path / "p", seed=1).act(obs),
+                                  ImplicitPolicy.load(run_dir, seed=1, inference=INFERENCE["dfo"]).act(obs))
+
+
+def test_checkpoint_with_wrong_sizes_is_refused(run_dir, tmp_path):
+    import json
+    import shutil
+
+    from implicit_policy.checkpoint import resolve_checkpoint
+
+    shutil.copytree(resolve_checkpoint(run_dir), tmp_path / "c")
+    config = json.loads((tmp_path / "c" / "config.json").read_text())
+    config["obs_size"] = 9
+    (tmp_path / "c" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="recorded sizes"):
+        ImplicitPolicy.load(tmp_path / "c")
+
+
+def test_explicit_action_gradient_matches_autograd(run_dir):
+    energy = ImplicitPolicy.load(run_dir).energy
+    obs, actions = torch.randn(4, 8), torch.randn(4, 6, 2, requires_grad=True)
+    values, grad = energy.energy_and_action_gradient(obs, actions)
+    (expected,) = torch.autograd.grad(energy(obs, actions).sum(), actions)
+    torch.testing.assert_close(values, energy(obs, actions))
+    torch.testing.assert_close(grad, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_energy_onnx_matches_torch(run_dir, tmp_path):
+    import onnx
+    import onnxruntime as ort
+
+    policy = ImplicitPolicy.load(run_dir)
+    path = export_energy(policy, tmp_path / "energy.onnx")
+    assert [p.name for p in tmp_path.iterdir()] == ["energy.onnx"]  # no external .data file
+    onnx.checker.check_model(onnx.load(str(path)), full_check=True)
+    assert onnx.load(str(path)).opset_import[0].version >= 18
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(0)
+    for b, m in [(1, 1), (3, 7), (16, 256)]:
+        obs = rng.uniform(0, 1, (b, 8)).astype(np.float32)
+        actions = rng.uniform(0, 1, (b, m, 2)).astype(np.float32)
+        (got,) = session.run(None, {"obs": obs, "actions": actions})
+        want = RawEnergy(policy)(torch.from_numpy(obs), torch.from_numpy(actions)).detach().numpy()
+        assert got.shape == (b, m) and np.abs(got - want).max() <= 1e-5
+
+
+def test_argmin_onnx_matches_torch_with_the_same_noise(exported):
+    policy, path = exported
+    onnx_policy = OnnxPolicy(path)
+    module = (DFOArgmin if policy.header.inference.kind == "dfo" else LangevinArgmin)(policy).eval()
+    rng = np.random.default_rng(1)
+    for b in (1, 2, 16):
+        obs = rng.uniform(0, 1, (b, 8)).astype(np.float32)
+        noise = draw_noise(policy.header.inference.model_dump(), b, 2, rng)
+        got = onnx_policy.act_with_noise(obs, noise)
+        with torch.no_grad():
+            want = module(torch.from_numpy(obs), *map(torch.from_numpy, noise.values())).numpy()
+        assert np.abs(got - want).max() <= 1e-5
+
+
+def test_onnx_policy_runs_where_torch_cannot_be_imported(exported):
+    code = f"""
+import sys
+class Block:
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" or name.startswith("torch."):
+            raise ImportError("torch is blocked in this test")
+sys.meta_path.insert(0, Block())
+import numpy as np
+from implicit_policy import OnnxPolicy
+from implicit_policy.evaluate import evaluate
+policy = OnnxPolicy({str(exported[1])!r})
+assert policy.act(np.full(8, 0.5, np.float32)).shape == (2,)
+print(evaluate(policy, "Particle2D-v0", episodes=4, seed=1000)["episodes"], "torch" in sys.modules)
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["4", "False"]
+
+
+def test_onnx_and_torch_policies_agree_closed_loop(exported):
+    policy, path = exported
+    torch_result = evaluate(policy, "Particle2D-v0", episodes=10, seed=1000)
+    onnx_result = evaluate(OnnxPolicy(path), "Particle2D-v0", episodes=10, seed=1000)
+    assert onnx_result["episodes"] == torch_result["episodes"] == 10
+
+
+def test_damaged_or_tampered_onnx_is_refused(exported, tmp_path):
+    path = exported[1]
+    data = path.read_bytes()
+    (tmp_path / "cut.onnx").write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match="truncated or corrupt|sha256"):
+        OnnxPolicy(tmp_path / "cut.onnx")
+    import onnx
+
+    model = onnx.load(str(path))
+    weights = model.graph.initializer[0]
+    array = onnx.numpy_helper.to_array(weights).copy()
+    array.flat[0] += 1.0
+    weights.CopyFrom(onnx.numpy_helper.from_array(array, weights.name))
+    onnx.save(model, str(tmp_path / "tampered.onnx"))
+    with pytest.raises(ValueError, match="sha256"):
+        OnnxPolicy(tmp_path / "tampered.onnx")
+    with pytest.raises(ValueError, match="not found"):
+        OnnxPolicy(tmp_path / "missing.onnx")
