@@ -60,6 +60,8 @@ class DFOConfig(_Config):
     iterations: int = Field(3, ge=0)
     noise_scale: float = Field(0.33, ge=0)
     noise_shrink: float = Field(0.5, gt=0, le=1)
+    warm_start_fraction: float = Field(0.0, ge=0, le=1, description="share of candidates started near the last action")
+    warm_start_spread: float = Field(0.05, ge=0, description="std of the warm-start candidates, normalised units")
 
 
 class LangevinConfig(_Config):
@@ -82,6 +84,8 @@ class LangevinConfig(_Config):
     chains: Literal["short", "long"] = "short"
     burn_in: int = Field(100, ge=0)
     thinning: int = Field(1, ge=1)
+    warm_start_fraction: float = Field(0.0, ge=0, le=1, description="inference: share of chains started near the last action")
+    warm_start_spread: float = Field(0.05, ge=0, description="inference: std of the warm-start chains, normalised units")
 
 
 SamplerConfig = Annotated[Union[UniformSamplerConfig, DFOConfig, LangevinConfig], Field(discriminator="kind")]

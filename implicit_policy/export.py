@@ -20,11 +20,9 @@ from torch import nn
 
 from .atomic import atomic_open
 from .config import DFOConfig
-from .onnx_policy import FORMAT_VERSION, graph_digest, noise_specs
+from .onnx_policy import FORMAT_VERSION, graph_digest
 from .policy import ImplicitPolicy
-from .samplers.dfo import DFONoise, dfo_argmin
-from .samplers.base import lowest_energy
-from .samplers.langevin import chain_step_sizes, run_langevin
+from .runtime import noise_specs
 
 OPSET = 18
 
@@ -34,40 +32,38 @@ class RawEnergy(nn.Module):
 
     def __init__(self, policy: ImplicitPolicy) -> None:
         super().__init__()
-        self.energy, self.normalizer = policy.energy, policy.normalizer
+        self.energy, self.normalizer = policy.energy, policy.torch_normalizer
 
     def forward(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         return self.energy(self.normalizer.normalize_obs(obs), self.normalizer.normalize_actions(actions))
 
 
 class _Argmin(nn.Module):
-    """Raw observation ``(B, O)`` and noise in, raw action ``(B, A)`` out, clipped to the action box."""
+    """Raw observation ``(B, O)`` and noise in, raw action ``(B, A)`` out, clipped to the action box:
+    the policy's own :meth:`ImplicitPolicy.normalized_argmin` between its normaliser's two maps."""
 
     def __init__(self, policy: ImplicitPolicy) -> None:
         super().__init__()
-        self.energy, self.normalizer, self.config = policy.energy, policy.normalizer, policy.header.inference
-        self.bound = policy.normalizer.action_bound
+        self.policy = policy
+        self.energy, self.normalizer = policy.energy, policy.torch_normalizer
         self.register_buffer("low", torch.tensor(policy.header.action_low))
         self.register_buffer("high", torch.tensor(policy.header.action_high))
 
-    def _raw_action(self, best: torch.Tensor) -> torch.Tensor:
+    def _run(self, obs: torch.Tensor, noise: dict[str, torch.Tensor]) -> torch.Tensor:
+        best = self.policy.normalized_argmin(self.normalizer.normalize_obs(obs), noise)
         return torch.minimum(torch.maximum(self.normalizer.denormalize_actions(best), self.low), self.high)
 
 
 class DFOArgmin(_Argmin):
     def forward(self, obs: torch.Tensor, initial_uniform: torch.Tensor, resample_uniform: torch.Tensor,
                 perturb_normal: torch.Tensor) -> torch.Tensor:
-        noise = DFONoise(initial_uniform, resample_uniform, perturb_normal)
-        return self._raw_action(dfo_argmin(self.energy, self.normalizer.normalize_obs(obs), noise, self.config, self.bound))
+        return self._run(obs, {"initial_uniform": initial_uniform, "resample_uniform": resample_uniform,
+                               "perturb_normal": perturb_normal})
 
 
 class LangevinArgmin(_Argmin):
     def forward(self, obs: torch.Tensor, initial_uniform: torch.Tensor, step_normal: torch.Tensor) -> torch.Tensor:
-        obs = self.normalizer.normalize_obs(obs)
-        gradient = lambda o, y: self.energy.energy_and_action_gradient(o, y)[1]  # noqa: E731
-        start = (2 * initial_uniform - 1) * self.bound
-        chains = run_langevin(gradient, obs, start, step_normal, chain_step_sizes(self.config), self.config, self.bound)
-        return self._raw_action(lowest_energy(chains, self.energy(obs, chains)))
+        return self._run(obs, {"initial_uniform": initial_uniform, "step_normal": step_normal})
 
 
 def _metadata(policy: ImplicitPolicy, kind: str) -> dict[str, str]:

@@ -3,24 +3,25 @@
 from __future__ import annotations
 
 import os
-from typing import Any
 
 import numpy as np
 import torch
 
 from .checkpoint import CheckpointError, CheckpointHeader, NormalizerStats, read_checkpoint, write_checkpoint
-from .config import InferenceConfig
+from .config import InferenceConfig, LangevinConfig
 from .energy import EnergyNet
 from .normalize import Normalizer
-from .onnx_policy import validate_observations
+from .runtime import ControlLoopPolicy
 from .samplers import build_sampler
 
 
-class ImplicitPolicy:
-    """An energy net, its normaliser and an optimiser over actions.
+class ImplicitPolicy(ControlLoopPolicy):
+    """An energy net, its normaliser and an optimiser over actions (DFO or Langevin), in torch.
 
-    ``act`` normalises the observation, finds ``argmin_a E(obs, a)`` with the inference optimiser (DFO or
-    Langevin), maps it back to raw units and clips it to the env's action box.
+    ``act`` normalises the observation, finds ``argmin_a E(obs, a)``, maps it back to raw units and clips it
+    to the env's action box. Noise comes from a numpy generator seeded with ``seed`` (shared with
+    ``OnnxPolicy``, so both give the same actions for the same seed). Langevin uses the energy net's
+    explicit action gradient, as the exported graph does.
     """
 
     def __init__(self, header: CheckpointHeader, energy: EnergyNet, device: str | torch.device = "cpu",
@@ -28,20 +29,14 @@ class ImplicitPolicy:
         self.header = header if inference is None else header.model_copy(update={"inference": inference})
         self.device = torch.device(device)
         self.energy = energy.to(self.device).eval()
-        self.normalizer = Normalizer(**header.normalizer.model_dump()).to(self.device)
-        self.optimizer = build_sampler(self.header.inference, header.action_size, self.normalizer.action_bound)
+        self.torch_normalizer = Normalizer(**header.normalizer.model_dump()).to(self.device)
+        self.optimizer = build_sampler(self.header.inference, header.action_size, self.torch_normalizer.action_bound)
+        self.obs_size, self.action_size = header.obs_size, header.action_size
+        self.inference = self.header.inference.model_dump()
+        self.normalizer = header.normalizer.model_dump()
         self.action_low = np.asarray(header.action_low, dtype=np.float32)
         self.action_high = np.asarray(header.action_high, dtype=np.float32)
-        self.seed = seed
-        self.generator = torch.Generator(self.device).manual_seed(seed)
-
-    @property
-    def obs_size(self) -> int:
-        return self.header.obs_size
-
-    @property
-    def action_size(self) -> int:
-        return self.header.action_size
+        super().__init__(seed)
 
     @classmethod
     def load(cls, path: str | os.PathLike, device: str | torch.device = "cpu", seed: int = 0,
@@ -56,20 +51,21 @@ class ImplicitPolicy:
         return cls(header, energy, device, seed, inference)
 
     def save(self, path: str | os.PathLike) -> None:
+        """Write a checkpoint folder (config.json + model.safetensors) atomically."""
         write_checkpoint(path, self.header, self.energy.state_dict())
 
-    def reset(self) -> None:
-        """Start a new episode."""
+    def normalized_argmin(self, obs: torch.Tensor, noise: dict[str, torch.Tensor]) -> torch.Tensor:
+        """``argmin`` in normalised units: ``obs (B, O) -> (B, A)``; the exported graph runs this too."""
+        if isinstance(self.header.inference, LangevinConfig):
+            gradient = lambda o, y: self.energy.energy_and_action_gradient(o, y)[1]  # noqa: E731
+            return self.optimizer.infer(self.energy, obs, noise, gradient=gradient)
+        return self.optimizer.infer(self.energy, obs, noise)
 
     @torch.no_grad()
-    def act(self, obs: Any) -> np.ndarray:
-        """Actions for ``obs (O,) -> (A,)`` or ``(B, O) -> (B, A)``, float32, inside the action box."""
-        batch, single = validate_observations(obs, self.obs_size)
-        obs_t = self.normalizer.normalize_obs(torch.as_tensor(batch, device=self.device))
-        best = self.optimizer.infer(self.energy, obs_t, self.generator)
-        actions = self.normalizer.denormalize_actions(best).cpu().numpy()
-        actions = np.clip(actions, self.action_low, self.action_high).astype(np.float32)
-        return actions[0] if single else actions
+    def argmin(self, obs: np.ndarray, noise: dict[str, np.ndarray]) -> np.ndarray:
+        obs_t = self.torch_normalizer.normalize_obs(torch.as_tensor(obs, device=self.device))
+        noise_t = {k: torch.as_tensor(v, device=self.device) for k, v in noise.items()}
+        return self.torch_normalizer.denormalize_actions(self.normalized_argmin(obs_t, noise_t)).cpu().numpy()
 
 
 def normalizer_stats(normalizer: Normalizer) -> NormalizerStats:

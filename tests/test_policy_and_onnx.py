@@ -12,7 +12,7 @@ from implicit_policy.checkpoint import CheckpointError
 from implicit_policy.config import DFOConfig, LangevinConfig
 from implicit_policy.evaluate import evaluate
 from implicit_policy.export import DFOArgmin, LangevinArgmin, RawEnergy
-from implicit_policy.onnx_policy import draw_noise
+from implicit_policy.runtime import draw_noise
 from implicit_policy.train import train
 
 INFERENCE = {"dfo": DFOConfig(num_samples=32, iterations=2), "langevin": LangevinConfig(num_samples=8, iterations=4,
@@ -123,7 +123,7 @@ def test_argmin_onnx_matches_torch_with_the_same_noise(exported):
     for b in (1, 2, 16):
         obs = rng.uniform(0, 1, (b, 8)).astype(np.float32)
         noise = draw_noise(policy.header.inference.model_dump(), b, 2, rng)
-        got = onnx_policy.act_with_noise(obs, noise)
+        got = onnx_policy.argmin(obs, noise)
         with torch.no_grad():
             want = module(torch.from_numpy(obs), *map(torch.from_numpy, noise.values())).numpy()
         assert np.abs(got - want).max() <= 1e-5
@@ -174,3 +174,32 @@ def test_damaged_or_tampered_onnx_is_refused(exported, tmp_path):
         OnnxPolicy(tmp_path / "tampered.onnx")
     with pytest.raises(ValueError, match="not found"):
         OnnxPolicy(tmp_path / "missing.onnx")
+
+
+def test_torch_and_onnx_policies_give_the_same_actions_for_the_same_seed(exported):
+    policy, path = exported
+    obs = np.random.default_rng(2).uniform(0, 1, (4, 8)).astype(np.float32)
+    torch_policy = ImplicitPolicy(policy.header, policy.energy, seed=9)
+    onnx_policy = OnnxPolicy(path, seed=9)
+    for _ in range(3):
+        np.testing.assert_allclose(torch_policy.act(obs), onnx_policy.act(obs), atol=1e-5)
+
+
+def test_warm_start_seeds_candidates_near_the_last_action_until_reset(run_dir):
+    from implicit_policy.runtime import warm_start
+
+    rng = np.random.default_rng(0)
+    initial = rng.random((2, 10, 2), dtype=np.float32)
+    previous = np.array([[0.5, -0.5], [0.0, 1.0]])
+    warm_start(initial, previous, fraction=0.3, spread=0.0, bound=1.1, rng=rng)
+    np.testing.assert_allclose((2 * initial[:, :3] - 1) * 1.1, np.repeat(previous[:, None], 3, axis=1), atol=1e-6)
+
+    config = DFOConfig(num_samples=32, iterations=2, warm_start_fraction=0.5, warm_start_spread=0.0)
+    policy = ImplicitPolicy.load(run_dir, inference=config, seed=0)
+    obs = np.full((1, 8), 0.4, np.float32)
+    first = policy.act(obs)
+    assert policy._previous is not None
+    policy.reset()
+    assert policy._previous is None
+    cold = ImplicitPolicy.load(run_dir, inference=config, seed=0)
+    np.testing.assert_array_equal(cold.act(obs), first)  # the first tick after reset is a cold start

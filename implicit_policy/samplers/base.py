@@ -19,16 +19,21 @@ class ActionOptimizer(Protocol):
         """Negative actions ``(B, M, A)`` for observations ``obs (B, O)``, detached from the graph."""
         ...
 
-    def infer(self, energy: EnergyFn, obs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """The best action found ``(B, A)`` for each observation."""
+    def infer(self, energy: EnergyFn, obs: torch.Tensor, noise: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The best action found ``(B, A)`` for each observation, from the noise that
+        :func:`implicit_policy.runtime.noise_specs` names (so torch and ONNX agree on the same noise)."""
         ...
+
+
+def box_from_uniform(uniform: torch.Tensor, bound: float) -> torch.Tensor:
+    """Map [0, 1) samples to the box ``[-bound, bound]``."""
+    return (2 * uniform - 1) * bound
 
 
 def uniform_actions(batch: int, count: int, action_size: int, bound: float, generator: torch.Generator,
                     device: torch.device | str = "cpu") -> torch.Tensor:
     """``(batch, count, action_size)`` samples of U(-bound, bound)."""
-    u = torch.rand(batch, count, action_size, generator=generator, device=device)
-    return (2 * u - 1) * bound
+    return box_from_uniform(torch.rand(batch, count, action_size, generator=generator, device=device), bound)
 
 
 def lowest_energy(actions: torch.Tensor, energies: torch.Tensor) -> torch.Tensor:

@@ -1,36 +1,16 @@
 """Derivative-free optimisation over actions (IBC's DFO inference), as a pure function of its noise.
 
-All randomness is an explicit input (:class:`DFONoise`), so the exported ONNX graph and the torch policy
-compute the same actions from the same noise.
+All randomness is an explicit input (``initial_uniform``, ``resample_uniform``, ``perturb_normal``: see
+:func:`implicit_policy.runtime.noise_specs`), so the exported ONNX graph and the torch policy compute the
+same actions from the same noise.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 
 from ..config import DFOConfig
-from .base import EnergyFn, lowest_energy, uniform_actions
-
-
-@dataclass(frozen=True)
-class DFONoise:
-    """``initial (B, N, A)`` and ``resample (K, B, N)`` uniform in [0, 1), ``perturb (K, B, N, A)`` standard normal."""
-
-    initial: torch.Tensor
-    resample: torch.Tensor
-    perturb: torch.Tensor
-
-    @classmethod
-    def draw(cls, config: DFOConfig, batch: int, action_size: int, generator: torch.Generator,
-             device: torch.device | str = "cpu") -> "DFONoise":
-        k, n = config.iterations, config.num_samples
-        return cls(
-            initial=torch.rand(batch, n, action_size, generator=generator, device=device),
-            resample=torch.rand(k, batch, n, generator=generator, device=device),
-            perturb=torch.randn(k, batch, n, action_size, generator=generator, device=device),
-        )
+from .base import EnergyFn, box_from_uniform, lowest_energy, uniform_actions
 
 
 def resample_by_energy(actions: torch.Tensor, energies: torch.Tensor, uniforms: torch.Tensor) -> torch.Tensor:
@@ -41,14 +21,15 @@ def resample_by_energy(actions: torch.Tensor, energies: torch.Tensor, uniforms: 
     return torch.gather(actions, 1, picks.unsqueeze(-1).expand(-1, -1, actions.shape[2]))
 
 
-def dfo_argmin(energy: EnergyFn, obs: torch.Tensor, noise: DFONoise, config: DFOConfig, bound: float) -> torch.Tensor:
+def dfo_argmin(energy: EnergyFn, obs: torch.Tensor, initial_uniform: torch.Tensor, resample_uniform: torch.Tensor,
+               perturb_normal: torch.Tensor, config: DFOConfig, bound: float) -> torch.Tensor:
     """Uniform candidates, ``iterations`` rounds of resampling by energy and Gaussian perturbation whose scale
     shrinks by ``noise_shrink`` each round, then the lowest-energy candidate: ``(B, A)``."""
-    actions = (2 * noise.initial - 1) * bound
+    actions = box_from_uniform(initial_uniform, bound)
     scale = config.noise_scale
     for k in range(config.iterations):
-        chosen = resample_by_energy(actions, energy(obs, actions), noise.resample[k])
-        actions = (chosen + scale * noise.perturb[k]).clamp(-bound, bound)
+        chosen = resample_by_energy(actions, energy(obs, actions), resample_uniform[k])
+        actions = (chosen + scale * perturb_normal[k]).clamp(-bound, bound)
         scale *= config.noise_shrink
     return lowest_energy(actions, energy(obs, actions))
 
@@ -63,6 +44,6 @@ class DFOOptimizer:
         return uniform_actions(len(obs), self.config.num_samples, self.action_size, self.bound, generator, obs.device)
 
     @torch.no_grad()
-    def infer(self, energy: EnergyFn, obs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        noise = DFONoise.draw(self.config, len(obs), self.action_size, generator, obs.device)
-        return dfo_argmin(energy, obs, noise, self.config, self.bound)
+    def infer(self, energy: EnergyFn, obs: torch.Tensor, noise: dict[str, torch.Tensor]) -> torch.Tensor:
+        return dfo_argmin(energy, obs, noise["initial_uniform"], noise["resample_uniform"], noise["perturb_normal"],
+                          self.config, self.bound)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 import torch
 
 from ..config import LangevinConfig, StepSchedule
-from .base import EnergyFn, lowest_energy
+from .base import EnergyFn, box_from_uniform, lowest_energy, uniform_actions
 
 ACTION_RANGE = 2.0
 """Width of the normalised demonstration action range [-1, 1], the unit of ``delta_clip``."""
@@ -86,7 +86,7 @@ class LangevinSampler:
 
     def _start_and_noise(self, batch: int, chains: int, iterations: int, generator: torch.Generator,
                          device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-        start = (2 * torch.rand(batch, chains, self.action_size, generator=generator, device=device) - 1) * self.bound
+        start = uniform_actions(batch, chains, self.action_size, self.bound, generator, device)
         noise = torch.randn(iterations, batch, chains, self.action_size, generator=generator, device=device)
         return start, noise
 
@@ -116,7 +116,12 @@ class LangevinSampler:
         chains = self.long_chain if self.config.chains == "long" else self.short_chains
         return chains(autograd_gradient(energy), obs, generator)
 
-    def infer(self, energy: EnergyFn, obs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        candidates = self.short_chains(autograd_gradient(energy), obs, generator)
+    def infer(self, energy: EnergyFn, obs: torch.Tensor, noise: dict[str, torch.Tensor],
+              gradient: GradientFn | None = None) -> torch.Tensor:
+        """Short chains from ``initial_uniform``, moved with ``step_normal``, then the lowest-energy end point.
+        ``gradient`` defaults to autograd; the ONNX export passes the energy net's explicit one."""
+        start = box_from_uniform(noise["initial_uniform"], self.bound)
+        chains = run_langevin(gradient or autograd_gradient(energy), obs, start, noise["step_normal"],
+                              chain_step_sizes(self.config), self.config, self.bound)
         with torch.no_grad():
-            return lowest_energy(candidates, energy(obs, candidates))
+            return lowest_energy(chains, energy(obs, chains))

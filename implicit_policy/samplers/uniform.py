@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from ..config import UniformSamplerConfig
-from .base import EnergyFn, lowest_energy, uniform_actions
+from .base import EnergyFn, box_from_uniform, lowest_energy, uniform_actions
 
 
 class UniformSampler:
@@ -16,6 +16,6 @@ class UniformSampler:
         return uniform_actions(len(obs), self.config.num_samples, self.action_size, self.bound, generator, obs.device)
 
     @torch.no_grad()
-    def infer(self, energy: EnergyFn, obs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        candidates = self.sample(energy, obs, generator)
+    def infer(self, energy: EnergyFn, obs: torch.Tensor, noise: dict[str, torch.Tensor]) -> torch.Tensor:
+        candidates = box_from_uniform(noise["initial_uniform"], self.bound)
         return lowest_energy(candidates, energy(obs, candidates))
