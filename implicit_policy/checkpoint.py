@@ -1,7 +1,8 @@
 """The checkpoint folder: ``config.json`` (everything needed to rebuild the policy, versioned) and
 ``model.safetensors`` (weights: loading never executes code). A run folder holds ``checkpoints/step_N``
-folders and a ``latest`` file naming the newest; both checkpoint folders and ``latest`` are written
-atomically, so a crash never leaves a half-written checkpoint behind.
+folders, a ``latest`` file naming the newest (what ``--resume`` continues), and ``best/``, the checkpoint
+with the highest validation success so far (what loading a run folder gives). Checkpoint folders and
+``latest`` are written atomically, so a crash never leaves a half-written checkpoint behind.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 LATEST_FILE = "latest"
+BEST_FOLDER = "best"
 
 
 class CheckpointError(ValueError):
@@ -55,14 +57,19 @@ class CheckpointHeader(BaseModel):
     energy: EnergyNetConfig
     inference: InferenceConfig
     train: TrainConfig | None = None
+    step: int | None = Field(None, description="training step the weights are from")
+    validation_success_rate: float | None = None
     weights_sha256: str = ""
 
 
-def resolve_checkpoint(path: str | os.PathLike) -> Path:
-    """A checkpoint folder itself, or the newest checkpoint of a run folder."""
+def resolve_checkpoint(path: str | os.PathLike, latest: bool = False) -> Path:
+    """A checkpoint folder itself; for a run folder its best-validated checkpoint, or (``latest=True``, or
+    when the run never validated) its newest one."""
     path = Path(path)
     if (path / CONFIG_FILE).is_file():
         return path
+    if not latest and (path / BEST_FOLDER / CONFIG_FILE).is_file():
+        return path / BEST_FOLDER
     latest = path / LATEST_FILE
     if latest.is_file():
         return path / latest.read_text().strip()
@@ -104,9 +111,9 @@ def set_latest(run_dir: str | os.PathLike, checkpoint_name: str) -> None:
     atomic_write_text(Path(run_dir) / LATEST_FILE, checkpoint_name + "\n")
 
 
-def read_checkpoint(path: str | os.PathLike) -> tuple[Path, CheckpointHeader, dict[str, torch.Tensor]]:
-    """Resolve, read and verify a checkpoint: its folder, header and weights."""
-    folder = resolve_checkpoint(path)
+def read_checkpoint(path: str | os.PathLike, latest: bool = False) -> tuple[Path, CheckpointHeader, dict[str, torch.Tensor]]:
+    """Resolve (see :func:`resolve_checkpoint`), read and verify a checkpoint: its folder, header and weights."""
+    folder = resolve_checkpoint(path, latest)
     config_path, weights_path = folder / CONFIG_FILE, folder / WEIGHTS_FILE
     for needed in (config_path, weights_path):
         if not needed.is_file():

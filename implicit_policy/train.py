@@ -1,7 +1,9 @@
 """The training loop: demonstrations and a config in; checkpoints, metrics and validation success out.
 
 A run folder holds ``train_config.json``, ``metrics.jsonl`` (one JSON record per logging step or
-validation), ``training_curves.png`` (with the ``plot`` extra), ``checkpoints/step_N/`` and ``latest``. ``resume=True`` continues from the newest checkpoint
+validation), ``training_curves.png`` (with the ``plot`` extra), ``checkpoints/step_N/``, ``latest`` and
+``best/`` (the weights with the highest closed-loop validation success, on seeds ``eval_seed`` onwards,
+which never overlap the demonstrations or the usual test seeds). ``resume=True`` continues from the newest checkpoint
 exactly: weights, Adam state, step, and the random generators.
 """
 
@@ -22,7 +24,7 @@ from tqdm.auto import tqdm
 
 import implicit_policy_envs
 
-from .checkpoint import (CheckpointHeader, prune_checkpoints, read_checkpoint, read_extra, resolve_checkpoint,
+from .checkpoint import (BEST_FOLDER, CheckpointHeader, prune_checkpoints, read_checkpoint, read_extra, resolve_checkpoint,
                          set_latest, write_checkpoint)
 from .atomic import atomic_write_text
 from .config import TrainConfig
@@ -93,6 +95,7 @@ class Trainer:
             train=config,
         )
         self.step = 0
+        self.best_success = -1.0
 
     # -- one step ---------------------------------------------------------------------------------
     def train_step(self) -> dict[str, float]:
@@ -135,6 +138,13 @@ class Trainer:
         result = evaluate(self.policy(), self.demos.env_id, self.config.eval_episodes, self.config.eval_seed)
         return result["success_rate"]
 
+    def save_best(self, success: float) -> None:
+        """Keep these weights as ``best/`` if their validation success beats every earlier one."""
+        if success > self.best_success:
+            self.best_success = success
+            header = self.header.model_copy(update={"step": self.step, "validation_success_rate": success})
+            write_checkpoint(self.run_dir / BEST_FOLDER, header, self.energy.state_dict())
+
     def save_checkpoint(self) -> Path:
         name = f"step_{self.step}"
         state = {f"opt.{i}.{k}": v for i, s in self.optimizer.state_dict()["state"].items() for k, v in s.items()}
@@ -142,18 +152,20 @@ class Trainer:
         state["torch_rng"] = torch.get_rng_state()
         extra = {
             STATE_FILE: save_safetensors({k: v.contiguous() for k, v in state.items()}),
-            STATE_JSON: json.dumps({"step": self.step}).encode(),
+            STATE_JSON: json.dumps({"step": self.step, "best_success": self.best_success}).encode(),
         }
-        folder = write_checkpoint(self.run_dir / "checkpoints" / name, self.header, self.energy.state_dict(), extra)
+        header = self.header.model_copy(update={"step": self.step})
+        folder = write_checkpoint(self.run_dir / "checkpoints" / name, header, self.energy.state_dict(), extra)
         set_latest(self.run_dir, f"checkpoints/{name}")
         prune_checkpoints(self.run_dir, self.config.keep_checkpoints)
         return folder
 
     def load_checkpoint(self) -> None:
-        folder, header, weights = read_checkpoint(self.run_dir)
+        folder, header, weights = read_checkpoint(self.run_dir, latest=True)
         self.energy.load_state_dict(weights)
         state = load_safetensors(read_extra(folder, STATE_FILE))
-        self.step = json.loads(read_extra(folder, STATE_JSON))["step"]
+        progress = json.loads(read_extra(folder, STATE_JSON))
+        self.step, self.best_success = progress["step"], progress["best_success"]
         template = self.optimizer.state_dict()
         opt_state: dict[int, dict[str, torch.Tensor]] = {}
         for key, value in state.items():
@@ -198,6 +210,7 @@ class Trainer:
                 last = self.step == cfg.steps
                 if cfg.eval_episodes and ((cfg.eval_every and self.step % cfg.eval_every == 0) or last):
                     success = self.validate()
+                    self.save_best(success)
                     log.write(json.dumps({"step": self.step, "success_rate": success,
                                           "seconds": time.perf_counter() - started}) + "\n")
                     log.flush()
@@ -222,5 +235,5 @@ def train(config: TrainConfig, demos: Demonstrations, run_dir: str | os.PathLike
           progress: bool = True) -> TrainResult:
     """Train an energy net on ``demos`` into ``run_dir``; see :class:`Trainer`."""
     if resume:
-        resolve_checkpoint(run_dir)  # a clear error if there is nothing to resume
+        resolve_checkpoint(run_dir, latest=True)  # a clear error if there is nothing to resume
     return Trainer(config, demos, run_dir).run(resume=resume, progress=progress)

@@ -37,9 +37,22 @@ def test_run_writes_metrics_checkpoints_and_validation(tiny_config, demos_2d, tm
         assert all(np.isfinite(r[key]) for r in logged), key
     assert records[-1]["step"] == 40 and 0.0 <= records[-1]["success_rate"] <= 1.0
     assert result.final_success_rate == records[-1]["success_rate"]
-    folder, header, weights = read_checkpoint(tmp_path / "run")
+    folder, header, _ = read_checkpoint(tmp_path / "run", latest=True)
     assert folder.name == "step_40" and header.env_id == "Particle2D-v0" and header.obs_size == 8
     assert sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir()) == ["step_30", "step_40"]
+    best, best_header, _ = read_checkpoint(tmp_path / "run")  # a run folder loads its best-validated weights
+    assert best.name == "best" and best_header.step == 40
+    assert best_header.validation_success_rate == records[-1]["success_rate"]
+
+
+def test_best_checkpoint_keeps_the_highest_validation_success(tiny_config, demos_2d, tmp_path):
+    trainer = Trainer(tiny_config, demos_2d, tmp_path)
+    trainer.step = 10
+    trainer.save_best(0.5)
+    trainer.step = 20
+    trainer.save_best(0.3)
+    _, header, _ = read_checkpoint(tmp_path)
+    assert (header.step, header.validation_success_rate) == (10, 0.5)
 
 
 def test_resume_continues_exactly(tiny_config, demos_2d, tmp_path):
@@ -48,8 +61,8 @@ def test_resume_continues_exactly(tiny_config, demos_2d, tmp_path):
     train(half, demos_2d, tmp_path / "split", progress=False)
     resumed = train(tiny_config, demos_2d, tmp_path / "split", resume=True, progress=False)
     assert resumed.losses == full.losses[20:]
-    _, _, w_full = read_checkpoint(tmp_path / "full")
-    _, _, w_split = read_checkpoint(tmp_path / "split")
+    _, _, w_full = read_checkpoint(tmp_path / "full", latest=True)
+    _, _, w_split = read_checkpoint(tmp_path / "split", latest=True)
     for key in w_full:
         torch.testing.assert_close(w_full[key], w_split[key], rtol=0, atol=0)
     def loss_records(run):
@@ -81,11 +94,11 @@ def test_sigkill_mid_training_resumes_from_last_checkpoint(demos_2d, tmp_path):
         time.sleep(0.05)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    folder, _, _ = read_checkpoint(run)  # whatever survived is a complete, verified checkpoint
+    folder, _, _ = read_checkpoint(run, latest=True)  # whatever survived is a complete, verified checkpoint
     step = int(folder.name.split("_")[1])
     assert step >= 20
     subprocess.run(cmd[:-1] + ["--resume", "--steps", str(step + 20), "--quiet"], check=True)
-    assert read_checkpoint(run)[0].name == f"step_{step + 20}"
+    assert read_checkpoint(run, latest=True)[0].name == f"step_{step + 20}"
 
 
 def test_nan_loss_stops_with_clear_message_and_keeps_checkpoint(tiny_config, demos_2d, tmp_path):
@@ -116,13 +129,13 @@ def test_invalid_config_value_names_the_field(tmp_path):
 
 def test_checkpoint_tampering_is_detected(tiny_config, demos_2d, tmp_path):
     train(tiny_config.model_copy(update={"steps": 10}), demos_2d, tmp_path / "r", progress=False)
-    folder, _, _ = read_checkpoint(tmp_path / "r")
+    folder, _, _ = read_checkpoint(tmp_path / "r", latest=True)
     weights = folder / "model.safetensors"
     data = bytearray(weights.read_bytes())
     data[-5] ^= 0xFF
     weights.write_bytes(bytes(data))
     with pytest.raises(CheckpointError, match="sha256"):
-        read_checkpoint(tmp_path / "r")
+        read_checkpoint(tmp_path / "r", latest=True)
     with pytest.raises(CheckpointError, match="not found"):
         read_checkpoint(tmp_path / "nowhere")
 

@@ -1,0 +1,123 @@
+"""Control-loop latency of a trained policy: torch vs onnxruntime, per inference config, on one thread.
+
+For each inference config: ``act()`` latency p50/p99 for one observation and for a batch of 16, with
+``ImplicitPolicy`` (torch) and ``OnnxPolicy`` (onnxruntime, the exported argmin); the FLOP/s that the
+energy evaluations achieve, against this machine's matmul FLOP/s measured in the same run; and, with
+``--success``, the closed-loop success rate on 100 seeded episodes (seeds 1000..1099) for each config,
+with and without warm start.
+
+    python benchmarks/latency.py --policy runs/p2d [--success] [--json results/latency.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from implicit_policy.atomic import atomic_write_text
+from implicit_policy.config import DFOConfig, InferenceConfig, LangevinConfig
+from implicit_policy.evaluate import evaluate
+from implicit_policy.export import export_argmin
+from implicit_policy.onnx_policy import OnnxPolicy
+from implicit_policy.policy import ImplicitPolicy
+
+SWEEP: dict[str, InferenceConfig] = {
+    "dfo 64x3": DFOConfig(num_samples=64, iterations=3),
+    "dfo 256x3": DFOConfig(num_samples=256, iterations=3),
+    "dfo 1024x3": DFOConfig(num_samples=1024, iterations=3),
+    "langevin 16x10": LangevinConfig(num_samples=16, iterations=10, noise_scale=0.01),
+    "langevin 64x10": LangevinConfig(num_samples=64, iterations=10, noise_scale=0.01),
+    "langevin 64x5": LangevinConfig(num_samples=64, iterations=5, noise_scale=0.01),
+}
+
+
+def percentiles(policy, obs: np.ndarray, repeats: int) -> tuple[float, float]:
+    """p50 and p99 of ``policy.act(obs)`` in milliseconds."""
+    for _ in range(5):
+        policy.act(obs)
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        policy.act(obs)
+        times.append(time.perf_counter() - started)
+    return float(np.percentile(times, 50) * 1e3), float(np.percentile(times, 99) * 1e3)
+
+
+def energy_flops(policy: ImplicitPolicy, batch: int) -> float:
+    """FLOPs of the energy evaluations in one ``act`` over ``batch`` observations (2 per multiply-add;
+    a Langevin iteration's explicit gradient counted as one more forward pass)."""
+    cfg, net = policy.header.inference, policy.energy
+    widths = [layer.out_features for layer in net.layers]
+    per_candidate = 2 * (policy.action_size * widths[0] + sum(a * b for a, b in zip(widths[:-1], widths[1:])))
+    per_row = 2 * policy.obs_size * widths[0]
+    if isinstance(cfg, DFOConfig):
+        evaluations, passes = cfg.iterations + 1, 1
+    else:
+        evaluations, passes = cfg.iterations, 2
+    candidates = batch * cfg.num_samples
+    return float(evaluations * passes * (candidates * per_candidate + batch * per_row) + candidates * per_candidate)
+
+
+def matmul_flops_per_second(size: int = 512, repeats: int = 50) -> float:
+    """This machine's fp32 matmul throughput on the current torch thread count."""
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    for _ in range(5):
+        a @ b
+    started = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * size**3 * repeats / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--policy", required=True, help="run folder or checkpoint of a Particle2D policy")
+    parser.add_argument("--repeats", type=int, default=200)
+    parser.add_argument("--success", action="store_true", help="also measure closed-loop success per config")
+    parser.add_argument("--episodes", type=int, default=100)
+    parser.add_argument("--json", help="write all figures here")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    peak = matmul_flops_per_second()
+    print(f"torch {torch.__version__}, 1 thread; measured fp32 matmul: {peak / 1e9:.1f} GFLOP/s")
+    header = (f"{'config':<16}{'torch p50':>10}{'p99':>8}{'onnx p50':>10}{'p99':>8}{'torch B16':>11}{'onnx B16':>10}"
+              f"{'GFLOP/s':>9}{'of peak':>9}")
+    if args.success:
+        header += f"{'success':>9}{'+warm':>7}"
+    print(header + "   (latencies in ms)")
+    rows = []
+    rng = np.random.default_rng(0)
+    one, sixteen = rng.uniform(0, 1, 8).astype(np.float32), rng.uniform(0, 1, (16, 8)).astype(np.float32)
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, config in SWEEP.items():
+            policy = ImplicitPolicy.load(args.policy, inference=config)
+            onnx_policy = OnnxPolicy(export_argmin(policy, Path(tmp) / "p.onnx"), threads=1)
+            row = {"config": name, "inference": config.model_dump()}
+            row["torch_p50"], row["torch_p99"] = percentiles(policy, one, args.repeats)
+            row["onnx_p50"], row["onnx_p99"] = percentiles(onnx_policy, one, args.repeats)
+            row["torch_b16_p50"], _ = percentiles(policy, sixteen, args.repeats // 4)
+            row["onnx_b16_p50"], _ = percentiles(onnx_policy, sixteen, args.repeats // 4)
+            row["onnx_gflops"] = energy_flops(policy, 1) / (row["onnx_p50"] / 1e3) / 1e9
+            line = (f"{name:<16}{row['torch_p50']:>10.2f}{row['torch_p99']:>8.2f}{row['onnx_p50']:>10.2f}"
+                    f"{row['onnx_p99']:>8.2f}{row['torch_b16_p50']:>11.2f}{row['onnx_b16_p50']:>10.2f}"
+                    f"{row['onnx_gflops']:>9.1f}{row['onnx_gflops'] * 1e9 / peak:>9.0%}")
+            if args.success:
+                row["success"] = evaluate(onnx_policy, "Particle2D-v0", args.episodes, 1000)["success_rate"]
+                warm = config.model_copy(update={"warm_start_fraction": 0.25})
+                warm_policy = ImplicitPolicy.load(args.policy, inference=warm)
+                row["success_warm"] = evaluate(warm_policy, "Particle2D-v0", args.episodes, 1000)["success_rate"]
+                line += f"{row['success']:>9.0%}{row['success_warm']:>7.0%}"
+            print(line, flush=True)
+            rows.append(row)
+    if args.json:
+        atomic_write_text(args.json, json.dumps({"matmul_gflops": peak / 1e9, "rows": rows}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
