@@ -108,6 +108,14 @@ def validate_actions(actions: Any, shape: tuple[int, ...], space: spaces.Box) ->
     return np.clip(arr.astype(np.float64), space.low, space.high)
 
 
+def check_settings(n_dim: int, render_mode: str | None) -> None:
+    """``ValueError`` for a non-positive ``n_dim`` or an unknown render mode."""
+    if not isinstance(n_dim, int) or n_dim < 1:
+        raise ValueError(f"n_dim must be a positive int, got {n_dim!r}")
+    if render_mode not in (None, "rgb_array"):
+        raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
+
+
 def pd_step(position: np.ndarray, velocity: np.ndarray, setpoint: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """One control step of the PD-tracked point mass; all arrays ``(B, N)`` float64."""
     for _ in range(SUBSTEPS):
@@ -192,10 +200,7 @@ class ParticleEnv(gym.Env[np.ndarray, np.ndarray]):
         max_episode_steps: int = EPISODE_STEPS,
         render_mode: str | None = None,
     ) -> None:
-        if not isinstance(n_dim, int) or n_dim < 1:
-            raise ValueError(f"n_dim must be a positive int, got {n_dim!r}")
-        if render_mode not in (None, *self.metadata["render_modes"]):
-            raise ValueError(f"render_mode must be None or 'rgb_array', got {render_mode!r}")
+        check_settings(n_dim, render_mode)
         self.n_dim = n_dim
         self.multimodal = multimodal
         self.max_episode_steps = max_episode_steps
@@ -270,8 +275,7 @@ class ParticleVectorEnv(gym.vector.VectorEnv):
         max_episode_steps: int = EPISODE_STEPS,
         render_mode: str | None = None,
     ) -> None:
-        if not isinstance(n_dim, int) or n_dim < 1:
-            raise ValueError(f"n_dim must be a positive int, got {n_dim!r}")
+        check_settings(n_dim, render_mode)
         if not isinstance(num_envs, int) or num_envs < 1:
             raise ValueError(f"num_envs must be a positive int, got {num_envs!r}")
         self.num_envs = num_envs

@@ -20,7 +20,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
-from .atomic import atomic_open, atomic_write_text
+from .atomic import atomic_write_text
 from .config import EnergyNetConfig, InferenceConfig, TrainConfig, describe_validation_error
 
 FORMAT_VERSION = 1
@@ -151,4 +151,4 @@ def prune_checkpoints(run_dir: Path, keep: int) -> None:
 
 
 __all__ = ["CheckpointError", "CheckpointHeader", "NormalizerStats", "read_checkpoint", "write_checkpoint",
-           "set_latest", "resolve_checkpoint", "prune_checkpoints", "atomic_open"]
+           "set_latest", "resolve_checkpoint", "prune_checkpoints"]

@@ -163,6 +163,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as err:  # our validation errors: one clear line, no traceback
         print(f"implicit-policy {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except RuntimeError as err:
+        train_module = sys.modules.get("implicit_policy.train")
+        if train_module is None or not isinstance(err, train_module.TrainingDiverged):
+            raise
+        print(f"implicit-policy {args.command}: error: {err}", file=sys.stderr)  # says which checkpoint was kept
+        return 1
 
 
 if __name__ == "__main__":

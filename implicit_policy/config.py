@@ -110,6 +110,7 @@ class OptimConfig(_Config):
     lr_decay: float = Field(0.99, gt=0, le=1)
     lr_decay_every_epochs: float = Field(100, gt=0)
     weight_decay: float = Field(0.0, ge=0)
+    ema_decay: float = Field(0.0, ge=0, lt=1, description="Polyak average of the weights, used by the policy; 0: off")
 
 
 class TrainConfig(_Config):

@@ -9,6 +9,7 @@ exactly: weights, Adam state, step, and the random generators.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
@@ -94,6 +95,8 @@ class Trainer:
             normalizer=normalizer_stats(self.normalizer), energy=config.energy, inference=config.inference,
             train=config,
         )
+        # The weights the policy uses: the live ones, or their exponential moving average.
+        self.policy_energy = copy.deepcopy(self.energy) if config.optim.ema_decay else self.energy
         self.step = 0
         self.best_success = -1.0
 
@@ -119,6 +122,7 @@ class Trainer:
         loss.backward()
         grad_norm = torch.nn.utils.clip_grad_norm_(self.energy.parameters(), float("inf"))
         self.optimizer.step()
+        self._update_average()
         self.step += 1
         return {
             **{k: v.item() for k, v in parts.items()},
@@ -129,12 +133,22 @@ class Trainer:
             "lr": self.optimizer.param_groups[0]["lr"],
         }
 
+    @torch.no_grad()
+    def _update_average(self) -> None:
+        """``average <- decay * average + (1 - decay) * live`` for every float weight and buffer."""
+        if self.policy_energy is self.energy:
+            return
+        live = self.energy.state_dict()
+        for key, average in self.policy_energy.state_dict().items():
+            if average.dtype.is_floating_point:
+                average.lerp_(live[key], 1.0 - self.config.optim.ema_decay)
+
     # -- validation, checkpoints ------------------------------------------------------------------
     def policy(self) -> ImplicitPolicy:
-        return ImplicitPolicy(self.header, self.energy, seed=self.config.seed)
+        return ImplicitPolicy(self.header, self.policy_energy, seed=self.config.seed)
 
     def validate(self) -> float:
-        self.energy.eval()
+        self.policy_energy.eval()
         result = evaluate(self.policy(), self.demos.env_id, self.config.eval_episodes, self.config.eval_seed)
         return result["success_rate"]
 
@@ -143,11 +157,13 @@ class Trainer:
         if success > self.best_success:
             self.best_success = success
             header = self.header.model_copy(update={"step": self.step, "validation_success_rate": success})
-            write_checkpoint(self.run_dir / BEST_FOLDER, header, self.energy.state_dict())
+            write_checkpoint(self.run_dir / BEST_FOLDER, header, self.policy_energy.state_dict())
 
     def save_checkpoint(self) -> Path:
         name = f"step_{self.step}"
         state = {f"opt.{i}.{k}": v for i, s in self.optimizer.state_dict()["state"].items() for k, v in s.items()}
+        if self.policy_energy is not self.energy:
+            state |= {f"live.{k}": v for k, v in self.energy.state_dict().items()}
         state["generator"] = self.generator.get_state()
         state["torch_rng"] = torch.get_rng_state()
         extra = {
@@ -155,15 +171,17 @@ class Trainer:
             STATE_JSON: json.dumps({"step": self.step, "best_success": self.best_success}).encode(),
         }
         header = self.header.model_copy(update={"step": self.step})
-        folder = write_checkpoint(self.run_dir / "checkpoints" / name, header, self.energy.state_dict(), extra)
+        folder = write_checkpoint(self.run_dir / "checkpoints" / name, header, self.policy_energy.state_dict(), extra)
         set_latest(self.run_dir, f"checkpoints/{name}")
         prune_checkpoints(self.run_dir, self.config.keep_checkpoints)
         return folder
 
     def load_checkpoint(self) -> None:
         folder, header, weights = read_checkpoint(self.run_dir, latest=True)
-        self.energy.load_state_dict(weights)
         state = load_safetensors(read_extra(folder, STATE_FILE))
+        self.policy_energy.load_state_dict(weights)
+        if self.policy_energy is not self.energy:
+            self.energy.load_state_dict({k[len("live."):]: v for k, v in state.items() if k.startswith("live.")})
         progress = json.loads(read_extra(folder, STATE_JSON))
         self.step, self.best_success = progress["step"], progress["best_success"]
         template = self.optimizer.state_dict()

@@ -45,6 +45,17 @@ def test_run_writes_metrics_checkpoints_and_validation(tiny_config, demos_2d, tm
     assert best_header.validation_success_rate == records[-1]["success_rate"]
 
 
+def test_weight_average_is_what_the_policy_uses(tiny_config, demos_2d, tmp_path):
+    config = tiny_config.model_copy(update={"optim": OptimConfig(batch_size=32, ema_decay=0.5), "steps": 1})
+    trainer = Trainer(config, demos_2d, tmp_path)
+    before = {k: v.clone() for k, v in trainer.energy.state_dict().items()}
+    trainer.train_step()
+    live, average = trainer.energy.state_dict(), trainer.policy_energy.state_dict()
+    for key in before:
+        torch.testing.assert_close(average[key], 0.5 * before[key] + 0.5 * live[key])
+    assert trainer.policy().energy is trainer.policy_energy
+
+
 def test_best_checkpoint_keeps_the_highest_validation_success(tiny_config, demos_2d, tmp_path):
     trainer = Trainer(tiny_config, demos_2d, tmp_path)
     trainer.step = 10
@@ -55,7 +66,9 @@ def test_best_checkpoint_keeps_the_highest_validation_success(tiny_config, demos
     assert (header.step, header.validation_success_rate) == (10, 0.5)
 
 
-def test_resume_continues_exactly(tiny_config, demos_2d, tmp_path):
+@pytest.mark.parametrize("ema_decay", [0.0, 0.9])
+def test_resume_continues_exactly(tiny_config, demos_2d, tmp_path, ema_decay):
+    tiny_config = tiny_config.model_copy(update={"optim": OptimConfig(batch_size=32, ema_decay=ema_decay)})
     full = train(tiny_config, demos_2d, tmp_path / "full", progress=False)
     half = tiny_config.model_copy(update={"steps": 20})
     train(half, demos_2d, tmp_path / "split", progress=False)
@@ -150,3 +163,11 @@ def test_cli_train_then_eval_writes_json(tiny_config, demos_2d, tmp_path, capsys
     result = json.loads((tmp_path / "out.json").read_text())
     assert result["episodes"] == 4 and 0 <= result["success_rate"] <= 1 and "mean_return" in result
     assert "success" in capsys.readouterr().out
+
+
+def test_cli_reports_divergence_in_one_line(tiny_config, demos_2d, tmp_path, capsys):
+    data = demos_2d.save(tmp_path / "d.npz")
+    config = tiny_config.model_copy(update={"optim": OptimConfig(batch_size=32, learning_rate=1e30), "steps": 200})
+    config.save(tmp_path / "c.json")
+    code = main(["train", "--data", str(data), "--config", str(tmp_path / "c.json"), "--out", str(tmp_path / "r"), "--quiet"])
+    assert code == 1 and "last good checkpoint" in capsys.readouterr().err
