@@ -17,12 +17,13 @@ def noise_specs(inference: dict[str, Any], batch: int, action_size: int) -> dict
     """Noise inputs of an argmin: name -> (shape, batch axis, ``"uniform"`` or ``"normal"``).
 
     ``initial_uniform (B, N, A)`` places the N starting candidates in the box; DFO adds
-    ``resample_uniform (K, B, N)`` and ``perturb_normal (K, B, N, A)``, Langevin ``step_normal (K, B, N, A)``.
+    ``resample_uniform (K, B)`` (one systematic-resampling offset per row and round) and
+    ``perturb_normal (K, B, N, A)``, Langevin ``step_normal (K, B, N, A)``.
     """
     n, k = inference["num_samples"], inference["iterations"]
     specs = {"initial_uniform": ((batch, n, action_size), 0, "uniform")}
     if inference["kind"] == "dfo":
-        specs["resample_uniform"] = ((k, batch, n), 1, "uniform")
+        specs["resample_uniform"] = ((k, batch), 1, "uniform")
         specs["perturb_normal"] = ((k, batch, n, action_size), 1, "normal")
     else:
         specs["step_normal"] = ((k, batch, n, action_size), 1, "normal")

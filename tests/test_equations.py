@@ -111,3 +111,21 @@ def test_normalizer_maps_demo_range_to_unit_box():
     assert norm.normalize_obs(obs).tolist() == [[-1.0, 0.0], [1.0, 0.0]]  # constant column -> 0
     torch.testing.assert_close(norm.denormalize_actions(norm.normalize_actions(act)), act)
     assert norm.action_bound == pytest.approx(1.1)
+
+
+def test_systematic_resampling_keeps_candidates_in_proportion():
+    from implicit_policy.samplers.dfo import resample_by_energy
+
+    actions = torch.tensor([[[0.0], [1.0], [2.0]]])
+    probs = torch.tensor([[0.5, 0.25, 0.25]])
+    # positions (i + 0.5) / 4 = 0.125, 0.375, 0.625, 0.875 against cdf 0.5, 0.75, 1.0 -> 0, 0, 1, 2
+    picked = resample_by_energy(torch.cat([actions, actions[:, :1]], dim=1),
+                                -torch.log(torch.cat([probs, torch.zeros(1, 1)], dim=1)), torch.tensor([0.5]))
+    assert picked.squeeze(-1).tolist() == [[0.0, 0.0, 1.0, 2.0]]
+    rng = torch.Generator().manual_seed(0)
+    energies = torch.randn(3, 1000, generator=rng)
+    counts = torch.stack([torch.bincount(row, minlength=1000) for row in
+                          resample_by_energy(torch.arange(1000.0).expand(3, -1).unsqueeze(-1), energies,
+                                             torch.rand(3, generator=rng)).squeeze(-1).long()])
+    expected = 1000 * torch.softmax(-energies, dim=1)
+    assert ((counts - expected).abs() <= 1.0 + 1e-4).all()  # systematic: every count within 1 of N * p

@@ -13,11 +13,20 @@ from ..config import DFOConfig
 from .base import EnergyFn, box_from_uniform, lowest_energy, uniform_actions
 
 
-def resample_by_energy(actions: torch.Tensor, energies: torch.Tensor, uniforms: torch.Tensor) -> torch.Tensor:
-    """Draw ``N`` of the candidates ``actions (B, N, A)`` with probabilities softmax(-energies ``(B, N)``),
-    by inverting the cumulative distribution at ``uniforms (B, N)``."""
+def resample_by_energy(actions: torch.Tensor, energies: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+    """Systematic resampling: ``N`` of the candidates ``actions (B, N, A)``, each kept about ``N * p`` times
+    for p = softmax(-energies ``(B, N)``), from one uniform ``offsets (B,)`` per row.
+
+    Position ``i`` takes the first candidate whose cumulative probability exceeds ``(i + offset) / N``.
+    Counting, per position, the candidates whose boundary ``ceil(N * cdf - offset)`` lies at or before it
+    (a scatter-add and a cumulative sum) does this in linear time with ops that export to ONNX.
+    """
+    n = actions.shape[1]
     cdf = torch.cumsum(torch.softmax(-energies, dim=1), dim=1)
-    picks = (cdf.unsqueeze(1) < uniforms.unsqueeze(2)).sum(dim=2).clamp(max=actions.shape[1] - 1)
+    boundaries = torch.ceil(n * cdf - offsets.unsqueeze(1)).clamp(0, n).long()
+    marks = torch.zeros(energies.shape[0], n + 1, dtype=energies.dtype, device=energies.device)
+    marks = marks.scatter_add(1, boundaries, torch.ones_like(energies))
+    picks = torch.cumsum(marks[:, :n], dim=1).long().clamp(max=n - 1)
     return torch.gather(actions, 1, picks.unsqueeze(-1).expand(-1, -1, actions.shape[2]))
 
 
