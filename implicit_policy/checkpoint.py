@@ -20,7 +20,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
-from .atomic import atomic_write_text
+from .atomic import atomic_write_text, default_mode
 from .config import EnergyNetConfig, InferenceConfig, TrainConfig, describe_validation_error
 
 FORMAT_VERSION = 1
@@ -86,6 +86,7 @@ def write_checkpoint(folder: str | os.PathLike, header: CheckpointHeader, weight
     blob = save_safetensors({k: v.detach().cpu().contiguous() for k, v in weights.items()})
     header = header.model_copy(update={"weights_sha256": hashlib.sha256(blob).hexdigest()})
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    os.chmod(tmp, default_mode(directory=True))
     try:
         files = {WEIGHTS_FILE: blob, CONFIG_FILE: header.model_dump_json(indent=2).encode(), **(extra_files or {})}
         for name, data in files.items():
@@ -93,6 +94,7 @@ def write_checkpoint(folder: str | os.PathLike, header: CheckpointHeader, weight
                 handle.write(data)
                 handle.flush()
                 os.fsync(handle.fileno())
+            os.chmod(tmp / name, default_mode())
         if folder.exists():
             old = folder.with_name(f".{folder.name}.old")
             shutil.rmtree(old, ignore_errors=True)

@@ -140,3 +140,18 @@ def test_cli_reports_unknown_env_without_traceback():
     )
     assert result.returncode == 2 and "unknown particle env id 'Nope-v0'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_atomic_writes_get_ordinary_permissions(tmp_path):
+    import os
+
+    from implicit_policy.atomic import atomic_write_text
+
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "f.txt", "x")
+        path = collect_demonstrations("Particle2D-v0", episodes=1, seed=0).save(tmp_path / "d.npz")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "f.txt").stat().st_mode & 0o777 == 0o644  # not mkstemp's private 0600
+    assert path.stat().st_mode & 0o777 == 0o644
