@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
+
 import numpy as np
 import onnx
 import onnxruntime as ort
