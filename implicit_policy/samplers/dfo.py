@@ -10,7 +10,8 @@ from __future__ import annotations
 import torch
 
 from ..config import DFOConfig
-from .base import EnergyFn, box_from_uniform, lowest_energy, uniform_actions
+from .base import EnergyFn, box_from_uniform, lowest_energy
+from .uniform import UniformSampler
 
 
 def resample_by_energy(actions: torch.Tensor, energies: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
@@ -43,14 +44,8 @@ def dfo_argmin(energy: EnergyFn, obs: torch.Tensor, initial_uniform: torch.Tenso
     return lowest_energy(actions, energy(obs, actions))
 
 
-class DFOOptimizer:
-    """DFO inference; its training negatives are uniform samples."""
-
-    def __init__(self, config: DFOConfig, action_size: int, bound: float) -> None:
-        self.config, self.action_size, self.bound = config, action_size, bound
-
-    def sample(self, energy: EnergyFn, obs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        return uniform_actions(len(obs), self.config.num_samples, self.action_size, self.bound, generator, obs.device)
+class DFOOptimizer(UniformSampler):
+    """DFO inference; its training negatives are uniform samples (inherited)."""
 
     @torch.no_grad()
     def infer(self, energy: EnergyFn, obs: torch.Tensor, noise: dict[str, torch.Tensor]) -> torch.Tensor:

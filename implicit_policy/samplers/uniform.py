@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import torch
 
-from ..config import UniformSamplerConfig
+from ..config import DFOConfig, UniformSamplerConfig
 from .base import EnergyFn, box_from_uniform, lowest_energy, uniform_actions
 
 
 class UniformSampler:
-    def __init__(self, config: UniformSamplerConfig, action_size: int, bound: float) -> None:
+    def __init__(self, config: UniformSamplerConfig | DFOConfig, action_size: int, bound: float) -> None:
         self.config, self.action_size, self.bound = config, action_size, bound
 
     def sample(self, energy: EnergyFn, obs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
