@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -163,6 +164,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as err:  # our validation errors: one clear line, no traceback
         print(f"implicit-policy {args.command}: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading: not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except RuntimeError as err:
         train_module = sys.modules.get("implicit_policy.train")
         if train_module is None or not isinstance(err, train_module.TrainingDiverged):

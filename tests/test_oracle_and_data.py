@@ -155,3 +155,9 @@ def test_atomic_writes_get_ordinary_permissions(tmp_path):
         os.umask(old)
     assert (tmp_path / "f.txt").stat().st_mode & 0o777 == 0o644  # not mkstemp's private 0600
     assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_cli_output_piped_into_head_is_not_an_error():
+    result = subprocess.run(f"{sys.executable} -m implicit_policy.cli config --preset dfo | head -n 1",
+                            shell=True, capture_output=True, text=True)
+    assert result.stdout.strip() == "{" and "Error" not in result.stderr
