@@ -225,7 +225,8 @@ class ParticleEnv(gym.Env[np.ndarray, np.ndarray]):
         self._progress.reset(np.ones(1, dtype=bool))
         self._trail = [position.copy()]
         distances = goal_distances(self._position, self._goals)[0]
-        return self._observation(), self._info(distances, False)
+        obs = self._observation()
+        return obs, self._info(obs, distances, False)
 
     def step(self, action: np.ndarray):
         setpoint = validate_actions(action, (self.n_dim,), self.action_space)
@@ -236,7 +237,8 @@ class ParticleEnv(gym.Env[np.ndarray, np.ndarray]):
         success = bool(self._progress.update(distances)[0])
         truncated = self._steps >= self.max_episode_steps
         reward = 1.0 if (truncated and success) else 0.0
-        return self._observation(), reward, False, truncated, self._info(distances[0], success)
+        obs = self._observation()
+        return obs, reward, False, truncated, self._info(obs, distances[0], success)
 
     def render(self) -> np.ndarray | None:
         if self.render_mode != "rgb_array":
@@ -247,13 +249,13 @@ class ParticleEnv(gym.Env[np.ndarray, np.ndarray]):
         parts = (self._position[0], self._velocity[0], self._goals[0, 0], self._goals[0, 1])
         return np.concatenate(parts).astype(np.float32)
 
-    def _info(self, distances: np.ndarray, success: bool) -> dict[str, Any]:
+    def _info(self, obs: np.ndarray, distances: np.ndarray, success: bool) -> dict[str, Any]:
         return {
             "is_success": success,
             "first_goal_distance": float(distances[0]),
             "second_goal_distance": float(distances[1]),
             "first_goal_index": self._first_goal_index,
-            **{k: v.copy() for k, v in split_observation(self._observation(), self.n_dim).items()},
+            **{k: v.copy() for k, v in split_observation(obs, self.n_dim).items()},
         }
 
 
@@ -309,7 +311,8 @@ class ParticleVectorEnv(gym.vector.VectorEnv):
                 self._rngs[i] = seeding.np_random(s)[0]
         self._start_episodes(np.ones(self.num_envs, dtype=bool))
         distances = goal_distances(self._position, self._goals)
-        return self._observations(), self._infos(distances, np.zeros(self.num_envs, dtype=bool))
+        obs = self._observations()
+        return obs, self._infos(obs, distances, np.zeros(self.num_envs, dtype=bool))
 
     def step(self, actions: np.ndarray):
         setpoints = validate_actions(actions, (self.num_envs, self.n_dim), self.single_action_space)
@@ -329,7 +332,8 @@ class ParticleVectorEnv(gym.vector.VectorEnv):
         rewards = np.where(truncated & success, 1.0, 0.0)
         self._needs_reset = truncated.copy()
         terminated = np.zeros(self.num_envs, dtype=bool)
-        return self._observations(), rewards, terminated, truncated, self._infos(distances, success)
+        obs = self._observations()
+        return obs, rewards, terminated, truncated, self._infos(obs, distances, success)
 
     def render(self) -> tuple[np.ndarray, ...] | None:
         if self.render_mode != "rgb_array":
@@ -351,13 +355,13 @@ class ParticleVectorEnv(gym.vector.VectorEnv):
         parts = (self._position, self._velocity, self._goals[:, 0], self._goals[:, 1])
         return np.concatenate(parts, axis=1).astype(np.float32)
 
-    def _infos(self, distances: np.ndarray, success: np.ndarray) -> dict[str, Any]:
+    def _infos(self, obs: np.ndarray, distances: np.ndarray, success: np.ndarray) -> dict[str, Any]:
         values = {
             "is_success": success.copy(),
             "first_goal_distance": distances[:, 0].copy(),
             "second_goal_distance": distances[:, 1].copy(),
             "first_goal_index": self._first_goal_index.copy(),
-            **{k: v.copy() for k, v in split_observation(self._observations(), self.n_dim).items()},
+            **{k: v.copy() for k, v in split_observation(obs, self.n_dim).items()},
         }
         everyone = np.ones(self.num_envs, dtype=bool)
         return {**values, **{f"_{k}": everyone.copy() for k in values}}
