@@ -6,6 +6,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .runtime import action_bound
+
 
 class Normalizer(nn.Module):
     """Maps raw observations and actions to [-1, 1] per dimension and back.
@@ -35,7 +37,7 @@ class Normalizer(nn.Module):
     @property
     def action_bound(self) -> float:
         """Half-width of the widened normalised action box: 1.1 for a 5 % margin."""
-        return 1.0 + 2.0 * self.margin
+        return action_bound(self.state())
 
     def _scale(self, low: torch.Tensor, high: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         span = high - low

@@ -1,4 +1,5 @@
-"""PNG figures (matplotlib is the optional ``plot`` extra; without it, figures are skipped with a note)."""
+"""PNG figures (matplotlib is the optional ``plot`` extra; without it, plotting returns ``None`` and the
+run goes on without the figure)."""
 
 from __future__ import annotations
 

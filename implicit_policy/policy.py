@@ -41,7 +41,8 @@ class ImplicitPolicy(ControlLoopPolicy):
     @classmethod
     def load(cls, path: str | os.PathLike, device: str | torch.device = "cpu", seed: int = 0,
              inference: InferenceConfig | None = None) -> "ImplicitPolicy":
-        """Load a checkpoint folder or a run folder's newest checkpoint (never unpickles)."""
+        """Load a checkpoint folder, or a run folder's best-validated checkpoint (its newest if it never
+        validated); never unpickles."""
         _, header, weights = read_checkpoint(path)
         energy = EnergyNet(header.obs_size, header.action_size, header.energy)
         try:
