@@ -88,7 +88,32 @@ class LangevinConfig(_Config):
     warm_start_spread: float = Field(0.05, ge=0, description="inference: std of the warm-start chains, normalised units")
 
 
-SamplerConfig = Annotated[Union[UniformSamplerConfig, DFOConfig, LangevinConfig], Field(discriminator="kind")]
+class MarginalLossConfig(_Config):
+    """How the marginal EBM of the Marginal Action Sampler learns: the MCMC loss (eq. 4) plus optional
+    regularisers (appendix A's max-entropy term, an L2 pull of the data's energies to zero)."""
+
+    max_entropy_weight: float = Field(0.0, ge=0, description="times half the variance of the samples' energies")
+    positive_l2_weight: float = Field(0.0, ge=0, description="times the mean squared energy of the data's actions")
+
+
+class MarginalSamplerConfig(_Config):
+    """Marginal Action Sampler (seed paper, section V): a second, unconditional EBM ``E_gamma(y)`` over actions,
+    trained alongside the conditional one by ``langevin`` MCMC; the samples it draws each step are the
+    conditional EBM's InfoNCE negatives, independent of the observation as InfoNCE's bound asks."""
+
+    kind: Literal["marginal"] = "marginal"
+    energy: EnergyNetConfig = EnergyNetConfig(hidden_size=64)
+    langevin: LangevinConfig = LangevinConfig(rule="correct", num_samples=8, iterations=10)
+    loss: MarginalLossConfig = MarginalLossConfig()
+    learning_rate: float = Field(1e-3, gt=0)
+
+    @property
+    def num_samples(self) -> int:
+        return self.langevin.num_samples
+
+
+SamplerConfig = Annotated[Union[UniformSamplerConfig, DFOConfig, LangevinConfig, MarginalSamplerConfig],
+                          Field(discriminator="kind")]
 InferenceConfig = Annotated[Union[DFOConfig, LangevinConfig], Field(discriminator="kind")]
 
 
@@ -135,7 +160,7 @@ class TrainConfig(_Config):
     @model_validator(mode="after")
     def _uniform_is_for_training_only(self) -> "TrainConfig":
         if isinstance(self.sampler, DFOConfig):
-            raise ValueError("sampler: training negatives come from 'uniform' or 'langevin'; DFO is for inference")
+            raise ValueError("sampler: training negatives come from 'uniform', 'langevin' or 'marginal'; DFO is for inference")
         return self
 
     def save(self, path: str | os.PathLike) -> None:

@@ -5,10 +5,14 @@ Shapes: ``positive (B,)`` energies of the demonstrated actions, ``negative (B, M
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 
 from .config import LossConfig
-from .samplers import EnergyFn
+
+if TYPE_CHECKING:  # the Marginal Action Sampler uses these losses; a runtime import would be circular
+    from .samplers import EnergyFn
 
 
 def info_nce_loss(positive: torch.Tensor, negative: torch.Tensor) -> torch.Tensor:

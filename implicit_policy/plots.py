@@ -53,3 +53,47 @@ def plot_training_curves(run_dir: str | os.PathLike, out: str | os.PathLike | No
         fig.savefig(handle, format="png", dpi=100)
     plt.close(fig)
     return out
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path: str | os.PathLike) -> Path:
+    with atomic_open(path, "wb") as handle:
+        fig.savefig(handle, format="png", dpi=110)
+    return Path(path)
+
+
+def plot_success_curves(results: list[dict], path: str | os.PathLike, title: str) -> Path | None:
+    """Validation success against training step: per method the mean over seeds, and a band of +- one std."""
+    if not have_matplotlib():
+        return None
+    import numpy as np
+
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    methods = list(dict.fromkeys(r["method"] for r in results))
+    for method in methods:
+        curves = [r["curve"] for r in results if r["method"] == method]
+        length = min(len(c) for c in curves)
+        steps = np.array([s for s, _ in curves[0][:length]])
+        values = np.array([[v for _, v in c[:length]] for c in curves])
+        mean, std = values.mean(axis=0), values.std(axis=0)
+        line, = ax.plot(steps, mean, marker="o", ms=3, label=f"{method} (n={len(curves)})")
+        ax.fill_between(steps, mean - std, mean + std, color=line.get_color(), alpha=0.15)
+    ax.set_xlabel("training step")
+    ax.set_ylabel("validation success rate")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    out = _save(fig, path)
+    plt.close(fig)
+    return out

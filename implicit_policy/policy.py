@@ -71,3 +71,8 @@ class ImplicitPolicy(ControlLoopPolicy):
 
 def normalizer_stats(normalizer: Normalizer) -> NormalizerStats:
     return NormalizerStats(**normalizer.state())
+
+
+def load_policy(path: str | os.PathLike, device: str | torch.device = "cpu", seed: int = 0) -> ImplicitPolicy:
+    """The policy a checkpoint or run folder holds."""
+    return ImplicitPolicy.load(path, device=device, seed=seed)

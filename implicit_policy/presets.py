@@ -10,7 +10,8 @@ best-validated weights kept.
 
 from __future__ import annotations
 
-from .config import DFOConfig, EnergyNetConfig, LangevinConfig, OptimConfig, TrainConfig, UniformSamplerConfig
+from .config import (DFOConfig, EnergyNetConfig, LangevinConfig, MarginalLossConfig, MarginalSamplerConfig, OptimConfig,
+                     TrainConfig, UniformSamplerConfig)
 
 _COMMON = dict(
     energy=EnergyNetConfig(hidden_size=128),
@@ -46,6 +47,22 @@ PRESETS: dict[str, TrainConfig] = {
         steps=12_000,
         **_COMMON,
     ),
+}
+
+
+def _marginal(rule: str, max_entropy_weight: float = 0.0, positive_l2_weight: float = 0.0) -> TrainConfig:
+    """The seed paper's Marginal Action Sampler trials (appendix D): negatives from a 64-unit marginal EBM
+    trained by ``rule`` Langevin; everything else as ``ibc-langevin``."""
+    langevin = LangevinConfig(rule=rule, num_samples=8, iterations=10, noise_scale=0.1)
+    loss = MarginalLossConfig(max_entropy_weight=max_entropy_weight, positive_l2_weight=positive_l2_weight)
+    sampler = MarginalSamplerConfig(energy=EnergyNetConfig(hidden_size=64), langevin=langevin, loss=loss)
+    return PRESETS["ibc-langevin"].model_copy(update={"sampler": sampler})
+
+
+PRESETS |= {
+    "ibc-mas": _marginal("ibc"),
+    "correct-mas": _marginal("correct"),
+    "correct-mas-maxent": _marginal("correct", max_entropy_weight=0.1, positive_l2_weight=0.1),
 }
 DEFAULT_PRESET = "ibc-langevin"
 

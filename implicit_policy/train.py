@@ -36,7 +36,8 @@ from .losses import total_loss
 from .normalize import Normalizer
 from .plots import plot_training_curves
 from .policy import ImplicitPolicy, normalizer_stats
-from .samplers import build_sampler
+from .optimizer_state import load_optimizer_state_tensors, optimizer_state_tensors
+from .samplers import LearnedSampler, build_sampler
 
 STATE_FILE = "training_state.safetensors"
 STATE_JSON = "training_state.json"
@@ -123,9 +124,11 @@ class Trainer:
         grad_norm = torch.nn.utils.clip_grad_norm_(self.energy.parameters(), float("inf"))
         self.optimizer.step()
         self._update_average()
+        learned = self.sampler.update(positives) if isinstance(self.sampler, LearnedSampler) else {}
         self.step += 1
         return {
             **{k: v.item() for k, v in parts.items()},
+            **learned,
             "positive_energy": positive.mean().item(),
             "negative_energy": negative.mean().item(),
             "negative_distance": (negatives - positives.unsqueeze(1)).norm(dim=-1).mean().item(),
@@ -161,7 +164,9 @@ class Trainer:
 
     def save_checkpoint(self) -> Path:
         name = f"step_{self.step}"
-        state = {f"opt.{i}.{k}": v for i, s in self.optimizer.state_dict()["state"].items() for k, v in s.items()}
+        state = optimizer_state_tensors(self.optimizer)
+        if isinstance(self.sampler, LearnedSampler):
+            state |= {f"sampler.{k}": v for k, v in self.sampler.state_tensors().items()}
         if self.policy_energy is not self.energy:
             state |= {f"live.{k}": v for k, v in self.energy.state_dict().items()}
         state["generator"] = self.generator.get_state()
@@ -184,14 +189,9 @@ class Trainer:
             self.energy.load_state_dict({k[len("live."):]: v for k, v in state.items() if k.startswith("live.")})
         progress = json.loads(read_extra(folder, STATE_JSON))
         self.step, self.best_success = progress["step"], progress["best_success"]
-        template = self.optimizer.state_dict()
-        opt_state: dict[int, dict[str, torch.Tensor]] = {}
-        for key, value in state.items():
-            if key.startswith("opt."):
-                _, index, name = key.split(".", 2)
-                opt_state.setdefault(int(index), {})[name] = value
-        template["state"] = opt_state
-        self.optimizer.load_state_dict(template)
+        load_optimizer_state_tensors(self.optimizer, state)
+        if isinstance(self.sampler, LearnedSampler):
+            self.sampler.load_state_tensors({k[len("sampler."):]: v for k, v in state.items() if k.startswith("sampler.")})
         self.generator.set_state(state["generator"])
         torch.set_rng_state(state["torch_rng"])
 

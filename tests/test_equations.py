@@ -50,6 +50,36 @@ def test_correct_langevin_rule_one_step():
     assert correct_langevin_update(y, grad, 0.125, noise).item() == pytest.approx(1.25)
 
 
+def _gaussian_chain_samples(rule: str, step: float) -> torch.Tensor:
+    """Last 100 of 400 iterations of 2000 chains on E(y) = (y - 1)^2 / 2 (mean 1, variance 1), no clipping."""
+    from implicit_policy.samplers.langevin import run_langevin
+
+    generator = torch.Generator().manual_seed(0)
+    config = LangevinConfig(rule=rule, noise_scale=1.0, delta_clip=1e9)
+    gradient = lambda obs, y: y - 1.0  # noqa: E731
+    y, obs = torch.zeros(1, 2000, 1), torch.zeros(1, 0)
+    noise = torch.randn(400, 1, 2000, 1, generator=generator)
+    y = run_langevin(gradient, obs, y, noise[:300], [step] * 300, config, math.inf)
+    kept = []
+    for k in range(300, 400):
+        y = run_langevin(gradient, obs, y, noise[k : k + 1], [step], config, math.inf)
+        kept.append(y)
+    return torch.cat(kept).flatten()
+
+
+def test_correct_langevin_samples_the_gaussian_it_is_given():
+    samples = _gaussian_chain_samples("correct", 0.05)
+    assert abs(samples.mean().item() - 1.0) < 0.05  # within 0.05 standard deviations
+    assert samples.var().item() == pytest.approx(1.0, rel=0.1)
+
+
+def test_ibc_langevin_shrinks_the_variance_by_about_the_step_size():
+    """IBC's noise lam * w has variance lam^2 where Langevin needs lam: the variance comes out ~lam times too small."""
+    samples = _gaussian_chain_samples("ibc", 0.1)
+    assert abs(samples.mean().item() - 1.0) < 0.05
+    assert samples.var().item() == pytest.approx(0.1 / (1 - 0.1 / 4), rel=0.1)
+
+
 def test_polynomial_schedule():
     s = StepSchedule(start=1.0, end=0.001, power=2.0)
     assert polynomial_step_size(0, 3, s) == pytest.approx(1.0)

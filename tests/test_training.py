@@ -14,7 +14,8 @@ import torch
 from implicit_policy import Demonstrations
 from implicit_policy.checkpoint import CheckpointError, read_checkpoint
 from implicit_policy.cli import main
-from implicit_policy.config import OptimConfig, TrainConfig, UniformSamplerConfig
+from implicit_policy.config import (EnergyNetConfig, LangevinConfig, MarginalSamplerConfig, OptimConfig, TrainConfig,
+                                    UniformSamplerConfig)
 from implicit_policy.data import DemonstrationError
 from implicit_policy.train import Trainer, TrainingDiverged, train
 
@@ -66,9 +67,13 @@ def test_best_checkpoint_keeps_the_highest_validation_success(tiny_config, demos
     assert (header.step, header.validation_success_rate) == (10, 0.5)
 
 
-@pytest.mark.parametrize("ema_decay", [0.0, 0.9])
-def test_resume_continues_exactly(tiny_config, demos_2d, tmp_path, ema_decay):
-    tiny_config = tiny_config.model_copy(update={"optim": OptimConfig(batch_size=32, ema_decay=ema_decay)})
+@pytest.mark.parametrize("ema_decay, sampler", [(0.0, "langevin"), (0.9, "langevin"), (0.0, "marginal")])
+def test_resume_continues_exactly(tiny_config, demos_2d, tmp_path, ema_decay, sampler):
+    update = {"optim": OptimConfig(batch_size=32, ema_decay=ema_decay)}
+    if sampler == "marginal":  # the marginal EBM and its Adam state are resumed too
+        update["sampler"] = MarginalSamplerConfig(energy=EnergyNetConfig(hidden_size=16),
+                                                  langevin=LangevinConfig(rule="correct", num_samples=4, iterations=3))
+    tiny_config = tiny_config.model_copy(update=update)
     full = train(tiny_config, demos_2d, tmp_path / "full", progress=False)
     half = tiny_config.model_copy(update={"steps": 20})
     train(half, demos_2d, tmp_path / "split", progress=False)

@@ -1,4 +1,5 @@
-"""The protocol of optimisers over actions: ``sample`` negatives for training, ``infer`` the argmin.
+"""The protocols of optimisers over actions: ``sample`` negatives for training, ``infer`` the argmin;
+and of samplers that learn as they go (the Marginal Action Sampler), which the trainer also ``update``s.
 
 All work in normalised action space, inside the box ``[-bound, bound]^A``.
 """
@@ -6,7 +7,7 @@ All work in normalised action space, inside the box ``[-bound, bound]^A``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import torch
 
@@ -14,10 +15,29 @@ EnergyFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 """``obs (B, O) x actions (B, M, A) -> energies (B, M)``."""
 
 
-class ActionOptimizer(Protocol):
+class NegativeSampler(Protocol):
     def sample(self, energy: EnergyFn, obs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         """Negative actions ``(B, M, A)`` for observations ``obs (B, O)``, detached from the graph."""
         ...
+
+
+@runtime_checkable
+class LearnedSampler(NegativeSampler, Protocol):
+    """A sampler with its own model, trained on the same batches as the energy net."""
+
+    def update(self, positives: torch.Tensor) -> dict[str, float]:
+        """One training step of the sampler's model on demonstrated actions ``(B, A)`` and the samples of
+        the last :meth:`sample`; returns its metrics."""
+        ...
+
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        """Weights and optimiser state, for exact resume."""
+        ...
+
+    def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None: ...
+
+
+class ActionOptimizer(NegativeSampler, Protocol):
 
     def infer(self, energy: EnergyFn, obs: torch.Tensor, noise: dict[str, torch.Tensor]) -> torch.Tensor:
         """The best action found ``(B, A)`` for each observation, from the noise that

@@ -1,0 +1,152 @@
+"""Many seeded training runs, their validation curves and test success, for the comparison experiments
+(``examples/compare_samplers.py``, ``examples/dimension_sweep.py``).
+
+Each trial trains into its own run folder. A finished trial is read back instead of retrained, and a
+stopped one resumes exactly from its newest checkpoint, so an interrupted experiment continues where it
+stopped and a rerun with the same seeds reproduces the same numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import multiprocessing
+import os
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from .atomic import atomic_write_text
+from .config import TrainConfig
+from .data import Demonstrations, load_demonstrations
+
+TEST_SEED = 1000
+"""Test episodes use seeds 1000, 1001, ...: never demonstrations (0 ..) nor validation (100000 ..)."""
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One training run of one method with one seed."""
+
+    method: str
+    seed: int
+    data: str
+    config: TrainConfig
+    run_dir: str
+    test_episodes: int = 100
+
+
+def demonstrations_for(env_id: str, episodes: int, path: str | os.PathLike, seed: int = 0) -> Path:
+    """``path``, holding ``episodes`` oracle demonstrations of ``env_id`` from ``seed``; collected if absent."""
+    from .collect import collect_demonstrations
+
+    path = Path(path)
+    if path.exists():
+        demos = load_demonstrations(path)
+        if (demos.env_id, demos.num_episodes, demos.seed) == (env_id, episodes, seed):
+            return path
+        raise ValueError(f"{path} holds {demos.num_episodes} episodes of {demos.env_id} from seed {demos.seed}, "
+                         f"not {episodes} of {env_id} from seed {seed}; remove it or choose another --out")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    collect_demonstrations(env_id, episodes, seed).save(path)
+    return path
+
+
+def validation_curve(run_dir: str | os.PathLike) -> list[tuple[int, float]]:
+    """``(step, validation success rate)`` pairs from a run's ``metrics.jsonl``."""
+    lines = (Path(run_dir) / "metrics.jsonl").read_text().splitlines()
+    return [(r["step"], r["success_rate"]) for r in map(json.loads, lines) if "success_rate" in r]
+
+
+def run_trial(trial: Trial) -> dict[str, Any]:
+    """Train (or finish, or just read) one trial, then test its best-validated weights on fresh episodes."""
+    from .evaluate import evaluate
+    from .policy import load_policy
+    from .train import train
+
+    run_dir = Path(trial.run_dir)
+    result_path = run_dir / "trial.json"
+    if result_path.exists():
+        return json.loads(result_path.read_text())
+    demos: Demonstrations = load_demonstrations(trial.data)
+    resume = (run_dir / "latest").exists()
+    trained = train(trial.config, demos, run_dir, resume=resume, progress=False)
+    policy = load_policy(run_dir, seed=trial.seed)
+    test = evaluate(policy, demos.env_id, trial.test_episodes, TEST_SEED)
+    curve = validation_curve(run_dir)
+    result = {
+        "method": trial.method, "seed": trial.seed, "env_id": demos.env_id, "steps": trained.steps,
+        "train_seconds": trained.seconds if not resume else None,
+        "curve": curve, "final_validation": curve[-1][1] if curve else None,
+        "best_validation": max(s for _, s in curve) if curve else None,
+        "test_success": test["success_rate"], "test_episodes": trial.test_episodes,
+    }
+    atomic_write_text(result_path, json.dumps(result, indent=2))
+    return result
+
+
+def run_trials(trials: list[Trial], jobs: int = 1, desc: str = "runs") -> list[dict[str, Any]]:
+    """Run every trial, ``jobs`` at a time in separate processes; results in the trials' order."""
+    results: dict[int, dict[str, Any]] = {}
+    with tqdm(total=len(trials), desc=desc, unit="run") as bar:
+        if jobs <= 1:
+            for i, trial in enumerate(trials):
+                bar.set_postfix_str(f"{trial.method} seed {trial.seed}")
+                results[i] = run_trial(trial)
+                bar.update(1)
+        else:
+            with multiprocessing.get_context("spawn").Pool(jobs) as pool:
+                for i, result in pool.imap_unordered(_indexed_trial, list(enumerate(trials))):
+                    results[i] = result
+                    bar.set_postfix_str(f"{result['method']} seed {result['seed']}")
+                    bar.update(1)
+    return [results[i] for i in range(len(trials))]
+
+
+def _indexed_trial(item: tuple[int, Trial]) -> tuple[int, dict[str, Any]]:
+    return item[0], run_trial(item[1])
+
+
+def mean_std(values: list[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (0 for a single value)."""
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def summarize(results: list[dict[str, Any]], key: str = "method") -> dict[str, dict[str, Any]]:
+    """Per ``key`` value: seeds, and mean/std of final validation, best validation and test success."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in results:
+        groups.setdefault(str(r[key]), []).append(r)
+    summary = {}
+    for name, group in groups.items():
+        summary[name] = {"seeds": [r["seed"] for r in group]}
+        for metric in ("final_validation", "best_validation", "test_success"):
+            values = [r[metric] for r in group if r[metric] is not None]
+            if values:
+                summary[name][metric] = dict(zip(("mean", "std"), mean_std(values))) | {"values": values}
+    return summary
+
+
+def write_results(out: Path, name: str, results: list[dict[str, Any]], extra: dict[str, Any]) -> None:
+    """``{name}.json`` (everything) and ``{name}.csv`` (one row per validation point) in ``out``, atomically."""
+    atomic_write_text(out / f"{name}.json", json.dumps({**extra, "results": results}, indent=2))
+    table = io.StringIO()
+    writer = csv.writer(table)
+    writer.writerow(["method", "env_id", "seed", "step", "validation_success", "test_success"])
+    for r in results:
+        for step, success in r["curve"]:
+            writer.writerow([r["method"], r["env_id"], r["seed"], step, success, r["test_success"]])
+    atomic_write_text(out / f"{name}.csv", table.getvalue())
+
+
+def trial_config(config: TrainConfig, seed: int, **overrides: Any) -> TrainConfig:
+    """``config`` with ``seed`` and budget overrides (``steps``, ``eval_every``, ...), validated."""
+    return TrainConfig.model_validate(config.model_dump() | {"seed": seed} | overrides)
+
+
+__all__ = ["Trial", "demonstrations_for", "mean_std", "run_trial", "run_trials", "summarize", "trial_config",
+           "validation_curve", "write_results", "TEST_SEED"]

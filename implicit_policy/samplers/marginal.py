@@ -1,0 +1,65 @@
+"""Marginal Action Sampler (seed paper, section V and appendix D).
+
+A second, unconditional EBM ``E_gamma(y)`` over actions learns the demonstrations' action marginal p(y)
+by Langevin MCMC, concurrently with the conditional EBM. The samples its chains draw each step serve twice:
+as the marginal EBM's own MCMC negatives, and as the conditional EBM's InfoNCE negatives, which InfoNCE's
+mutual-information bound wants independent of the observation and drawn from p(y).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..config import MarginalSamplerConfig
+from ..energy import EnergyNet
+from ..losses import max_entropy_regularizer, mcmc_loss, positive_energy_l2
+from ..optimizer_state import load_optimizer_state_tensors, optimizer_state_tensors
+from .base import EnergyFn
+from .langevin import LangevinSampler
+
+
+class MarginalActionSampler:
+    """Negatives ``(B, M, A)`` from Langevin chains on ``E_gamma``; :meth:`update` trains ``E_gamma``."""
+
+    def __init__(self, config: MarginalSamplerConfig, action_size: int, bound: float) -> None:
+        self.config, self.action_size, self.bound = config, action_size, bound
+        self.energy = EnergyNet(0, action_size, config.energy)  # no observation: E_gamma(y)
+        self.optimizer = torch.optim.Adam(self.energy.parameters(), lr=config.learning_rate)
+        self.chains = LangevinSampler(config.langevin, action_size, bound)
+        self._samples: torch.Tensor | None = None
+
+    def marginal_energy(self, actions: torch.Tensor) -> torch.Tensor:
+        """``E_gamma(actions (B, M, A)) -> (B, M)``."""
+        return self.energy(actions.new_zeros(len(actions), 0), actions)
+
+    def sample(self, energy: EnergyFn, obs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Samples of the marginal EBM, ``num_samples`` per observation; ``energy`` (conditional) is unused."""
+        self._samples = self.chains.sample(lambda _, y: self.marginal_energy(y), obs.new_zeros(len(obs), 0), generator)
+        return self._samples
+
+    def update(self, positives: torch.Tensor) -> dict[str, float]:
+        """One Adam step of the MCMC loss (eq. 4) on demonstrated actions ``(B, A)`` against the last samples,
+        plus the configured max-entropy and positive-L2 terms."""
+        if self._samples is None:
+            raise RuntimeError("MarginalActionSampler.update needs a sample() first")
+        self.energy.train()
+        positive = self.marginal_energy(positives.unsqueeze(1)).squeeze(1)
+        negative = self.marginal_energy(self._samples)
+        weights = self.config.loss
+        loss = mcmc_loss(positive, negative)
+        if weights.max_entropy_weight:
+            loss = loss + weights.max_entropy_weight * max_entropy_regularizer(negative)
+        if weights.positive_l2_weight:
+            loss = loss + weights.positive_l2_weight * positive_energy_l2(positive)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return {"marginal_loss": loss.item(), "marginal_positive_energy": positive.mean().item(),
+                "marginal_negative_energy": negative.mean().item()}
+
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        return {f"net.{k}": v for k, v in self.energy.state_dict().items()} | optimizer_state_tensors(self.optimizer)
+
+    def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        self.energy.load_state_dict({k[len("net."):]: v for k, v in tensors.items() if k.startswith("net.")})
+        load_optimizer_state_tensors(self.optimizer, tensors)
