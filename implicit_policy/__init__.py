@@ -21,6 +21,8 @@ _LAZY = {
     "oracle_rollout": "implicit_policy.rollout",
     "TrainConfig": "implicit_policy.config",
     "ImplicitPolicy": "implicit_policy.policy",
+    "ExplicitPolicy": "implicit_policy.policy",
+    "load_policy": "implicit_policy.policy",
     "OnnxPolicy": "implicit_policy.onnx_policy",
     "export_argmin": "implicit_policy.export",
     "export_energy": "implicit_policy.export",

@@ -57,23 +57,24 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _load_any_policy(path: str, device: str, seed: int, threads: int):
-    """An ``OnnxPolicy`` for a ``.onnx`` file, else an ``ImplicitPolicy``; and the env id it was trained on."""
+    """An ``OnnxPolicy`` for a ``.onnx`` file, else the checkpoint's ``ImplicitPolicy`` or ``ExplicitPolicy``;
+    and the env id it was trained on."""
     if str(path).endswith(".onnx"):
         from .onnx_policy import OnnxPolicy
 
         policy = OnnxPolicy(path, threads=threads, seed=seed)
         return policy, policy.env_id
-    from .policy import ImplicitPolicy
+    from .policy import load_policy
 
-    policy = ImplicitPolicy.load(path, device=device, seed=seed)
+    policy = load_policy(path, device=device, seed=seed)
     return policy, policy.header.env_id
 
 
 def _export(args: argparse.Namespace) -> int:
     from .export import export_argmin, export_energy
-    from .policy import ImplicitPolicy
+    from .policy import load_policy
 
-    policy = ImplicitPolicy.load(args.policy)
+    policy = load_policy(args.policy)
     path = (export_energy if args.energy_only else export_argmin)(policy, args.out)
     what = "energy net" if args.energy_only else f"argmin ({policy.header.inference.kind})"
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB): {what}, one self-contained file")
@@ -94,6 +95,19 @@ def _eval(args: argparse.Namespace) -> int:
         from .atomic import atomic_write_text
 
         atomic_write_text(args.json, json.dumps(result, indent=2))
+    return 0
+
+
+def _plot_energy(args: argparse.Namespace) -> int:
+    from .landscape import energy_landscape
+    from .plots import have_matplotlib, plot_energy_landscape
+    from .policy import ImplicitPolicy
+
+    if not have_matplotlib():
+        raise ValueError("plot-energy needs matplotlib: pip install 'implicit-policy[plot]'")
+    landscape = energy_landscape(ImplicitPolicy.load(args.policy), args.observations, args.seed, args.grid)
+    path = plot_energy_landscape(landscape, args.out)
+    print(f"wrote {path}: {args.observations} observations of {landscape.env_id} (episode seeds from {args.seed})")
     return 0
 
 
@@ -126,7 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train an energy model on demonstrations")
     train.add_argument("--data", required=True, help="demonstrations .npz from `collect`")
     train.add_argument("--out", required=True, help="run folder (checkpoints, metrics.jsonl)")
-    train.add_argument("--preset", help="ibc-langevin (default), dfo or correct-langevin")
+    train.add_argument("--preset", help="ibc-langevin (default), dfo, correct-langevin, ibc-mas, correct-mas, "
+                       "correct-mas-maxent, or mse (the explicit regression baseline)")
     train.add_argument("--config", help="a TrainConfig JSON file instead of a preset")
     train.add_argument("--steps", type=int, help="override the number of training steps")
     train.add_argument("--seed", type=int, help="override the seed")
@@ -150,6 +165,14 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", required=True, help="output .onnx path (written atomically)")
     export.add_argument("--energy-only", action="store_true", help="export E(obs, actions) alone, not the argmin")
     export.set_defaults(run=_export)
+
+    plot_energy = commands.add_parser("plot-energy", help="heatmaps of E(obs, .) over a 2-D action box, as PNG")
+    plot_energy.add_argument("--policy", required=True, help="run folder or checkpoint folder of an implicit policy")
+    plot_energy.add_argument("--out", required=True, help="output .png path (written atomically)")
+    plot_energy.add_argument("--observations", type=int, default=4, help="how many oracle states to show")
+    plot_energy.add_argument("--seed", type=int, default=1000, help="episode seeds of the states: seed, seed + 1, ...")
+    plot_energy.add_argument("--grid", type=int, default=101, help="grid points per action axis")
+    plot_energy.set_defaults(run=_plot_energy)
 
     config = commands.add_parser("config", help="print a preset's full config as JSON, to edit and pass to --config")
     config.add_argument("--preset", default="ibc-langevin")

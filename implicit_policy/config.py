@@ -114,13 +114,20 @@ class MarginalSamplerConfig(_Config):
 
 SamplerConfig = Annotated[Union[UniformSamplerConfig, DFOConfig, LangevinConfig, MarginalSamplerConfig],
                           Field(discriminator="kind")]
-InferenceConfig = Annotated[Union[DFOConfig, LangevinConfig], Field(discriminator="kind")]
+class RegressionConfig(_Config):
+    """An explicit (regression) policy's "inference": the network's output is the action. No optimiser, no noise."""
+
+    kind: Literal["regression"] = "regression"
+
+
+InferenceConfig = Annotated[Union[DFOConfig, LangevinConfig, RegressionConfig], Field(discriminator="kind")]
 
 
 class LossConfig(_Config):
-    """Main loss plus weighted regularisers (weights of 0 switch them off)."""
+    """Main loss plus weighted regularisers (weights of 0 switch them off). ``mse`` trains an explicit
+    policy instead: an MLP from observation to action, by mean squared error (the regression baseline)."""
 
-    kind: Literal["info_nce", "mcmc"] = "info_nce"
+    kind: Literal["info_nce", "mcmc", "mse"] = "info_nce"
     max_entropy_weight: float = Field(0.0, ge=0, description="times half the variance of the negatives' energies")
     positive_l2_weight: float = Field(0.0, ge=0, description="times the mean squared positive energy")
     gradient_penalty_weight: float = Field(0.0, ge=0)
@@ -161,7 +168,14 @@ class TrainConfig(_Config):
     def _uniform_is_for_training_only(self) -> "TrainConfig":
         if isinstance(self.sampler, DFOConfig):
             raise ValueError("sampler: training negatives come from 'uniform', 'langevin' or 'marginal'; DFO is for inference")
+        if (self.loss.kind == "mse") != isinstance(self.inference, RegressionConfig):
+            raise ValueError("loss.kind 'mse' (an explicit policy) goes with inference.kind 'regression', and only with it")
         return self
+
+    @property
+    def explicit(self) -> bool:
+        """An explicit regression policy rather than an energy model (``sampler`` is then unused)."""
+        return self.loss.kind == "mse"
 
     def save(self, path: str | os.PathLike) -> None:
         atomic_write_text(path, self.model_dump_json(indent=2))

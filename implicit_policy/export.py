@@ -19,9 +19,8 @@ import torch
 from torch import nn
 
 from .atomic import atomic_open
-from .config import DFOConfig
 from .onnx_policy import FORMAT_VERSION, graph_digest
-from .policy import ImplicitPolicy
+from .policy import ImplicitPolicy, TorchPolicy
 from .runtime import noise_specs
 
 OPSET = 18
@@ -40,18 +39,24 @@ class RawEnergy(nn.Module):
 
 class _Argmin(nn.Module):
     """Raw observation ``(B, O)`` and noise in, raw action ``(B, A)`` out, clipped to the action box:
-    the policy's own :meth:`ImplicitPolicy.normalized_argmin` between its normaliser's two maps."""
+    the policy's own ``normalized_argmin`` between its normaliser's two maps (for an explicit policy, the
+    regression net alone and no noise)."""
 
-    def __init__(self, policy: ImplicitPolicy) -> None:
+    def __init__(self, policy: TorchPolicy) -> None:
         super().__init__()
         self.policy = policy
-        self.energy, self.normalizer = policy.energy, policy.torch_normalizer
+        self.model, self.normalizer = policy.model, policy.torch_normalizer
         self.register_buffer("low", torch.tensor(policy.header.action_low))
         self.register_buffer("high", torch.tensor(policy.header.action_high))
 
     def _run(self, obs: torch.Tensor, noise: dict[str, torch.Tensor]) -> torch.Tensor:
         best = self.policy.normalized_argmin(self.normalizer.normalize_obs(obs), noise)
         return torch.minimum(torch.maximum(self.normalizer.denormalize_actions(best), self.low), self.high)
+
+
+class RegressionArgmin(_Argmin):
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self._run(obs, {})
 
 
 class DFOArgmin(_Argmin):
@@ -66,7 +71,13 @@ class LangevinArgmin(_Argmin):
         return self._run(obs, {"initial_uniform": initial_uniform, "step_normal": step_normal})
 
 
-def _metadata(policy: ImplicitPolicy, kind: str) -> dict[str, str]:
+def argmin_module(policy: TorchPolicy) -> _Argmin:
+    """The exportable module of a policy's whole argmin (inputs: observation and noise)."""
+    kinds = {"dfo": DFOArgmin, "langevin": LangevinArgmin, "regression": RegressionArgmin}
+    return kinds[policy.header.inference.kind](policy)
+
+
+def _metadata(policy: TorchPolicy, kind: str) -> dict[str, str]:
     header = policy.header
     meta = {
         "implicit_policy.format_version": str(FORMAT_VERSION),
@@ -116,6 +127,8 @@ def _example_batch(*sizes: int) -> int:
 
 def export_energy(policy: ImplicitPolicy, path: str | os.PathLike) -> Path:
     """The energy net with its normaliser: inputs ``obs (B, O)``, ``actions (B, M, A)``, output ``energies (B, M)``."""
+    if not isinstance(policy, ImplicitPolicy):
+        raise ValueError(f"an {type(policy).__name__} has no energy net to export; export its argmin (the default)")
     b = _example_batch(policy.obs_size, policy.action_size)
     m = _example_batch(policy.obs_size, policy.action_size, b)
     example = {"obs": torch.zeros(b, policy.obs_size), "actions": torch.zeros(b, m, policy.action_size)}
@@ -123,12 +136,11 @@ def export_energy(policy: ImplicitPolicy, path: str | os.PathLike) -> Path:
                    "energies", Path(path), _metadata(policy, "energy"))
 
 
-def export_argmin(policy: ImplicitPolicy, path: str | os.PathLike) -> Path:
+def export_argmin(policy: TorchPolicy, path: str | os.PathLike) -> Path:
     """The whole policy: inputs ``obs (B, O)`` and the noise named in the metadata, output ``action (B, A)``."""
     inference = policy.header.inference
-    b = _example_batch(policy.obs_size, policy.action_size, inference.num_samples, inference.iterations)
+    b = _example_batch(policy.obs_size, policy.action_size, *(getattr(inference, k, 0) for k in ("num_samples", "iterations")))
     specs = noise_specs(inference.model_dump(), batch=b, action_size=policy.action_size)
     example = {"obs": torch.zeros(b, policy.obs_size)} | {name: torch.rand(*shape) for name, (shape, _, _) in specs.items()}
     dynamic = {"obs": {0: "B"}} | {name: {axis: "B"} for name, (_, axis, _) in specs.items()}
-    module = DFOArgmin(policy) if isinstance(inference, DFOConfig) else LangevinArgmin(policy)
-    return _export(module, example, dynamic, "action", Path(path), _metadata(policy, "argmin"))
+    return _export(argmin_module(policy), example, dynamic, "action", Path(path), _metadata(policy, "argmin"))

@@ -44,6 +44,11 @@ def gradient_penalty(energy: EnergyFn, obs: torch.Tensor, negatives: torch.Tenso
     return torch.relu(grad.abs().amax(dim=-1) - margin).pow(2).mean()
 
 
+def mse_loss(predicted: torch.Tensor, demonstrated: torch.Tensor) -> torch.Tensor:
+    """The explicit baseline's regression loss: mean squared error over actions ``(B, A)``."""
+    return (predicted - demonstrated).pow(2).mean()
+
+
 def total_loss(config: LossConfig, energy: EnergyFn, obs: torch.Tensor, positive: torch.Tensor,
                negative: torch.Tensor, negatives: torch.Tensor) -> dict[str, torch.Tensor]:
     """The configured loss and its parts (``loss`` is their weighted sum)."""

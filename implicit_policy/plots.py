@@ -31,19 +31,23 @@ def plot_training_curves(run_dir: str | os.PathLike, out: str | os.PathLike | No
     records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line]
     logged = [r for r in records if "loss" in r]
     validated = [r for r in records if "success_rate" in r]
-    fig, axes = plt.subplots(1, 4, figsize=(16, 3.6))
+    panels = [(title, keys) for title, keys in (
+        ("loss", ["loss"]),
+        ("mean energy", ["positive_energy", "negative_energy"]),
+        ("distance negatives - positive", ["negative_distance"]),
+    ) if logged and all(k in logged[0] for k in keys)]  # a regression (mse) run logs no energies
+    fig, axes = plt.subplots(1, len(panels) + 1, figsize=(4 * (len(panels) + 1), 3.6), squeeze=False)
+    axes = axes[0]
     steps = [r["step"] for r in logged]
-    axes[0].plot(steps, [r["loss"] for r in logged])
-    axes[0].set_title("loss")
-    axes[1].plot(steps, [r["positive_energy"] for r in logged], label="positives")
-    axes[1].plot(steps, [r["negative_energy"] for r in logged], label="negatives")
-    axes[1].set_title("mean energy")
-    axes[1].legend()
-    axes[2].plot(steps, [r["negative_distance"] for r in logged])
-    axes[2].set_title("distance negatives - positive")
-    axes[3].plot([r["step"] for r in validated], [r["success_rate"] for r in validated], marker="o")
-    axes[3].set_ylim(0, 1.02)
-    axes[3].set_title("validation success rate")
+    for ax, (title, keys) in zip(axes, panels):
+        for key in keys:
+            ax.plot(steps, [r[key] for r in logged], label=key.replace("_energy", "s"))
+        if len(keys) > 1:
+            ax.legend()
+        ax.set_title(title)
+    axes[-1].plot([r["step"] for r in validated], [r["success_rate"] for r in validated], marker="o")
+    axes[-1].set_ylim(0, 1.02)
+    axes[-1].set_title("validation success rate")
     for ax in axes:
         ax.set_xlabel("step")
         ax.grid(alpha=0.3)
@@ -93,6 +97,41 @@ def plot_success_curves(results: list[dict], path: str | os.PathLike, title: str
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    out = _save(fig, path)
+    plt.close(fig)
+    return out
+
+
+def plot_energy_landscape(landscape, path: str | os.PathLike) -> Path | None:
+    """One heatmap per observation of ``E - min E`` (colours capped at the 90th percentile, so the low
+    valleys show), with the demonstrator's action, the policy's argmin, the agent and both goals marked."""
+    if not have_matplotlib():
+        return None
+    import numpy as np
+
+    from implicit_policy_envs.particle import split_observation
+
+    plt = _pyplot()
+    count = len(landscape.observations)
+    fig, axes = plt.subplots(1, count, figsize=(4 * count, 4.2), squeeze=False)
+    extent = (landscape.grid_x[0], landscape.grid_x[-1], landscape.grid_y[0], landscape.grid_y[-1])
+    for i, ax in enumerate(axes[0]):
+        relative = landscape.energies[i] - landscape.energies[i].min()
+        image = ax.imshow(relative, origin="lower", extent=extent, cmap="viridis_r",
+                          vmax=float(np.percentile(relative, 90)), aspect="equal")
+        fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="E - min E")
+        parts = split_observation(landscape.observations[i][None], 2)
+        ax.plot(*parts["first_goal"][0], "o", mfc="none", mec="lime", ms=12, mew=2, label="first goal")
+        ax.plot(*parts["second_goal"][0], "o", mfc="none", mec="deepskyblue", ms=12, mew=2, label="second goal")
+        ax.plot(*parts["agent_position"][0], "o", color="red", ms=5, label="agent")
+        ax.plot(*landscape.demonstrator_actions[i], "*", color="white", mec="black", ms=14, label="demonstrator")
+        ax.plot(*landscape.policy_actions[i], "X", color="orange", mec="black", ms=10, label="policy argmin")
+        ax.set_title(f"seed {landscape.seeds[i]}, step {landscape.steps[i]}", fontsize=10)
+        ax.set_xlabel("action x")
+        ax.set_ylabel("action y")
+    axes[0][0].legend(fontsize=7, loc="upper left", framealpha=0.7)
+    fig.suptitle(f"{landscape.env_id}: energy over the action box (bright = low energy)")
     fig.tight_layout()
     out = _save(fig, path)
     plt.close(fig)

@@ -1,4 +1,6 @@
-"""``ImplicitPolicy``: raw observation in, argmin-energy action out, for one observation or a batch."""
+"""Torch policies: ``ImplicitPolicy`` (argmin of an energy net) and, as the baseline, ``ExplicitPolicy``
+(an MLP regression from observation to action). Same surface: raw observation in, action out, for one
+observation or a batch; same checkpoint format; ``load_policy`` opens either."""
 
 from __future__ import annotations
 
@@ -6,61 +8,64 @@ import os
 
 import numpy as np
 import torch
+from torch import nn
 
 from .checkpoint import CheckpointError, CheckpointHeader, NormalizerStats, read_checkpoint, write_checkpoint
-from .config import InferenceConfig, LangevinConfig
+from .config import EnergyNetConfig, InferenceConfig, LangevinConfig, RegressionConfig
 from .energy import EnergyNet
 from .normalize import Normalizer
 from .runtime import ControlLoopPolicy
 from .samplers import build_sampler
 
 
-class ImplicitPolicy(ControlLoopPolicy):
-    """An energy net, its normaliser and an optimiser over actions (DFO or Langevin), in torch.
+class TorchPolicy(ControlLoopPolicy):
+    """What both torch policies share: the checkpoint header, the normaliser, loading and saving.
 
-    ``act`` normalises the observation, finds ``argmin_a E(obs, a)``, maps it back to raw units and clips it
-    to the env's action box. Noise comes from a numpy generator seeded with ``seed`` (shared with
-    ``OnnxPolicy``, so both give the same actions for the same seed). Langevin uses the energy net's
-    explicit action gradient, as the exported graph does.
+    Subclasses build their network from the header (:meth:`build_model`) and map normalised observations
+    to normalised actions (:meth:`normalized_argmin`); the exported ONNX graph runs that same method.
     """
 
-    def __init__(self, header: CheckpointHeader, energy: EnergyNet, device: str | torch.device = "cpu",
-                 seed: int = 0, inference: InferenceConfig | None = None) -> None:
-        self.header = header if inference is None else header.model_copy(update={"inference": inference})
+    model: nn.Module
+
+    def __init__(self, header: CheckpointHeader, model: nn.Module, device: str | torch.device = "cpu",
+                 seed: int = 0) -> None:
+        self.header = header
         self.device = torch.device(device)
-        self.energy = energy.to(self.device).eval()
+        self.model = model.to(self.device).eval()
         self.torch_normalizer = Normalizer(**header.normalizer.model_dump()).to(self.device)
-        self.optimizer = build_sampler(self.header.inference, header.action_size, self.torch_normalizer.action_bound)
         self.obs_size, self.action_size = header.obs_size, header.action_size
-        self.inference = self.header.inference.model_dump()
+        self.inference = header.inference.model_dump()
         self.normalizer = header.normalizer.model_dump()
         self.action_low = np.asarray(header.action_low, dtype=np.float32)
         self.action_high = np.asarray(header.action_high, dtype=np.float32)
         super().__init__(seed)
 
+    @staticmethod
+    def build_model(header: CheckpointHeader) -> nn.Module:
+        raise NotImplementedError
+
     @classmethod
-    def load(cls, path: str | os.PathLike, device: str | torch.device = "cpu", seed: int = 0,
-             inference: InferenceConfig | None = None) -> "ImplicitPolicy":
+    def load(cls, path: str | os.PathLike, device: str | torch.device = "cpu", seed: int = 0, **options):
         """Load a checkpoint folder, or a run folder's best-validated checkpoint (its newest if it never
         validated); never unpickles."""
         _, header, weights = read_checkpoint(path)
-        energy = EnergyNet(header.obs_size, header.action_size, header.energy)
+        policy_class = policy_class_for(header)
+        if not issubclass(policy_class, cls):
+            raise CheckpointError(f"{path} holds an {policy_class.__name__}, not an {cls.__name__}; use load_policy")
+        model = policy_class.build_model(header)
         try:
-            energy.load_state_dict(weights, strict=True)
+            model.load_state_dict(weights, strict=True)
         except RuntimeError as err:
             raise CheckpointError(f"weights in {path} do not match the recorded sizes: {err}") from err
-        return cls(header, energy, device, seed, inference)
+        return policy_class(header, model, device, seed, **options)
 
     def save(self, path: str | os.PathLike) -> None:
         """Write a checkpoint folder (config.json + model.safetensors) atomically."""
-        write_checkpoint(path, self.header, self.energy.state_dict())
+        write_checkpoint(path, self.header, self.model.state_dict())
 
     def normalized_argmin(self, obs: torch.Tensor, noise: dict[str, torch.Tensor]) -> torch.Tensor:
-        """``argmin`` in normalised units: ``obs (B, O) -> (B, A)``; the exported graph runs this too."""
-        if isinstance(self.header.inference, LangevinConfig):
-            gradient = lambda o, y: self.energy.energy_and_action_gradient(o, y)[1]  # noqa: E731
-            return self.optimizer.infer(self.energy, obs, noise, gradient=gradient)
-        return self.optimizer.infer(self.energy, obs, noise)
+        """Normalised observations ``(B, O)`` to normalised actions ``(B, A)``."""
+        raise NotImplementedError
 
     @torch.no_grad()
     def argmin(self, obs: np.ndarray, noise: dict[str, np.ndarray]) -> np.ndarray:
@@ -69,10 +74,87 @@ class ImplicitPolicy(ControlLoopPolicy):
         return self.torch_normalizer.denormalize_actions(self.normalized_argmin(obs_t, noise_t)).cpu().numpy()
 
 
+class ImplicitPolicy(TorchPolicy):
+    """An energy net, its normaliser and an optimiser over actions (DFO or Langevin), in torch.
+
+    ``act`` normalises the observation, finds ``argmin_a E(obs, a)``, maps it back to raw units and clips it
+    to the env's action box. Noise comes from a numpy generator seeded with ``seed`` (shared with
+    ``OnnxPolicy``, so both give the same actions for the same seed). Langevin uses the energy net's
+    explicit action gradient, as the exported graph does. ``inference`` replaces the recorded optimiser.
+    """
+
+    def __init__(self, header: CheckpointHeader, energy: EnergyNet, device: str | torch.device = "cpu",
+                 seed: int = 0, inference: InferenceConfig | None = None) -> None:
+        if inference is not None:
+            header = header.model_copy(update={"inference": inference})
+        if isinstance(header.inference, RegressionConfig):
+            raise ValueError("an energy model needs DFO or Langevin inference, not 'regression'")
+        super().__init__(header, energy, device, seed)
+        self.energy = self.model
+        self.optimizer = build_sampler(header.inference, header.action_size, self.torch_normalizer.action_bound)
+
+    @staticmethod
+    def build_model(header: CheckpointHeader) -> EnergyNet:
+        return EnergyNet(header.obs_size, header.action_size, header.energy)
+
+    def normalized_argmin(self, obs: torch.Tensor, noise: dict[str, torch.Tensor]) -> torch.Tensor:
+        """``argmin`` in normalised units: ``obs (B, O) -> (B, A)``; the exported graph runs this too."""
+        if isinstance(self.header.inference, LangevinConfig):
+            gradient = lambda o, y: self.energy.energy_and_action_gradient(o, y)[1]  # noqa: E731
+            return self.optimizer.infer(self.energy, obs, noise, gradient=gradient)
+        return self.optimizer.infer(self.energy, obs, noise)
+
+
+class RegressionNet(nn.Module):
+    """MLP ``obs (B, O) -> action (B, A)`` in normalised units, sized and initialised like the energy net."""
+
+    def __init__(self, obs_size: int, action_size: int, config: EnergyNetConfig = EnergyNetConfig()) -> None:
+        super().__init__()
+        sizes = [obs_size] + [config.hidden_size] * config.hidden_layers + [action_size]
+        self.layers = nn.ModuleList(nn.Linear(i, o) for i, o in zip(sizes[:-1], sizes[1:]))
+        for layer in self.layers:
+            nn.init.normal_(layer.weight, std=config.init_std)
+            nn.init.normal_(layer.bias, std=config.init_std)
+        self.dropout = nn.Dropout(config.dropout) if config.dropout > 0 else nn.Identity()
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        h = self.layers[0](obs)
+        for layer in self.layers[1:]:
+            h = layer(self.dropout(torch.relu(h)))
+        return h
+
+
+class ExplicitPolicy(TorchPolicy):
+    """The explicit baseline: a regression MLP trained by MSE (``--preset mse``), behind the same surface as
+    ``ImplicitPolicy`` (``act``, ``reset``, ``save``/``load``, ONNX export). Deterministic: no noise."""
+
+    def __init__(self, header: CheckpointHeader, net: RegressionNet, device: str | torch.device = "cpu",
+                 seed: int = 0) -> None:
+        if not isinstance(header.inference, RegressionConfig):
+            raise ValueError(f"an explicit policy's inference is 'regression', not {header.inference.kind!r}")
+        super().__init__(header, net, device, seed)
+        self.net = self.model
+
+    @staticmethod
+    def build_model(header: CheckpointHeader) -> RegressionNet:
+        return RegressionNet(header.obs_size, header.action_size, header.energy)
+
+    def normalized_argmin(self, obs: torch.Tensor, noise: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.net(obs)
+
+
+POLICY_CLASSES: dict[str, type[TorchPolicy]] = {"dfo": ImplicitPolicy, "langevin": ImplicitPolicy,
+                                                 "regression": ExplicitPolicy}
+
+
+def policy_class_for(header: CheckpointHeader) -> type[TorchPolicy]:
+    return POLICY_CLASSES[header.inference.kind]
+
+
+def load_policy(path: str | os.PathLike, device: str | torch.device = "cpu", seed: int = 0) -> TorchPolicy:
+    """The policy a checkpoint or run folder holds: an ``ImplicitPolicy`` or an ``ExplicitPolicy``."""
+    return TorchPolicy.load(path, device=device, seed=seed)
+
+
 def normalizer_stats(normalizer: Normalizer) -> NormalizerStats:
     return NormalizerStats(**normalizer.state())
-
-
-def load_policy(path: str | os.PathLike, device: str | torch.device = "cpu", seed: int = 0) -> ImplicitPolicy:
-    """The policy a checkpoint or run folder holds."""
-    return ImplicitPolicy.load(path, device=device, seed=seed)

@@ -10,8 +10,8 @@ best-validated weights kept.
 
 from __future__ import annotations
 
-from .config import (DFOConfig, EnergyNetConfig, LangevinConfig, MarginalLossConfig, MarginalSamplerConfig, OptimConfig,
-                     TrainConfig, UniformSamplerConfig)
+from .config import (DFOConfig, EnergyNetConfig, LangevinConfig, LossConfig, MarginalLossConfig, MarginalSamplerConfig,
+                     OptimConfig, RegressionConfig, TrainConfig, UniformSamplerConfig)
 
 _COMMON = dict(
     energy=EnergyNetConfig(hidden_size=128),
@@ -63,6 +63,9 @@ PRESETS |= {
     "ibc-mas": _marginal("ibc"),
     "correct-mas": _marginal("correct"),
     "correct-mas-maxent": _marginal("correct", max_entropy_weight=0.1, positive_l2_weight=0.1),
+    # The explicit baseline: an MLP regression from observation to action by MSE, with the same net size,
+    # optimiser, budget and validation as the implicit presets.
+    "mse": PRESETS["ibc-langevin"].model_copy(update={"loss": LossConfig(kind="mse"), "inference": RegressionConfig()}),
 }
 DEFAULT_PRESET = "ibc-langevin"
 

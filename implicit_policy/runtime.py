@@ -18,8 +18,11 @@ def noise_specs(inference: dict[str, Any], batch: int, action_size: int) -> dict
 
     ``initial_uniform (B, N, A)`` places the N starting candidates in the box; DFO adds
     ``resample_uniform (K, B)`` (one systematic-resampling offset per row and round) and
-    ``perturb_normal (K, B, N, A)``, Langevin ``step_normal (K, B, N, A)``.
+    ``perturb_normal (K, B, N, A)``, Langevin ``step_normal (K, B, N, A)``. An explicit policy's regression
+    needs none.
     """
+    if inference["kind"] == "regression":
+        return {}
     n, k = inference["num_samples"], inference["iterations"]
     specs = {"initial_uniform": ((batch, n, action_size), 0, "uniform")}
     if inference["kind"] == "dfo":

@@ -32,10 +32,10 @@ from .config import TrainConfig
 from .data import DemonstrationError, Demonstrations
 from .energy import EnergyNet
 from .evaluate import evaluate
-from .losses import total_loss
+from .losses import mse_loss, total_loss
 from .normalize import Normalizer
 from .plots import plot_training_curves
-from .policy import ImplicitPolicy, normalizer_stats
+from .policy import RegressionNet, TorchPolicy, normalizer_stats, policy_class_for
 from .optimizer_state import load_optimizer_state_tensors, optimizer_state_tensors
 from .samplers import LearnedSampler, build_sampler
 
@@ -86,9 +86,13 @@ class Trainer:
         self.normalizer = Normalizer.fit(demos.observations, demos.actions, config.normalizer.action_margin)
         self.obs = self.normalizer.normalize_obs(torch.as_tensor(demos.observations))
         self.actions = self.normalizer.normalize_actions(torch.as_tensor(demos.actions))
-        self.energy = EnergyNet(demos.observation_size, demos.action_size, config.energy)
-        self.sampler = build_sampler(config.sampler, demos.action_size, self.normalizer.action_bound)
-        self.optimizer = torch.optim.Adam(self.energy.parameters(), lr=config.optim.learning_rate,
+        if config.explicit:  # the regression baseline: same data, normaliser, checkpoints; no negatives
+            self.model = RegressionNet(demos.observation_size, demos.action_size, config.energy)
+            self.sampler = None
+        else:
+            self.model = EnergyNet(demos.observation_size, demos.action_size, config.energy)
+            self.sampler = build_sampler(config.sampler, demos.action_size, self.normalizer.action_bound)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.optim.learning_rate,
                                           weight_decay=config.optim.weight_decay)
         self.header = CheckpointHeader(
             env_id=demos.env_id, obs_size=demos.observation_size, action_size=demos.action_size,
@@ -97,7 +101,7 @@ class Trainer:
             train=config,
         )
         # The weights the policy uses: the live ones, or their exponential moving average.
-        self.policy_energy = copy.deepcopy(self.energy) if config.optim.ema_decay else self.energy
+        self.policy_model = copy.deepcopy(self.model) if config.optim.ema_decay else self.model
         self.step = 0
         self.best_success = -1.0
 
@@ -109,11 +113,8 @@ class Trainer:
             group["lr"] = learning_rate(cfg, self.step, len(self.obs))
         index = torch.randint(len(self.obs), (cfg.optim.batch_size,), generator=self.generator)
         obs, positives = self.obs[index], self.actions[index]
-        self.energy.train()
-        negatives = self.sampler.sample(self.energy, obs, self.generator)
-        energies = self.energy(obs, torch.cat([positives.unsqueeze(1), negatives], dim=1))
-        positive, negative = energies[:, 0], energies[:, 1:]
-        parts = total_loss(cfg.loss, self.energy, obs, positive, negative, negatives)
+        self.model.train()
+        parts, metrics = self._regression_loss(obs, positives) if cfg.explicit else self._energy_loss(obs, positives)
         loss = parts["loss"]
         if not torch.isfinite(loss):
             raise TrainingDiverged(
@@ -121,37 +122,51 @@ class Trainer:
             )
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(self.energy.parameters(), float("inf"))
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), float("inf"))
         self.optimizer.step()
         self._update_average()
         learned = self.sampler.update(positives) if isinstance(self.sampler, LearnedSampler) else {}
         self.step += 1
         return {
             **{k: v.item() for k, v in parts.items()},
+            **metrics,
             **learned,
-            "positive_energy": positive.mean().item(),
-            "negative_energy": negative.mean().item(),
-            "negative_distance": (negatives - positives.unsqueeze(1)).norm(dim=-1).mean().item(),
             "grad_norm": grad_norm.item(),
             "lr": self.optimizer.param_groups[0]["lr"],
         }
 
+    def _energy_loss(self, obs: torch.Tensor, positives: torch.Tensor) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
+        """The configured contrastive loss against the sampler's negatives, and energy statistics."""
+        negatives = self.sampler.sample(self.model, obs, self.generator)
+        energies = self.model(obs, torch.cat([positives.unsqueeze(1), negatives], dim=1))
+        positive, negative = energies[:, 0], energies[:, 1:]
+        parts = total_loss(self.config.loss, self.model, obs, positive, negative, negatives)
+        return parts, {
+            "positive_energy": positive.mean().item(),
+            "negative_energy": negative.mean().item(),
+            "negative_distance": (negatives - positives.unsqueeze(1)).norm(dim=-1).mean().item(),
+        }
+
+    def _regression_loss(self, obs: torch.Tensor, positives: torch.Tensor) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
+        mse = mse_loss(self.model(obs), positives)
+        return {"mse": mse, "loss": mse}, {}
+
     @torch.no_grad()
     def _update_average(self) -> None:
         """``average <- decay * average + (1 - decay) * live`` for every float weight and buffer."""
-        if self.policy_energy is self.energy:
+        if self.policy_model is self.model:
             return
-        live = self.energy.state_dict()
-        for key, average in self.policy_energy.state_dict().items():
+        live = self.model.state_dict()
+        for key, average in self.policy_model.state_dict().items():
             if average.dtype.is_floating_point:
                 average.lerp_(live[key], 1.0 - self.config.optim.ema_decay)
 
     # -- validation, checkpoints ------------------------------------------------------------------
-    def policy(self) -> ImplicitPolicy:
-        return ImplicitPolicy(self.header, self.policy_energy, seed=self.config.seed)
+    def policy(self) -> TorchPolicy:
+        return policy_class_for(self.header)(self.header, self.policy_model, seed=self.config.seed)
 
     def validate(self) -> float:
-        self.policy_energy.eval()
+        self.policy_model.eval()
         result = evaluate(self.policy(), self.demos.env_id, self.config.eval_episodes, self.config.eval_seed)
         return result["success_rate"]
 
@@ -160,15 +175,15 @@ class Trainer:
         if success > self.best_success:
             self.best_success = success
             header = self.header.model_copy(update={"step": self.step, "validation_success_rate": success})
-            write_checkpoint(self.run_dir / BEST_FOLDER, header, self.policy_energy.state_dict())
+            write_checkpoint(self.run_dir / BEST_FOLDER, header, self.policy_model.state_dict())
 
     def save_checkpoint(self) -> Path:
         name = f"step_{self.step}"
         state = optimizer_state_tensors(self.optimizer)
         if isinstance(self.sampler, LearnedSampler):
             state |= {f"sampler.{k}": v for k, v in self.sampler.state_tensors().items()}
-        if self.policy_energy is not self.energy:
-            state |= {f"live.{k}": v for k, v in self.energy.state_dict().items()}
+        if self.policy_model is not self.model:
+            state |= {f"live.{k}": v for k, v in self.model.state_dict().items()}
         state["generator"] = self.generator.get_state()
         state["torch_rng"] = torch.get_rng_state()
         extra = {
@@ -176,7 +191,7 @@ class Trainer:
             STATE_JSON: json.dumps({"step": self.step, "best_success": self.best_success}).encode(),
         }
         header = self.header.model_copy(update={"step": self.step})
-        folder = write_checkpoint(self.run_dir / "checkpoints" / name, header, self.policy_energy.state_dict(), extra)
+        folder = write_checkpoint(self.run_dir / "checkpoints" / name, header, self.policy_model.state_dict(), extra)
         set_latest(self.run_dir, f"checkpoints/{name}")
         prune_checkpoints(self.run_dir, self.config.keep_checkpoints)
         return folder
@@ -184,9 +199,9 @@ class Trainer:
     def load_checkpoint(self) -> None:
         folder, header, weights = read_checkpoint(self.run_dir, latest=True)
         state = load_safetensors(read_extra(folder, STATE_FILE))
-        self.policy_energy.load_state_dict(weights)
-        if self.policy_energy is not self.energy:
-            self.energy.load_state_dict({k[len("live."):]: v for k, v in state.items() if k.startswith("live.")})
+        self.policy_model.load_state_dict(weights)
+        if self.policy_model is not self.model:
+            self.model.load_state_dict({k[len("live."):]: v for k, v in state.items() if k.startswith("live.")})
         progress = json.loads(read_extra(folder, STATE_JSON))
         self.step, self.best_success = progress["step"], progress["best_success"]
         load_optimizer_state_tensors(self.optimizer, state)

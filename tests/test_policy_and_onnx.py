@@ -1,4 +1,6 @@
-"""ImplicitPolicy and the ONNX path: shapes, bad input, save/load, export parity, a torch-free run."""
+"""ImplicitPolicy, ExplicitPolicy and the ONNX path: shapes, bad input, save/load, export parity, a torch-free run.
+
+Tests that take ``any_run_dir`` or ``exported`` run for both policy kinds (and for DFO and Langevin inference)."""
 
 import subprocess
 import sys
@@ -7,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from implicit_policy import ImplicitPolicy, OnnxPolicy, export_argmin, export_energy
+from implicit_policy import ExplicitPolicy, ImplicitPolicy, OnnxPolicy, export_argmin, export_energy, load_policy
 from implicit_policy.checkpoint import CheckpointError
-from implicit_policy.config import DFOConfig, LangevinConfig
+from implicit_policy.config import DFOConfig, EnergyNetConfig, LangevinConfig, LossConfig, OptimConfig, RegressionConfig, TrainConfig
 from implicit_policy.evaluate import evaluate
-from implicit_policy.export import DFOArgmin, LangevinArgmin, RawEnergy
+from implicit_policy.export import RawEnergy, argmin_module
 from implicit_policy.runtime import draw_noise
 from implicit_policy.train import train
 
@@ -19,27 +21,52 @@ INFERENCE = {"dfo": DFOConfig(num_samples=32, iterations=2), "langevin": Langevi
                                                                                        noise_scale=0.01)}
 
 
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory, demos_2d):
-    from implicit_policy.config import EnergyNetConfig, OptimConfig, TrainConfig
-
+def _trained(tmp_path_factory, demos, **options) -> "Path":
     config = TrainConfig(energy=EnergyNetConfig(hidden_size=32), sampler=LangevinConfig(num_samples=4, iterations=3),
-                         inference=INFERENCE["langevin"], optim=OptimConfig(batch_size=32), steps=30,
-                         eval_every=0, eval_episodes=0, checkpoint_every=30)
+                         optim=OptimConfig(batch_size=32), steps=30, eval_every=0, eval_episodes=0,
+                         checkpoint_every=30, **options)
     path = tmp_path_factory.mktemp("run")
-    train(config, demos_2d, path, progress=False)
+    train(config, demos, path, progress=False)
     return path
 
 
-@pytest.fixture(scope="module", params=["dfo", "langevin"])
-def exported(request, run_dir, tmp_path_factory):
-    policy = ImplicitPolicy.load(run_dir, inference=INFERENCE[request.param])
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory, demos_2d):
+    return _trained(tmp_path_factory, demos_2d, inference=INFERENCE["langevin"])
+
+
+@pytest.fixture(scope="module")
+def explicit_run_dir(tmp_path_factory, demos_2d):
+    return _trained(tmp_path_factory, demos_2d, loss=LossConfig(kind="mse"), inference=RegressionConfig())
+
+
+@pytest.fixture(scope="module", params=["implicit", "explicit"])
+def any_run_dir(request, run_dir, explicit_run_dir):
+    return run_dir if request.param == "implicit" else explicit_run_dir
+
+
+@pytest.fixture(scope="module", params=["dfo", "langevin", "explicit"])
+def exported(request, run_dir, explicit_run_dir, tmp_path_factory):
+    if request.param == "explicit":
+        policy = load_policy(explicit_run_dir)
+    else:
+        policy = ImplicitPolicy.load(run_dir, inference=INFERENCE[request.param])
     path = export_argmin(policy, tmp_path_factory.mktemp("onnx") / "policy.onnx")
     return policy, path
 
 
-def test_act_shapes_dtype_and_bounds(run_dir):
-    policy = ImplicitPolicy.load(run_dir)
+def test_load_policy_gives_the_kind_the_checkpoint_holds(run_dir, explicit_run_dir):
+    assert type(load_policy(run_dir)) is ImplicitPolicy
+    assert type(load_policy(explicit_run_dir)) is ExplicitPolicy
+    assert type(ExplicitPolicy.load(explicit_run_dir)) is ExplicitPolicy
+    with pytest.raises(CheckpointError, match="holds an ExplicitPolicy"):
+        ImplicitPolicy.load(explicit_run_dir)
+    with pytest.raises(ValueError, match="no energy net"):
+        export_energy(load_policy(explicit_run_dir), "unused.onnx")
+
+
+def test_act_shapes_dtype_and_bounds(any_run_dir):
+    policy = load_policy(any_run_dir)
     rng = np.random.default_rng(0)
     single = policy.act(rng.uniform(0, 1, 8))
     batch = policy.act(rng.uniform(0, 1, (16, 8)).astype(np.float32))
@@ -48,17 +75,17 @@ def test_act_shapes_dtype_and_bounds(run_dir):
     assert np.all((batch >= 0) & (batch <= 1))
 
 
-def test_act_is_repeatable_with_a_seed(run_dir):
+def test_act_is_repeatable_with_a_seed(any_run_dir):
     obs = np.full((3, 8), 0.5, np.float32)
-    a = ImplicitPolicy.load(run_dir, seed=4).act(obs)
-    b = ImplicitPolicy.load(run_dir, seed=4).act(obs)
+    a = load_policy(any_run_dir, seed=4).act(obs)
+    b = load_policy(any_run_dir, seed=4).act(obs)
     np.testing.assert_array_equal(a, b)
 
 
 @pytest.mark.parametrize("bad", [np.zeros(7), np.zeros((2, 9)), np.array(["x"] * 8), np.full(8, np.nan),
                                  np.zeros((1, 1, 8))])
-def test_bad_observations_raise_value_error_naming_shape(run_dir, exported, bad):
-    for policy in (ImplicitPolicy.load(run_dir), OnnxPolicy(exported[1])):
+def test_bad_observations_raise_value_error_naming_shape(exported, bad):
+    for policy in (exported[0], OnnxPolicy(exported[1])):
         with pytest.raises(ValueError, match=r"\(8,\)"):
             policy.act(bad)
 
@@ -73,18 +100,25 @@ def test_save_load_round_trip(run_dir, tmp_path):
                                   ImplicitPolicy.load(run_dir, seed=1, inference=INFERENCE["dfo"]).act(obs))
 
 
-def test_checkpoint_with_wrong_sizes_is_refused(run_dir, tmp_path):
+def test_explicit_save_load_round_trip(explicit_run_dir, tmp_path):
+    policy = ExplicitPolicy.load(explicit_run_dir)
+    policy.save(tmp_path / "p")
+    obs = np.random.default_rng(0).uniform(0, 1, (5, 8))
+    np.testing.assert_array_equal(load_policy(tmp_path / "p").act(obs), policy.act(obs))
+
+
+def test_checkpoint_with_wrong_sizes_is_refused(any_run_dir, tmp_path):
     import json
     import shutil
 
     from implicit_policy.checkpoint import resolve_checkpoint
 
-    shutil.copytree(resolve_checkpoint(run_dir), tmp_path / "c")
+    shutil.copytree(resolve_checkpoint(any_run_dir), tmp_path / "c")
     config = json.loads((tmp_path / "c" / "config.json").read_text())
     config["obs_size"] = 9
     (tmp_path / "c" / "config.json").write_text(json.dumps(config))
     with pytest.raises(CheckpointError, match="recorded sizes"):
-        ImplicitPolicy.load(tmp_path / "c")
+        load_policy(tmp_path / "c")
 
 
 def test_explicit_action_gradient_matches_autograd(run_dir):
@@ -118,7 +152,7 @@ def test_energy_onnx_matches_torch(run_dir, tmp_path):
 def test_argmin_onnx_matches_torch_with_the_same_noise(exported):
     policy, path = exported
     onnx_policy = OnnxPolicy(path)
-    module = (DFOArgmin if policy.header.inference.kind == "dfo" else LangevinArgmin)(policy).eval()
+    module = argmin_module(policy).eval()
     rng = np.random.default_rng(1)
     for b in (1, 2, 16):
         obs = rng.uniform(0, 1, (b, 8)).astype(np.float32)
@@ -179,7 +213,7 @@ def test_damaged_or_tampered_onnx_is_refused(exported, tmp_path):
 def test_torch_and_onnx_policies_give_the_same_actions_for_the_same_seed(exported):
     policy, path = exported
     obs = np.random.default_rng(2).uniform(0, 1, (4, 8)).astype(np.float32)
-    torch_policy = ImplicitPolicy(policy.header, policy.energy, seed=9)
+    torch_policy = type(policy)(policy.header, policy.model, seed=9)
     onnx_policy = OnnxPolicy(path, seed=9)
     for _ in range(3):
         np.testing.assert_allclose(torch_policy.act(obs), onnx_policy.act(obs), atol=1e-5)
@@ -203,3 +237,22 @@ def test_warm_start_seeds_candidates_near_the_last_action_until_reset(run_dir):
     assert policy._previous is None
     cold = ImplicitPolicy.load(run_dir, inference=config, seed=0)
     np.testing.assert_array_equal(cold.act(obs), first)  # the first tick after reset is a cold start
+
+
+def test_plot_energy_draws_the_landscape_of_a_trained_policy(run_dir, tmp_path, capsys):
+    import matplotlib.image
+
+    from implicit_policy.cli import main
+    from implicit_policy.landscape import energy_landscape
+
+    landscape = energy_landscape(ImplicitPolicy.load(run_dir), count=2, grid=21)
+    assert landscape.energies.shape == (2, 21, 21) and np.isfinite(landscape.energies).all()
+    assert np.all((landscape.policy_actions >= 0) & (landscape.policy_actions <= 1))  # argmin marker inside the box
+    assert np.all((landscape.demonstrator_actions >= 0) & (landscape.demonstrator_actions <= 1))
+    assert main(["plot-energy", "--policy", str(run_dir), "--out", str(tmp_path / "e.png"), "--observations", "2",
+                 "--grid", "21"]) == 0
+    assert matplotlib.image.imread(tmp_path / "e.png").shape == (462, 880, 4)  # 2 panels of 4 x 4.2 in at 110 dpi
+    assert "wrote" in capsys.readouterr().out
+    policy_16d = type("Stub", (), {"action_size": 16})()
+    with pytest.raises(ValueError, match="2-D action"):
+        energy_landscape(policy_16d)

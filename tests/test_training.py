@@ -49,12 +49,12 @@ def test_run_writes_metrics_checkpoints_and_validation(tiny_config, demos_2d, tm
 def test_weight_average_is_what_the_policy_uses(tiny_config, demos_2d, tmp_path):
     config = tiny_config.model_copy(update={"optim": OptimConfig(batch_size=32, ema_decay=0.5), "steps": 1})
     trainer = Trainer(config, demos_2d, tmp_path)
-    before = {k: v.clone() for k, v in trainer.energy.state_dict().items()}
+    before = {k: v.clone() for k, v in trainer.model.state_dict().items()}
     trainer.train_step()
-    live, average = trainer.energy.state_dict(), trainer.policy_energy.state_dict()
+    live, average = trainer.model.state_dict(), trainer.policy_model.state_dict()
     for key in before:
         torch.testing.assert_close(average[key], 0.5 * before[key] + 0.5 * live[key])
-    assert trainer.policy().energy is trainer.policy_energy
+    assert trainer.policy().energy is trainer.policy_model
 
 
 def test_best_checkpoint_keeps_the_highest_validation_success(tiny_config, demos_2d, tmp_path):
@@ -176,3 +176,29 @@ def test_cli_reports_divergence_in_one_line(tiny_config, demos_2d, tmp_path, cap
     config.save(tmp_path / "c.json")
     code = main(["train", "--data", str(data), "--config", str(tmp_path / "c.json"), "--out", str(tmp_path / "r"), "--quiet"])
     assert code == 1 and "last good checkpoint" in capsys.readouterr().err
+
+
+def test_cli_trains_evaluates_and_exports_the_explicit_baseline(demos_2d, tmp_path, capsys):
+    from implicit_policy.presets import preset
+
+    data = demos_2d.save(tmp_path / "d.npz")
+    config = preset("mse").model_copy(update={"steps": 30, "eval_every": 0, "eval_episodes": 4, "checkpoint_every": 30})
+    config.save(tmp_path / "c.json")
+    assert main(["train", "--data", str(data), "--config", str(tmp_path / "c.json"), "--out", str(tmp_path / "run"),
+                 "--quiet"]) == 0
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert all(r["mse"] == r["loss"] and np.isfinite(r["loss"]) for r in records if "loss" in r)
+    assert main(["export", "--policy", str(tmp_path / "run"), "--out", str(tmp_path / "p.onnx")]) == 0
+    assert "argmin (regression)" in capsys.readouterr().out
+    for policy in (str(tmp_path / "run"), str(tmp_path / "p.onnx")):
+        assert main(["eval", "--policy", policy, "--episodes", "4", "--json", str(tmp_path / "e.json"), "--quiet"]) == 0
+        assert json.loads((tmp_path / "e.json").read_text())["episodes"] == 4
+
+
+def test_explicit_loss_and_regression_inference_go_together():
+    from implicit_policy.config import LossConfig, RegressionConfig
+
+    with pytest.raises(ValueError, match="'mse'"):
+        TrainConfig(loss=LossConfig(kind="mse"))
+    with pytest.raises(ValueError, match="'mse'"):
+        TrainConfig(inference=RegressionConfig())
