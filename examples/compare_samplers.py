@@ -24,7 +24,8 @@ import argparse
 from pathlib import Path
 
 from implicit_policy.config import LangevinConfig, StepSchedule
-from implicit_policy.experiments import Trial, demonstrations_for, run_trials, summarize, trial_config, write_results
+from implicit_policy.experiments import (Trial, demonstrations_for, format_table, run_trials, summarize, trial_config,
+                                         write_results)
 from implicit_policy.plots import plot_success_curves
 from implicit_policy.presets import preset
 
@@ -75,10 +76,7 @@ def main() -> None:
     write_results(out, "compare_samplers", results, {"args": vars(args), "summary": summary})
     plot_success_curves(results, out / "compare_samplers.png",
                         f"Particle2D-v0, {args.episodes} demos, {args.steps} steps, {len(args.seeds)} seeds (mean +- std)")
-    print(f"{'method':<22}{'final validation':>18}{'best validation':>18}{'test (best weights)':>22}")
-    for method, s in summary.items():
-        cells = [f"{s[m]['mean']:.1%} +- {s[m]['std']:.1%}" for m in ("final_validation", "best_validation", "test_success")]
-        print(f"{method:<22}{cells[0]:>18}{cells[1]:>18}{cells[2]:>22}")
+    print(format_table(summary))
     print(f"wrote {out}/compare_samplers.{{png,json,csv}}")
 
 

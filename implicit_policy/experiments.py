@@ -131,6 +131,20 @@ def summarize(results: list[dict[str, Any]], key: str = "method") -> dict[str, d
     return summary
 
 
+METRIC_LABELS = {"final_validation": "final validation", "best_validation": "best validation",
+                 "test_success": "test (best weights)"}
+
+
+def format_table(summary: dict[str, dict[str, Any]], metrics: tuple[str, ...] = tuple(METRIC_LABELS),
+                 label: str = "method") -> str:
+    """A plain-text table: one row per summary entry, ``mean +- std`` of each metric over seeds."""
+    lines = [f"{label:<24}" + "".join(f"{METRIC_LABELS[m]:>22}" for m in metrics) + f"{'seeds':>8}"]
+    for name, entry in summary.items():
+        cells = [f"{entry[m]['mean']:.1%} +- {entry[m]['std']:.1%}" if m in entry else "n/a" for m in metrics]
+        lines.append(f"{name:<24}" + "".join(f"{c:>22}" for c in cells) + f"{len(entry['seeds']):>8}")
+    return "\n".join(lines)
+
+
 def write_results(out: Path, name: str, results: list[dict[str, Any]], extra: dict[str, Any]) -> None:
     """``{name}.json`` (everything) and ``{name}.csv`` (one row per validation point) in ``out``, atomically."""
     atomic_write_text(out / f"{name}.json", json.dumps({**extra, "results": results}, indent=2))
@@ -148,5 +162,5 @@ def trial_config(config: TrainConfig, seed: int, **overrides: Any) -> TrainConfi
     return TrainConfig.model_validate(config.model_dump() | {"seed": seed} | overrides)
 
 
-__all__ = ["Trial", "demonstrations_for", "mean_std", "run_trial", "run_trials", "summarize", "trial_config",
+__all__ = ["Trial", "demonstrations_for", "format_table", "mean_std", "run_trial", "run_trials", "summarize", "trial_config",
            "validation_curve", "write_results", "TEST_SEED"]

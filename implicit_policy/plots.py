@@ -136,3 +136,66 @@ def plot_energy_landscape(landscape, path: str | os.PathLike) -> Path | None:
     out = _save(fig, path)
     plt.close(fig)
     return out
+
+
+def plot_success_vs_dimension(by_dim: dict[int, dict], path: str | os.PathLike, title: str) -> Path | None:
+    """Test success (best-validated weights) against the particle env's dimension N, one line per method,
+    error bars of one std over seeds."""
+    if not have_matplotlib():
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    dims = sorted(by_dim)
+    methods = list(dict.fromkeys(m for n in dims for m in by_dim[n]))
+    for method in methods:
+        points = [(n, by_dim[n][method]["test_success"]) for n in dims if method in by_dim[n]]
+        ax.errorbar([n for n, _ in points], [p["mean"] for _, p in points], yerr=[p["std"] for _, p in points],
+                    marker="o", capsize=3, label=method)
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(dims, [str(n) for n in dims])
+    ax.set_xlabel("action dimension N (Particle{N}D-v0)")
+    ax.set_ylabel("test success rate")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    out = _save(fig, path)
+    plt.close(fig)
+    return out
+
+
+def plot_trajectories(drawn: dict[str, tuple], path: str | os.PathLike, title: str) -> Path | None:
+    """One row per method, one panel per episode: the agent's path (2-D particle envs) from its start (dot)
+    with both goals; ``drawn`` maps a method to ``(observations (E, T, O), successes (E,))``."""
+    if not have_matplotlib():
+        return None
+    from implicit_policy_envs.particle import GOAL_DISTANCE, split_observation
+
+    plt = _pyplot()
+    rows, cols = len(drawn), max(len(obs) for obs, _ in drawn.values())
+    fig, axes = plt.subplots(rows, cols, figsize=(2.3 * cols, 2.4 * rows), squeeze=False)
+    for row, (method, (observations, successes)) in enumerate(drawn.items()):
+        for col in range(cols):
+            ax = axes[row][col]
+            ax.set_xlim(-0.05, 1.05)
+            ax.set_ylim(-0.05, 1.05)
+            ax.set_aspect("equal")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if col >= len(observations):
+                continue
+            parts = split_observation(observations[col], 2)
+            for goal, colour in (("first_goal", "green"), ("second_goal", "blue")):
+                ax.add_patch(plt.Circle(parts[goal][0], GOAL_DISTANCE, color=colour, alpha=0.35))
+            path_xy = parts["agent_position"]
+            ax.plot(path_xy[:, 0], path_xy[:, 1], "-", color="darkred", lw=1.2)
+            ax.plot(*path_xy[0], "o", color="red", ms=4)
+            ax.set_title("success" if successes[col] else "failure", fontsize=8,
+                         color="black" if successes[col] else "crimson")
+        axes[row][0].set_ylabel(method, fontsize=10)
+    fig.suptitle(f"{title}\n(green: goal 1, blue: goal 2, red dot: start)", fontsize=10)
+    fig.tight_layout()
+    out = _save(fig, path)
+    plt.close(fig)
+    return out
