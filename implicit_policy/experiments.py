@@ -81,7 +81,7 @@ def run_trial(trial: Trial) -> dict[str, Any]:
     result = {
         "method": trial.method, "seed": trial.seed, "env_id": demos.env_id, "steps": trained.steps,
         "train_seconds": trained.seconds if not resume else None,
-        "curve": curve, "final_validation": curve[-1][1] if curve else None,
+        "curve": [list(point) for point in curve], "final_validation": curve[-1][1] if curve else None,
         "best_validation": max(s for _, s in curve) if curve else None,
         "test_success": test["success_rate"], "test_episodes": trial.test_episodes,
     }

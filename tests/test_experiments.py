@@ -1,0 +1,43 @@
+"""The experiment runner behind examples/: seeded trials reproduce, finished ones are read back, summaries
+and figures come out."""
+
+import json
+
+import matplotlib.image
+import pytest
+
+from implicit_policy.experiments import Trial, format_table, run_trials, summarize, trial_config, write_results
+from implicit_policy.plots import plot_success_curves, plot_success_vs_dimension
+
+
+@pytest.fixture
+def trials(tiny_config, demos_2d, tmp_path):
+    data = demos_2d.save(tmp_path / "d.npz")
+    config = trial_config(tiny_config, seed=0, steps=20, eval_every=10, eval_episodes=4, checkpoint_every=10)
+    return [Trial(method, 0, str(data), config, str(tmp_path / folder), test_episodes=4)
+            for method, folder in (("A", "a"), ("B", "b"))]
+
+
+def test_same_seed_same_numbers_and_finished_trials_are_read_back(trials, tmp_path):
+    first, second = run_trials(trials)
+    keys = ("curve", "final_validation", "best_validation", "test_success")
+    assert [first[k] for k in keys] == [second[k] for k in keys]  # two folders, one seed: the same run
+    assert [step for step, _ in first["curve"]] == [10, 20]
+    (tmp_path / "a" / "metrics.jsonl").unlink()  # a finished trial is not retrained: its trial.json is read
+    assert run_trials(trials[:1])[0] == first
+
+
+def test_summary_table_and_figures(trials, tmp_path):
+    results = run_trials(trials)
+    results[1] = results[1] | {"seed": 1, "method": "A", "test_success": 0.5}
+    results[0] = results[0] | {"test_success": 0.25}
+    summary = summarize(results)
+    assert summary["A"]["seeds"] == [0, 1] and summary["A"]["test_success"]["mean"] == pytest.approx(0.375)
+    assert summary["A"]["test_success"]["std"] == pytest.approx(0.1767767, rel=1e-5)
+    assert "37.5% +- 17.7%" in format_table(summary)
+    write_results(tmp_path, "r", results, {"note": 1})
+    assert json.loads((tmp_path / "r.json").read_text())["note"] == 1
+    assert (tmp_path / "r.csv").read_text().splitlines()[0] == "method,env_id,seed,step,validation_success,test_success"
+    for path in (plot_success_curves(results, tmp_path / "c.png", "t"),
+                 plot_success_vs_dimension({2: summary, 4: summary}, tmp_path / "d.png", "t")):
+        assert matplotlib.image.imread(path).ndim == 3
