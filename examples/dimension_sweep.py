@@ -58,7 +58,7 @@ def main() -> None:
                               f"{args.episodes} demos, {args.steps} steps per run, {len(args.seeds)} seeds (mean +- std)")
     for n, summary in by_dim.items():
         print(f"\nParticle{n}D-v0")
-        print(format_table(summary, ("best_validation", "test_success")))
+        print(format_table(summary, ("best_validation", "test_success", "test_first_goal")))
     print(f"wrote {out}/dimension_sweep.{{png,json,csv}}")
 
 

@@ -25,23 +25,21 @@ from implicit_policy.experiments import (TEST_SEED, Trial, demonstrations_for, f
 from implicit_policy.plots import plot_success_curves, plot_trajectories
 from implicit_policy.policy import load_policy
 from implicit_policy.presets import preset
-from implicit_policy.rollout import oracle_rollout, rollout
-from implicit_policy_envs.particle import GOAL_DISTANCE, split_observation
+from implicit_policy.rollout import Rollouts, oracle_rollout, rollout
 
 ENV_ID = "Particle2DMultimodal-v0"
 METHODS = {"Langevin": "ibc-langevin", "DFO": "dfo", "MSE": "mse"}
 
 
-def first_goal_reached(observations: np.ndarray) -> np.ndarray:
-    """Per episode ``(E, T, O)``: 0 or 1 for the goal reached first, -1 if neither was reached."""
-    parts = split_observation(observations, 2)
-    near = [np.linalg.norm(parts["agent_position"] - parts[g], axis=-1) < GOAL_DISTANCE for g in ("first_goal", "second_goal")]
-    first_step = [np.where(n.any(axis=1), n.argmax(axis=1), np.iinfo(np.int64).max) for n in near]
-    return np.where(np.minimum(*first_step) == np.iinfo(np.int64).max, -1, (first_step[1] < first_step[0]).astype(int))
+def first_goal_reached(runs: Rollouts) -> np.ndarray:
+    """Per episode: 0 or 1 for the goal reached first, -1 if neither was reached."""
+    never = np.iinfo(np.int64).max
+    first, second = (np.where(s >= 0, s, never) for s in (runs.first_step_at("first_goal"), runs.first_step_at("second_goal")))
+    return np.where(np.minimum(first, second) == never, -1, (second < first).astype(int))
 
 
-def mode_split(observations: np.ndarray) -> dict[str, float]:
-    first = first_goal_reached(observations)
+def mode_split(runs: Rollouts) -> dict[str, float]:
+    first = first_goal_reached(runs)
     return {"goal_1_first": float(np.mean(first == 0)), "goal_2_first": float(np.mean(first == 1)),
             "neither_goal": float(np.mean(first == -1))}
 
@@ -70,11 +68,11 @@ def main() -> None:
         for name in [METHODS[method]]
     ]
     results = run_trials(trials, jobs=args.jobs, desc="multimodal")
-    drawn, modes = {}, {"Oracle": mode_split(oracle_rollout(ENV_ID, args.test_episodes, TEST_SEED).observations)}
+    drawn, modes = {}, {"Oracle": mode_split(oracle_rollout(ENV_ID, args.test_episodes, TEST_SEED))}
     for r, trial in zip(results, trials):
         policy = load_policy(trial.run_dir, seed=trial.seed)
         runs = rollout(ENV_ID, policy.act, lambda info: policy.reset(), args.test_episodes, TEST_SEED)
-        r["modes"] = mode_split(runs.observations)
+        r["modes"] = mode_split(runs)
         assert abs(runs.success_rate - r["test_success"]) < 1e-9, "rollout and evaluate disagree"
         if trial.seed == args.seeds[0]:
             drawn[trial.method] = (runs.observations[: args.draw], runs.successes[: args.draw])

@@ -17,7 +17,8 @@ class Policy(Protocol):
 
 def evaluate(policy: Policy, env_id: str, episodes: int = 100, seed: int = 1000, batch_size: int = 256,
              progress: bool = False) -> dict[str, Any]:
-    """Success rate, mean return and per-episode outcomes over episodes seeded ``seed .. seed + episodes - 1``."""
+    """Success rate, mean return and per-episode outcomes over episodes seeded ``seed .. seed + episodes - 1``;
+    ``first_goal_rate`` is the share of episodes that at least reached the first goal."""
     runs = rollout(env_id, policy.act, lambda info: policy.reset(), episodes, seed, batch_size, progress)
     return {
         "env_id": env_id,
@@ -25,5 +26,6 @@ def evaluate(policy: Policy, env_id: str, episodes: int = 100, seed: int = 1000,
         "seed": seed,
         "success_rate": runs.success_rate,
         "mean_return": float(np.mean(runs.returns)),
+        "first_goal_rate": float(np.mean(runs.first_step_at("first_goal") >= 0)),
         "successes": runs.successes.astype(int).tolist(),
     }

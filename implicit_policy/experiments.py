@@ -83,7 +83,8 @@ def run_trial(trial: Trial) -> dict[str, Any]:
         "train_seconds": trained.seconds if not resume else None,
         "curve": [list(point) for point in curve], "final_validation": curve[-1][1] if curve else None,
         "best_validation": max(s for _, s in curve) if curve else None,
-        "test_success": test["success_rate"], "test_episodes": trial.test_episodes,
+        "test_success": test["success_rate"], "test_first_goal": test["first_goal_rate"],
+        "test_episodes": trial.test_episodes,
     }
     atomic_write_text(result_path, json.dumps(result, indent=2))
     return result
@@ -124,20 +125,21 @@ def summarize(results: list[dict[str, Any]], key: str = "method") -> dict[str, d
     summary = {}
     for name, group in groups.items():
         summary[name] = {"seeds": [r["seed"] for r in group]}
-        for metric in ("final_validation", "best_validation", "test_success"):
-            values = [r[metric] for r in group if r[metric] is not None]
+        for metric in METRIC_LABELS:
+            values = [r[metric] for r in group if r.get(metric) is not None]
             if values:
                 summary[name][metric] = dict(zip(("mean", "std"), mean_std(values))) | {"values": values}
     return summary
 
 
 METRIC_LABELS = {"final_validation": "final validation", "best_validation": "best validation",
-                 "test_success": "test (best weights)"}
+                 "test_success": "test (best weights)", "test_first_goal": "test: reached goal 1"}
 
 
 def format_table(summary: dict[str, dict[str, Any]], metrics: tuple[str, ...] = tuple(METRIC_LABELS),
                  label: str = "method") -> str:
     """A plain-text table: one row per summary entry, ``mean +- std`` of each metric over seeds."""
+    metrics = tuple(m for m in metrics if any(m in entry for entry in summary.values())) or metrics
     lines = [f"{label:<24}" + "".join(f"{METRIC_LABELS[m]:>22}" for m in metrics) + f"{'seeds':>8}"]
     for name, entry in summary.items():
         cells = [f"{entry[m]['mean']:.1%} +- {entry[m]['std']:.1%}" if m in entry else "n/a" for m in metrics]

@@ -35,6 +35,15 @@ class Rollouts:
     def success_rate(self) -> float:
         return float(np.mean(self.successes))
 
+    def first_step_at(self, goal: str) -> np.ndarray:
+        """Per episode ``(E,)``, the first recorded step at which the agent was within the goal distance of
+        ``goal`` (``"first_goal"`` or ``"second_goal"``), or -1 if it never was: partial progress where
+        the success rate alone reads 0."""
+        n_dim = self.observations.shape[-1] // 4
+        parts = implicit_policy_envs.particle.split_observation(self.observations, n_dim)
+        near = np.linalg.norm(parts["agent_position"] - parts[goal], axis=-1) < implicit_policy_envs.particle.GOAL_DISTANCE
+        return np.where(near.any(axis=1), near.argmax(axis=1), -1)
+
 
 def rollout(
     env_id: str,
