@@ -5,6 +5,7 @@ observation or a batch; same checkpoint format; ``load_policy`` opens either."""
 from __future__ import annotations
 
 import os
+from abc import abstractmethod
 
 import numpy as np
 import torch
@@ -41,8 +42,9 @@ class TorchPolicy(ControlLoopPolicy):
         super().__init__(seed)
 
     @staticmethod
+    @abstractmethod
     def build_model(header: CheckpointHeader) -> nn.Module:
-        raise NotImplementedError
+        """The (untrained) network a checkpoint's header describes, ready for its weights."""
 
     @classmethod
     def load(cls, path: str | os.PathLike, device: str | torch.device = "cpu", seed: int = 0, **options):
@@ -63,9 +65,9 @@ class TorchPolicy(ControlLoopPolicy):
         """Write a checkpoint folder (config.json + model.safetensors) atomically."""
         write_checkpoint(path, self.header, self.model.state_dict())
 
+    @abstractmethod
     def normalized_argmin(self, obs: torch.Tensor, noise: dict[str, torch.Tensor]) -> torch.Tensor:
         """Normalised observations ``(B, O)`` to normalised actions ``(B, A)``."""
-        raise NotImplementedError
 
     @torch.no_grad()
     def argmin(self, obs: np.ndarray, noise: dict[str, np.ndarray]) -> np.ndarray:
