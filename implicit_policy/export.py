@@ -8,10 +8,13 @@ explicit backward pass (torch's exporter cannot export autograd).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
 import os
 import tempfile
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import onnx
@@ -94,14 +97,27 @@ def _metadata(policy: TorchPolicy, kind: str) -> dict[str, str]:
     return meta
 
 
+@contextlib.contextmanager
+def _quiet_exporter() -> Iterator[None]:
+    """Silence the exporter's warnings and log lines (e.g. "torchvision is not installed"): noise to a user."""
+    log = logging.getLogger("torch.onnx")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        log.setLevel(level)
+
+
 def _export(module: nn.Module, inputs: dict[str, torch.Tensor], dynamic: dict[str, dict[int, str]],
             output: str, path: Path, metadata: dict[str, str]) -> Path:
     """Export, embed weights, stamp metadata and a digest, check, and write ``path`` atomically."""
     module = module.eval()
     dims = {label: torch.export.Dim(label, min=1) for axes in dynamic.values() for label in axes.values()}
     shapes = {name: {axis: dims[label] for axis, label in dynamic.get(name, {}).items()} for name in inputs}
-    with tempfile.TemporaryDirectory() as tmp, warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with tempfile.TemporaryDirectory() as tmp, _quiet_exporter():
         raw_path = Path(tmp) / "model.onnx"
         with torch.no_grad():
             torch.onnx.export(module, tuple(inputs.values()), str(raw_path), input_names=list(inputs),
