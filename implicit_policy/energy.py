@@ -9,6 +9,24 @@ from torch.nn.utils.parametrizations import spectral_norm
 from .config import EnergyNetConfig
 
 
+def mlp_layers(sizes: list[int], config: EnergyNetConfig) -> nn.ModuleList:
+    """Linear layers ``sizes[0] -> ... -> sizes[-1]`` with the seed paper's N(0, ``init_std``) weights and
+    biases, spectral norm on the hidden-to-hidden layers if configured. Shared by the energy net and the
+    explicit baseline's regression net, so both are built alike."""
+    layers = nn.ModuleList(nn.Linear(i, o) for i, o in zip(sizes[:-1], sizes[1:]))
+    for layer in layers:
+        nn.init.normal_(layer.weight, std=config.init_std)
+        nn.init.normal_(layer.bias, std=config.init_std)
+    if config.spectral_norm:
+        for i in range(1, len(layers) - 1):
+            layers[i] = spectral_norm(layers[i])
+    return layers
+
+
+def hidden_dropout(config: EnergyNetConfig) -> nn.Module:
+    return nn.Dropout(config.dropout) if config.dropout > 0 else nn.Identity()
+
+
 class EnergyNet(nn.Module):
     """MLP over concat(obs, action): ``obs (B, O) x actions (B, M, A) -> energies (B, M)``.
 
@@ -19,16 +37,8 @@ class EnergyNet(nn.Module):
     def __init__(self, obs_size: int, action_size: int, config: EnergyNetConfig = EnergyNetConfig()) -> None:
         super().__init__()
         self.obs_size, self.action_size, self.config = obs_size, action_size, config
-        width = config.hidden_size
-        sizes = [obs_size + action_size] + [width] * config.hidden_layers + [1]
-        self.layers = nn.ModuleList(nn.Linear(i, o) for i, o in zip(sizes[:-1], sizes[1:]))
-        for layer in self.layers:
-            nn.init.normal_(layer.weight, std=config.init_std)
-            nn.init.normal_(layer.bias, std=config.init_std)
-        if config.spectral_norm:
-            for i in range(1, len(self.layers) - 1):
-                self.layers[i] = spectral_norm(self.layers[i])
-        self.dropout = nn.Dropout(config.dropout) if config.dropout > 0 else nn.Identity()
+        self.layers = mlp_layers([obs_size + action_size] + [config.hidden_size] * config.hidden_layers + [1], config)
+        self.dropout = hidden_dropout(config)
 
     def _first_layer(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         first = self.layers[0]

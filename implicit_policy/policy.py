@@ -13,7 +13,7 @@ from torch import nn
 
 from .checkpoint import CheckpointError, CheckpointHeader, NormalizerStats, read_checkpoint, write_checkpoint
 from .config import EnergyNetConfig, InferenceConfig, LangevinConfig, RegressionConfig
-from .energy import EnergyNet
+from .energy import EnergyNet, hidden_dropout, mlp_layers
 from .normalize import Normalizer
 from .runtime import ControlLoopPolicy
 from .samplers import build_sampler
@@ -112,12 +112,8 @@ class RegressionNet(nn.Module):
 
     def __init__(self, obs_size: int, action_size: int, config: EnergyNetConfig = EnergyNetConfig()) -> None:
         super().__init__()
-        sizes = [obs_size] + [config.hidden_size] * config.hidden_layers + [action_size]
-        self.layers = nn.ModuleList(nn.Linear(i, o) for i, o in zip(sizes[:-1], sizes[1:]))
-        for layer in self.layers:
-            nn.init.normal_(layer.weight, std=config.init_std)
-            nn.init.normal_(layer.bias, std=config.init_std)
-        self.dropout = nn.Dropout(config.dropout) if config.dropout > 0 else nn.Identity()
+        self.layers = mlp_layers([obs_size] + [config.hidden_size] * config.hidden_layers + [action_size], config)
+        self.dropout = hidden_dropout(config)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         h = self.layers[0](obs)
