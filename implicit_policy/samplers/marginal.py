@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import torch
 
-from ..config import MarginalSamplerConfig
+from ..config import LossConfig, MarginalSamplerConfig
 from ..energy import EnergyNet
-from ..losses import max_entropy_regularizer, mcmc_loss, positive_energy_l2
+from ..losses import total_loss
 from ..optimizer_state import load_optimizer_state_tensors, optimizer_state_tensors
 from .base import EnergyFn
 from .langevin import LangevinSampler
@@ -26,6 +26,8 @@ class MarginalActionSampler:
         self.energy = EnergyNet(0, action_size, config.energy)  # no observation: E_gamma(y)
         self.optimizer = torch.optim.Adam(self.energy.parameters(), lr=config.learning_rate)
         self.chains = LangevinSampler(config.langevin, action_size, bound)
+        self.loss = LossConfig(kind="mcmc", max_entropy_weight=config.loss.max_entropy_weight,
+                               positive_l2_weight=config.loss.positive_l2_weight)
         self._samples: torch.Tensor | None = None
 
     def marginal_energy(self, actions: torch.Tensor) -> torch.Tensor:
@@ -45,12 +47,8 @@ class MarginalActionSampler:
         self.energy.train()
         positive = self.marginal_energy(positives.unsqueeze(1)).squeeze(1)
         negative = self.marginal_energy(self._samples)
-        weights = self.config.loss
-        loss = mcmc_loss(positive, negative)
-        if weights.max_entropy_weight:
-            loss = loss + weights.max_entropy_weight * max_entropy_regularizer(negative)
-        if weights.positive_l2_weight:
-            loss = loss + weights.positive_l2_weight * positive_energy_l2(positive)
+        no_obs = positives.new_zeros(len(positives), 0)
+        loss = total_loss(self.loss, self.energy, no_obs, positive, negative, self._samples)["loss"]
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
