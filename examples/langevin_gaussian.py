@@ -1,7 +1,7 @@
 """Seed paper Fig. 1 / appendix B: does Langevin MCMC sample the distribution it is given?
 
-Runs the package's own Langevin chains (``implicit_policy.samplers.langevin.run_langevin`` with both update
-rules) on a known 2-D Gaussian energy ``E(y) = |y - mu|^2 / (2 s^2)``: 4000 iterations at a constant step
+Runs the package's own Langevin chains (``run_langevin`` and ``langevin_samples`` of
+``implicit_policy.samplers.langevin``, with both update rules) on a known 2-D Gaussian energy ``E(y) = |y - mu|^2 / (2 s^2)``: 4000 iterations at a constant step
 size, the last 1000 kept. The correct rule (eq. 8) reproduces the mean and variance; IBC's rule (eq. 6) keeps
 the mean but its noise ``lam * w`` has variance ``lam^2`` where Langevin needs ``lam`` (``N(0, lam^2)``
 mistaken for ``N(0, lam)``), so its variance comes out about ``lam * sigma^2`` times too small.
@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 
 from implicit_policy.atomic import atomic_open, atomic_write_text
 from implicit_policy.config import LangevinConfig
-from implicit_policy.samplers.langevin import run_langevin
+from implicit_policy.samplers.langevin import langevin_samples, run_langevin
 
 MEAN = torch.tensor([1.0, -0.5])
 STD = 1.0
@@ -54,12 +54,9 @@ def run_chains(rule: str, step: float, chains: int, iterations: int, keep: int, 
     y = torch.zeros(1, chains, 2)
     obs = torch.zeros(1, 0)
     noise = torch.randn(iterations, 1, chains, 2, generator=generator)
-    y = run_langevin(gaussian_energy_gradient, obs, y, noise[: iterations - keep], [step] * (iterations - keep), config, math.inf)
-    kept = []
-    for k in range(iterations - keep, iterations):
-        y = run_langevin(gaussian_energy_gradient, obs, y, noise[k : k + 1], [step], config, math.inf)
-        kept.append(y[0])
-    return torch.stack(kept)
+    burn_in = iterations - keep
+    y = run_langevin(gaussian_energy_gradient, obs, y, noise[:burn_in], [step] * burn_in, config, math.inf)
+    return langevin_samples(gaussian_energy_gradient, obs, y, noise[burn_in:], [step] * keep, config, math.inf)[:, 0]
 
 
 def main() -> None:

@@ -52,7 +52,7 @@ def test_correct_langevin_rule_one_step():
 
 def _gaussian_chain_samples(rule: str, step: float) -> torch.Tensor:
     """Last 100 of 400 iterations of 2000 chains on E(y) = (y - 1)^2 / 2 (mean 1, variance 1), no clipping."""
-    from implicit_policy.samplers.langevin import run_langevin
+    from implicit_policy.samplers.langevin import langevin_samples, run_langevin
 
     generator = torch.Generator().manual_seed(0)
     config = LangevinConfig(rule=rule, noise_scale=1.0, delta_clip=1e9)
@@ -60,11 +60,7 @@ def _gaussian_chain_samples(rule: str, step: float) -> torch.Tensor:
     y, obs = torch.zeros(1, 2000, 1), torch.zeros(1, 0)
     noise = torch.randn(400, 1, 2000, 1, generator=generator)
     y = run_langevin(gradient, obs, y, noise[:300], [step] * 300, config, math.inf)
-    kept = []
-    for k in range(300, 400):
-        y = run_langevin(gradient, obs, y, noise[k : k + 1], [step], config, math.inf)
-        kept.append(y)
-    return torch.cat(kept).flatten()
+    return langevin_samples(gradient, obs, y, noise[300:], [step] * 100, config, math.inf).flatten()
 
 
 def test_correct_langevin_samples_the_gaussian_it_is_given():

@@ -78,6 +78,18 @@ def run_langevin(gradient: GradientFn, obs: torch.Tensor, y: torch.Tensor, noise
     return y
 
 
+def langevin_samples(gradient: GradientFn, obs: torch.Tensor, y: torch.Tensor, noise: torch.Tensor,
+                     steps: Sequence[float], config: LangevinConfig, bound: float, every: int = 1) -> torch.Tensor:
+    """As :func:`run_langevin`, but keep the chains' state after every ``every``-th move:
+    ``(len(steps) // every, B, M, A)``. For sampling a distribution from one long chain."""
+    kept = []
+    for k, step in enumerate(steps):
+        y = langevin_move(y, gradient(obs, y), step, noise[k], config, bound)
+        if (k + 1) % every == 0:
+            kept.append(y)
+    return torch.stack(kept)
+
+
 class LangevinSampler:
     """Langevin chains in the normalised box; see :class:`~implicit_policy.config.LangevinConfig`."""
 
@@ -104,13 +116,9 @@ class LangevinSampler:
         y, noise = self._start_and_noise(len(obs), 1, total, generator, obs.device)
         burn = [polynomial_step_size(k, cfg.burn_in, cfg.step) for k in range(cfg.burn_in)]
         y = run_langevin(gradient, obs, y, noise[: cfg.burn_in], burn, cfg, self.bound)
-        kept = []
-        for i in range(cfg.num_samples):
-            begin = cfg.burn_in + i * cfg.thinning
-            y = run_langevin(gradient, obs, y, noise[begin : begin + cfg.thinning], [cfg.step.end] * cfg.thinning,
-                             cfg, self.bound)
-            kept.append(y)
-        return torch.cat(kept, dim=1).detach()
+        kept = langevin_samples(gradient, obs, y, noise[cfg.burn_in :], [cfg.step.end] * (total - cfg.burn_in), cfg,
+                                self.bound, every=cfg.thinning)  # (num_samples, B, 1, A)
+        return torch.cat(list(kept), dim=1).detach()
 
     def sample(self, energy: EnergyFn, obs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         chains = self.long_chain if self.config.chains == "long" else self.short_chains
