@@ -24,8 +24,9 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from implicit_policy.atomic import atomic_open, atomic_write_text
+from implicit_policy.atomic import atomic_write_text
 from implicit_policy.config import LangevinConfig
+from implicit_policy.plots import pyplot, save_figure
 from implicit_policy.samplers.langevin import langevin_samples, run_langevin
 
 MEAN = torch.tensor([1.0, -0.5])
@@ -109,11 +110,7 @@ def main() -> None:
 
 
 def plot(first_chains: dict, steps: list[float], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, axes = plt.subplots(2, len(steps), figsize=(3.2 * len(steps), 6.4), squeeze=False, sharex=True, sharey=True)
     angle = torch.linspace(0, 2 * math.pi, 200)
     for row, rule in enumerate(("ibc", "correct")):
@@ -127,9 +124,7 @@ def plot(first_chains: dict, steps: list[float], path: Path) -> None:
             ax.set_aspect("equal")
     fig.suptitle("Langevin samples of N(mu, I): last 1000 of 4000 iterations, one chain; dashed: 1 and 2 std")
     fig.tight_layout()
-    with atomic_open(path, "wb") as handle:
-        fig.savefig(handle, format="png", dpi=110)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 if __name__ == "__main__":

@@ -18,15 +18,29 @@ def have_matplotlib() -> bool:
     return True
 
 
-def plot_training_curves(run_dir: str | os.PathLike, out: str | os.PathLike | None = None) -> Path | None:
-    """Loss, energies, negative distance and validation success of a run's ``metrics.jsonl`` as one PNG."""
-    if not have_matplotlib():
-        return None
+def pyplot():
+    """matplotlib's pyplot on the file-only Agg backend (no display needed)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def save_figure(fig, path: str | os.PathLike, dpi: int = 110) -> Path:
+    """Write ``fig`` as PNG atomically and close it."""
+    with atomic_open(path, "wb") as handle:
+        fig.savefig(handle, format="png", dpi=dpi)
+    pyplot().close(fig)
+    return Path(path)
+
+
+def plot_training_curves(run_dir: str | os.PathLike, out: str | os.PathLike | None = None) -> Path | None:
+    """Loss, energies, negative distance and validation success of a run's ``metrics.jsonl`` as one PNG."""
+    if not have_matplotlib():
+        return None
+    plt = pyplot()
     run_dir = Path(run_dir)
     records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line]
     logged = [r for r in records if "loss" in r]
@@ -52,26 +66,7 @@ def plot_training_curves(run_dir: str | os.PathLike, out: str | os.PathLike | No
         ax.set_xlabel("step")
         ax.grid(alpha=0.3)
     fig.tight_layout()
-    out = Path(out) if out else run_dir / "training_curves.png"
-    with atomic_open(out, "wb") as handle:
-        fig.savefig(handle, format="png", dpi=100)
-    plt.close(fig)
-    return out
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(fig, path: str | os.PathLike) -> Path:
-    with atomic_open(path, "wb") as handle:
-        fig.savefig(handle, format="png", dpi=110)
-    return Path(path)
+    return save_figure(fig, Path(out) if out else run_dir / "training_curves.png", dpi=100)
 
 
 def plot_success_curves(results: list[dict], path: str | os.PathLike, title: str) -> Path | None:
@@ -80,7 +75,7 @@ def plot_success_curves(results: list[dict], path: str | os.PathLike, title: str
         return None
     import numpy as np
 
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
     methods = list(dict.fromkeys(r["method"] for r in results))
     for method in methods:
@@ -98,9 +93,7 @@ def plot_success_curves(results: list[dict], path: str | os.PathLike, title: str
     ax.legend(fontsize=8, loc="lower right")
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
-    out = _save(fig, path)
-    plt.close(fig)
-    return out
+    return save_figure(fig, path)
 
 
 def plot_energy_landscape(landscape, path: str | os.PathLike) -> Path | None:
@@ -112,7 +105,7 @@ def plot_energy_landscape(landscape, path: str | os.PathLike) -> Path | None:
 
     from implicit_policy_envs.particle import split_observation
 
-    plt = _pyplot()
+    plt = pyplot()
     count = len(landscape.observations)
     fig, axes = plt.subplots(1, count, figsize=(4 * count, 4.2), squeeze=False)
     extent = (landscape.grid_x[0], landscape.grid_x[-1], landscape.grid_y[0], landscape.grid_y[-1])
@@ -133,9 +126,7 @@ def plot_energy_landscape(landscape, path: str | os.PathLike) -> Path | None:
     axes[0][0].legend(fontsize=7, loc="upper left", framealpha=0.7)
     fig.suptitle(f"{landscape.env_id}: energy over the action box (bright = low energy)")
     fig.tight_layout()
-    out = _save(fig, path)
-    plt.close(fig)
-    return out
+    return save_figure(fig, path)
 
 
 def plot_success_vs_dimension(by_dim: dict[int, dict], path: str | os.PathLike, title: str) -> Path | None:
@@ -143,7 +134,7 @@ def plot_success_vs_dimension(by_dim: dict[int, dict], path: str | os.PathLike, 
     error bars of one std over seeds."""
     if not have_matplotlib():
         return None
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     dims = sorted(by_dim)
     methods = list(dict.fromkeys(m for n in dims for m in by_dim[n]))
@@ -160,9 +151,7 @@ def plot_success_vs_dimension(by_dim: dict[int, dict], path: str | os.PathLike, 
     ax.legend()
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
-    out = _save(fig, path)
-    plt.close(fig)
-    return out
+    return save_figure(fig, path)
 
 
 def plot_trajectories(drawn: dict[str, tuple], path: str | os.PathLike, title: str) -> Path | None:
@@ -172,7 +161,7 @@ def plot_trajectories(drawn: dict[str, tuple], path: str | os.PathLike, title: s
         return None
     from implicit_policy_envs.particle import GOAL_DISTANCE, split_observation
 
-    plt = _pyplot()
+    plt = pyplot()
     rows, cols = len(drawn), max(len(obs) for obs, _ in drawn.values())
     fig, axes = plt.subplots(rows, cols, figsize=(2.3 * cols, 2.4 * rows), squeeze=False)
     for row, (method, (observations, successes)) in enumerate(drawn.items()):
@@ -196,6 +185,4 @@ def plot_trajectories(drawn: dict[str, tuple], path: str | os.PathLike, title: s
         axes[row][0].set_ylabel(method, fontsize=10)
     fig.suptitle(f"{title}\n(green: goal 1, blue: goal 2, red dot: start)", fontsize=10)
     fig.tight_layout()
-    out = _save(fig, path)
-    plt.close(fig)
-    return out
+    return save_figure(fig, path)
