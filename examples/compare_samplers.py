@@ -24,8 +24,8 @@ import argparse
 from pathlib import Path
 
 from implicit_policy.config import LangevinConfig, StepSchedule
-from implicit_policy.experiments import (Trial, demonstrations_for, format_table, run_trials, summarize, trial_config,
-                                         write_results)
+from implicit_policy.experiments import (Trial, add_budget_arguments, demonstrations_for, format_table, run_trials,
+                                         summarize, trial_config, write_results)
 from implicit_policy.plots import plot_success_curves
 from implicit_policy.presets import preset
 
@@ -40,21 +40,15 @@ def methods() -> dict:
         "Correct, MAS": preset("correct-mas"),
         "Correct, MAS+MaxEnt": preset("correct-mas-maxent"),
         "Uniform, DFO": preset("dfo"),
-        "Ibc, long chain": ibc.model_copy(update={"sampler": long_chain}),
+        "Ibc, long chain": ibc.updated(sampler=long_chain),
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="results/compare_samplers")
-    parser.add_argument("--episodes", type=int, default=300, help="demonstration episodes (seeds 0..)")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--steps", type=int, default=3000, help="training steps per run")
-    parser.add_argument("--eval-every", type=int, default=500)
-    parser.add_argument("--eval-episodes", type=int, default=50)
+    add_budget_arguments(parser, seeds=[0, 1, 2], eval_every=500)
     parser.add_argument("--methods", nargs="+", help="a subset of the lines, by name")
-    parser.add_argument("--jobs", type=int, default=1, help="runs in parallel (each uses --threads torch threads)")
-    parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     out = Path(args.out)
     data = demonstrations_for("Particle2D-v0", args.episodes, out / "demos.npz")
@@ -65,9 +59,7 @@ def main() -> None:
         parser.error(f"unknown methods {sorted(unknown)}; choose from {list(lines)}")
     trials = [
         Trial(method, seed, str(data),
-              trial_config(lines[method], seed, steps=args.steps, eval_every=args.eval_every,
-                           eval_episodes=args.eval_episodes, checkpoint_every=args.eval_every,
-                           torch_threads=args.threads),
+              trial_config(lines[method], seed, args.steps, args.eval_every, args.eval_episodes, args.threads),
               str(out / "runs" / method.lower().replace(", ", "_").replace(" ", "_").replace("+", "_") / f"seed_{seed}"))
         for seed in args.seeds for method in chosen  # all lines of a seed first: early partial results
     ]

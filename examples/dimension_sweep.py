@@ -19,8 +19,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from implicit_policy.experiments import (Trial, demonstrations_for, format_table, run_trials, summarize, trial_config,
-                                         write_results)
+from implicit_policy.experiments import (Trial, add_budget_arguments, demonstrations_for, format_table, run_trials,
+                                         summarize, trial_config, write_results)
 from implicit_policy.plots import plot_success_vs_dimension
 from implicit_policy.presets import preset
 
@@ -31,14 +31,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="results/dimension_sweep")
     parser.add_argument("--dims", type=int, nargs="+", default=[2, 4, 8, 16])
-    parser.add_argument("--episodes", type=int, default=300, help="demonstration episodes per env (seeds 0..)")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    parser.add_argument("--steps", type=int, default=3000, help="training steps per run, the same for every method")
-    parser.add_argument("--eval-every", type=int, default=1000)
-    parser.add_argument("--eval-episodes", type=int, default=50)
+    add_budget_arguments(parser, seeds=[0, 1], eval_every=1000)
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
-    parser.add_argument("--jobs", type=int, default=1, help="runs in parallel (each uses --threads torch threads)")
-    parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     out = Path(args.out)
     trials = []
@@ -47,9 +41,8 @@ def main() -> None:
         data = demonstrations_for(env_id, args.episodes, out / f"demos_{n}d.npz")
         for seed in args.seeds:
             for method in args.methods:
-                config = trial_config(preset(METHODS[method]), seed, steps=args.steps, eval_every=args.eval_every,
-                                      eval_episodes=args.eval_episodes, checkpoint_every=args.eval_every,
-                                      torch_threads=args.threads)
+                config = trial_config(preset(METHODS[method]), seed, args.steps, args.eval_every, args.eval_episodes,
+                                      args.threads)
                 trials.append(Trial(method, seed, str(data), config, str(out / "runs" / f"{n}d" / method.lower() / f"seed_{seed}")))
     results = run_trials(trials, jobs=args.jobs, desc="dimension sweep")
     by_dim = {n: summarize([r for r in results if r["env_id"] == f"Particle{n}D-v0"]) for n in args.dims}

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from implicit_policy.evaluate import evaluate
-from implicit_policy.experiments import (TEST_SEED, Trial, demonstrations_for, format_table, run_trials, summarize,
-                                         trial_config, write_results)
+from implicit_policy.experiments import (TEST_SEED, Trial, add_budget_arguments, demonstrations_for, format_table,
+                                         run_trials, summarize, trial_config, write_results)
 from implicit_policy.plots import plot_success_curves, plot_trajectories
 from implicit_policy.policy import load_policy
 from implicit_policy.presets import preset
@@ -47,25 +47,17 @@ def mode_split(runs: Rollouts) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="results/multimodal")
-    parser.add_argument("--episodes", type=int, default=300, help="demonstration episodes (seeds 0..)")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    parser.add_argument("--steps", type=int, default=3000)
-    parser.add_argument("--eval-every", type=int, default=500)
-    parser.add_argument("--eval-episodes", type=int, default=50)
+    add_budget_arguments(parser, seeds=[0, 1], eval_every=500)
     parser.add_argument("--test-episodes", type=int, default=100)
     parser.add_argument("--draw", type=int, default=6, help="test episodes drawn per method")
-    parser.add_argument("--jobs", type=int, default=1)
-    parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     out = Path(args.out)
     data = demonstrations_for(ENV_ID, args.episodes, out / "demos.npz")
     trials = [
         Trial(method, seed, str(data),
-              trial_config(preset(name), seed, steps=args.steps, eval_every=args.eval_every, eval_episodes=args.eval_episodes,
-                           checkpoint_every=args.eval_every, torch_threads=args.threads),
+              trial_config(preset(METHODS[method]), seed, args.steps, args.eval_every, args.eval_episodes, args.threads),
               str(out / "runs" / method.lower() / f"seed_{seed}"), args.test_episodes)
         for seed in args.seeds for method in METHODS
-        for name in [METHODS[method]]
     ]
     results = run_trials(trials, jobs=args.jobs, desc="multimodal")
     drawn, modes = {}, {"Oracle": mode_split(oracle_rollout(ENV_ID, args.test_episodes, TEST_SEED))}

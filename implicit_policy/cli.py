@@ -48,7 +48,7 @@ def _train(args: argparse.Namespace) -> int:
     config = TrainConfig.load(args.config) if args.config else preset(args.preset or DEFAULT_PRESET)
     overrides = {k: v for k, v in (("steps", args.steps), ("seed", args.seed)) if v is not None}
     if overrides:
-        config = TrainConfig.model_validate(config.model_dump() | overrides)
+        config = config.updated(**overrides)
     demos = load_demonstrations(args.data)
     result = train(config, demos, args.out, resume=args.resume, progress=not args.quiet)
     success = "n/a" if result.final_success_rate is None else f"{result.final_success_rate:.1%}"

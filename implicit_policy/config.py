@@ -177,6 +177,10 @@ class TrainConfig(_Config):
         """An explicit regression policy rather than an energy model (``sampler`` is then unused)."""
         return self.loss.kind == "mse"
 
+    def updated(self, **changes) -> "TrainConfig":
+        """A validated copy with top-level fields replaced (``model_copy`` would skip validation)."""
+        return type(self).model_validate(self.model_dump() | changes)
+
     def save(self, path: str | os.PathLike) -> None:
         atomic_write_text(path, self.model_dump_json(indent=2))
 

@@ -8,6 +8,7 @@ stopped and a rerun with the same seeds reproduces the same numbers.
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import json
@@ -159,10 +160,24 @@ def write_results(out: Path, name: str, results: list[dict[str, Any]], extra: di
     atomic_write_text(out / f"{name}.csv", table.getvalue())
 
 
-def trial_config(config: TrainConfig, seed: int, **overrides: Any) -> TrainConfig:
-    """``config`` with ``seed`` and budget overrides (``steps``, ``eval_every``, ...), validated."""
-    return TrainConfig.model_validate(config.model_dump() | {"seed": seed} | overrides)
+def trial_config(config: TrainConfig, seed: int, steps: int, eval_every: int, eval_episodes: int,
+                 threads: int = 0) -> TrainConfig:
+    """``config`` with an experiment's seed and budget; checkpoints at each validation, so an interrupted
+    trial resumes from its last validated step."""
+    return config.updated(seed=seed, steps=steps, eval_every=eval_every, eval_episodes=eval_episodes,
+                          checkpoint_every=eval_every, torch_threads=threads)
 
 
-__all__ = ["Trial", "demonstrations_for", "format_table", "mean_std", "run_trial", "run_trials", "summarize", "trial_config",
+def add_budget_arguments(parser: argparse.ArgumentParser, seeds: list[int], eval_every: int, steps: int = 3000) -> None:
+    """The options every experiment script shares: data size, seeds, training budget, parallelism."""
+    parser.add_argument("--episodes", type=int, default=300, help="demonstration episodes (seeds 0..)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=seeds)
+    parser.add_argument("--steps", type=int, default=steps, help="training steps per run, the same for every method")
+    parser.add_argument("--eval-every", type=int, default=eval_every, help="validation (and checkpoint) interval")
+    parser.add_argument("--eval-episodes", type=int, default=50, help="validation episodes (seeds 100000..)")
+    parser.add_argument("--jobs", type=int, default=1, help="runs in parallel (each uses --threads torch threads)")
+    parser.add_argument("--threads", type=int, default=1)
+
+
+__all__ = ["Trial", "add_budget_arguments", "demonstrations_for", "format_table", "mean_std", "run_trial", "run_trials", "summarize", "trial_config",
            "validation_curve", "write_results", "TEST_SEED"]

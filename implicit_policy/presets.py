@@ -56,7 +56,7 @@ def _marginal(rule: str, max_entropy_weight: float = 0.0, positive_l2_weight: fl
     langevin = LangevinConfig(rule=rule, num_samples=8, iterations=10, noise_scale=0.1)
     loss = MarginalLossConfig(max_entropy_weight=max_entropy_weight, positive_l2_weight=positive_l2_weight)
     sampler = MarginalSamplerConfig(energy=EnergyNetConfig(hidden_size=64), langevin=langevin, loss=loss)
-    return PRESETS["ibc-langevin"].model_copy(update={"sampler": sampler})
+    return PRESETS["ibc-langevin"].updated(sampler=sampler)
 
 
 PRESETS |= {
@@ -65,7 +65,7 @@ PRESETS |= {
     "correct-mas-maxent": _marginal("correct", max_entropy_weight=0.1, positive_l2_weight=0.1),
     # The explicit baseline: an MLP regression from observation to action by MSE, with the same net size,
     # optimiser, budget and validation as the implicit presets.
-    "mse": PRESETS["ibc-langevin"].model_copy(update={"loss": LossConfig(kind="mse"), "inference": RegressionConfig()}),
+    "mse": PRESETS["ibc-langevin"].updated(loss=LossConfig(kind="mse"), inference=RegressionConfig()),
 }
 DEFAULT_PRESET = "ibc-langevin"
 

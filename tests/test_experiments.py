@@ -13,7 +13,7 @@ from implicit_policy.plots import plot_success_curves, plot_success_vs_dimension
 @pytest.fixture
 def trials(tiny_config, demos_2d, tmp_path):
     data = demos_2d.save(tmp_path / "d.npz")
-    config = trial_config(tiny_config, seed=0, steps=20, eval_every=10, eval_episodes=4, checkpoint_every=10)
+    config = trial_config(tiny_config, seed=0, steps=20, eval_every=10, eval_episodes=4)  # checkpoints every 10
     return [Trial(method, 0, str(data), config, str(tmp_path / folder), test_episodes=4)
             for method, folder in (("A", "a"), ("B", "b"))]
 
