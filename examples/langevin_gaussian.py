@@ -15,8 +15,6 @@ chains so that its estimates are tight. Writes ``langevin_gaussian.{png,json,csv
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import math
 from pathlib import Path
@@ -24,7 +22,7 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
-from implicit_policy.atomic import atomic_write_text
+from implicit_policy.atomic import atomic_write_csv, atomic_write_text
 from implicit_policy.config import LangevinConfig
 from implicit_policy.plots import pyplot, save_figure
 from implicit_policy.samplers.langevin import langevin_samples, run_langevin
@@ -100,11 +98,7 @@ def main() -> None:
               f"{r['predicted_ratio']:>11.3f}")
 
     atomic_write_text(out / "langevin_gaussian.json", json.dumps({"args": vars(args), "rows": rows}, indent=2))
-    table = io.StringIO()
-    writer = csv.DictWriter(table, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    atomic_write_text(out / "langevin_gaussian.csv", table.getvalue())
+    atomic_write_csv(out / "langevin_gaussian.csv", rows)
     plot(first_chains, args.steps, out / "langevin_gaussian.png")
     print(f"wrote {out}/langevin_gaussian.{{png,json,csv}}")
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 
 def default_mode(directory: bool = False) -> int:
@@ -39,3 +40,11 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` atomically."""
     with atomic_open(path, "w") as handle:
         handle.write(text)
+
+
+def atomic_write_csv(path: str | os.PathLike, rows: list[dict[str, Any]]) -> None:
+    """Write ``rows`` as CSV (a header from the first row's keys) to ``path`` atomically."""
+    with atomic_open(path, "w") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)

@@ -9,8 +9,6 @@ stopped and a rerun with the same seeds reproduces the same numbers.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import multiprocessing
 import os
@@ -21,7 +19,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-from .atomic import atomic_write_text
+from .atomic import atomic_write_csv, atomic_write_text
 from .config import TrainConfig
 from .data import Demonstrations, load_demonstrations
 
@@ -151,13 +149,11 @@ def format_table(summary: dict[str, dict[str, Any]], metrics: tuple[str, ...] = 
 def write_results(out: Path, name: str, results: list[dict[str, Any]], extra: dict[str, Any]) -> None:
     """``{name}.json`` (everything) and ``{name}.csv`` (one row per validation point) in ``out``, atomically."""
     atomic_write_text(out / f"{name}.json", json.dumps({**extra, "results": results}, indent=2))
-    table = io.StringIO()
-    writer = csv.writer(table)
-    writer.writerow(["method", "env_id", "seed", "step", "validation_success", "test_success"])
-    for r in results:
-        for step, success in r["curve"]:
-            writer.writerow([r["method"], r["env_id"], r["seed"], step, success, r["test_success"]])
-    atomic_write_text(out / f"{name}.csv", table.getvalue())
+    atomic_write_csv(out / f"{name}.csv", [
+        {"method": r["method"], "env_id": r["env_id"], "seed": r["seed"], "step": step,
+         "validation_success": success, "test_success": r["test_success"]}
+        for r in results for step, success in r["curve"]
+    ])
 
 
 def trial_config(config: TrainConfig, seed: int, steps: int, eval_every: int, eval_episodes: int,
