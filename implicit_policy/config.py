@@ -7,11 +7,12 @@ tagged union on ``kind``: the same Langevin and DFO settings serve training nega
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .atomic import atomic_write_text
 
@@ -145,6 +146,27 @@ class OptimConfig(_Config):
     ema_decay: float = Field(0.0, ge=0, lt=1, description="Polyak average of the weights, used by the policy; 0: off")
 
 
+class AugmentConfig(_Config):
+    """Perturbations of each training batch's observations (the actions stay as demonstrated).
+
+    ``observation_noise`` is the standard deviation of Gaussian noise added to the normalised observations:
+    one number for every dimension, or one per dimension. A regulariser for features the net should not
+    trust to full precision (noisy sensors, a feature that is exact only in the demonstrations); it costs
+    precision on the dimensions it perturbs. Off by default and in every preset: on Particle2D-v0 it
+    lowered success (README, "What we measured while tuning").
+    """
+
+    observation_noise: float | list[float] = 0.0
+
+    @field_validator("observation_noise")
+    @classmethod
+    def _non_negative(cls, value: float | list[float]) -> float | list[float]:
+        values = value if isinstance(value, list) else [value]
+        if not values or any(not math.isfinite(v) or v < 0 for v in values):
+            raise ValueError(f"must be a finite number >= 0 or a non-empty list of them, got {value!r}")
+        return value
+
+
 class TrainConfig(_Config):
     """A whole training run: model, data handling, negatives, loss, optimiser, logging and evaluation."""
 
@@ -154,6 +176,7 @@ class TrainConfig(_Config):
     inference: InferenceConfig = LangevinConfig(noise_scale=0.01, num_samples=512)
     loss: LossConfig = LossConfig()
     optim: OptimConfig = OptimConfig()
+    augment: AugmentConfig = AugmentConfig()
     steps: int = Field(10_000, ge=1)
     seed: int = 0
     log_every: int = Field(50, ge=1)

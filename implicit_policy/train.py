@@ -28,7 +28,7 @@ import implicit_policy_envs
 from .checkpoint import (BEST_FOLDER, CheckpointHeader, prune_checkpoints, read_checkpoint, read_extra, resolve_checkpoint,
                          set_latest, write_checkpoint)
 from .atomic import atomic_write_text
-from .config import TrainConfig
+from .config import AugmentConfig, TrainConfig
 from .data import DemonstrationError, Demonstrations
 from .energy import EnergyNet
 from .evaluate import evaluate
@@ -69,6 +69,15 @@ def check_demonstrations_fit_env(demos: Demonstrations) -> tuple[np.ndarray, np.
     return act_space.low, act_space.high
 
 
+def observation_noise_scale(augment: AugmentConfig, obs_size: int) -> torch.Tensor | None:
+    """Per-dimension noise standard deviation ``(O,)`` for the normalised observations, or None when off."""
+    noise = augment.observation_noise
+    if isinstance(noise, list) and len(noise) != obs_size:
+        raise ValueError(f"augment.observation_noise has {len(noise)} values but observations have size {obs_size}")
+    scale = torch.as_tensor(noise, dtype=torch.float32).expand(obs_size)
+    return scale if bool((scale > 0).any()) else None
+
+
 def learning_rate(config: TrainConfig, step: int, dataset_size: int) -> float:
     """Step decay: ``lr * gamma^floor(epoch / every)``, epochs counted in batches over the dataset."""
     epoch = step * config.optim.batch_size / dataset_size
@@ -86,6 +95,7 @@ class Trainer:
         self.normalizer = Normalizer.fit(demos.observations, demos.actions, config.normalizer.action_margin)
         self.obs = self.normalizer.normalize_obs(torch.as_tensor(demos.observations))
         self.actions = self.normalizer.normalize_actions(torch.as_tensor(demos.actions))
+        self.observation_noise = observation_noise_scale(config.augment, demos.observation_size)
         if config.explicit:  # the regression baseline: same data, normaliser, checkpoints; no negatives
             self.model = RegressionNet(demos.observation_size, demos.action_size, config.energy)
             self.sampler = None
@@ -113,6 +123,8 @@ class Trainer:
             group["lr"] = learning_rate(cfg, self.step, len(self.obs))
         index = torch.randint(len(self.obs), (cfg.optim.batch_size,), generator=self.generator)
         obs, positives = self.obs[index], self.actions[index]
+        if self.observation_noise is not None:
+            obs = obs + self.observation_noise * torch.randn(obs.shape, generator=self.generator)
         self.model.train()
         parts, metrics = self._regression_loss(obs, positives) if cfg.explicit else self._energy_loss(obs, positives)
         loss = parts["loss"]

@@ -41,3 +41,21 @@ def test_summary_table_and_figures(trials, tmp_path):
     for path in (plot_success_curves(results, tmp_path / "c.png", "t"),
                  plot_success_vs_dimension({2: summary, 4: summary}, tmp_path / "d.png", "t")):
         assert matplotlib.image.imread(path).ndim == 3
+
+
+def test_particle_diagnosis_counts_every_failure(tiny_config, demos_2d, tmp_path):
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from implicit_policy.train import train
+
+    train(tiny_config, demos_2d, tmp_path / "run", progress=False)
+    script = Path(__file__).parents[1] / "examples" / "diagnose_particle.py"
+    out = subprocess.run([sys.executable, str(script), "--policy", str(tmp_path / "run"), "--episodes", "10"],
+                         capture_output=True, text=True, check=True).stdout
+    success = float(re.search(r"success ([\d.]+)%", out).group(1))
+    kinds = re.search(r"goal 1: (\d+); reached goal 1, not goal 2: (\d+); reached both, not at goal 2 at the end: (\d+)", out)
+    assert sum(map(int, kinds.groups())) == round(10 * (1 - success / 100))
+    assert len(re.findall(r"instead of 0: [\d.]+%", out)) == 3
