@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import argparse
 
-import gymnasium as gym
 import numpy as np
 import torch
 
 from implicit_policy.policy import ImplicitPolicy, load_policy
-from implicit_policy.rollout import rollout
+from implicit_policy.rollout import oracle_rollout, rollout
 from implicit_policy_envs.particle import split_observation
 
 ENV_ID = "Particle2D-v0"
@@ -44,19 +43,17 @@ def closed_loop_report(policy: ImplicitPolicy, episodes: int, seed: int) -> None
 @torch.no_grad()
 def prefers_second_goal(policy: ImplicitPolicy, obs: np.ndarray) -> np.ndarray:
     """``(B,)`` whether E(obs, second goal) < E(obs, first goal) for observations ``(B, 8)``."""
-    norm = policy.torch_normalizer
     raw = torch.as_tensor(obs, dtype=torch.float32)
-    goals = torch.stack([norm.normalize_actions(raw[:, 4:6]), norm.normalize_actions(raw[:, 6:8])], dim=1)
-    energies = policy.energy(norm.normalize_obs(raw), goals)
+    parts = split_observation(raw, 2)
+    energies = policy.raw_energy(raw, torch.stack([parts["first_goal"], parts["second_goal"]], dim=1))
     return (energies[:, 1] < energies[:, 0]).numpy()
 
 
 def first_step_report(policy: ImplicitPolicy, starts: int, seed: int) -> None:
-    env = gym.make_vec(ENV_ID, num_envs=starts, vectorization_mode="vector_entry_point")
-    obs, _ = env.reset(seed=seed)
-    env.close()
+    obs = oracle_rollout(ENV_ID, starts, seed).observations[:, 0]  # the fresh starts of these episodes
+    parts = split_observation(obs, 2)
     wrong = prefers_second_goal(policy, obs)
-    distance = np.linalg.norm(obs[:, :2] - obs[:, 4:6], axis=1)
+    distance = np.linalg.norm(parts["agent_position"] - parts["first_goal"], axis=1)
     edges = np.quantile(distance, np.linspace(0, 1, 6))
     bins = np.digitize(distance, edges[1:-1])
     print(f"first step, {starts} fresh starts from seed {seed}: the energy prefers the second goal in {wrong.mean():.1%}")
@@ -64,7 +61,7 @@ def first_step_report(policy: ImplicitPolicy, starts: int, seed: int) -> None:
         f"{edges[i]:.2f}-{edges[i + 1]:.2f}: {wrong[bins == i].mean():.0%}" for i in range(5)))
     for c in (0.5, 1.0, 2.0):
         moving = obs.copy()
-        moving[:, 2:4] = c * (obs[:, 4:6] - obs[:, :2])
+        split_observation(moving, 2)["agent_velocity"][:] = c * (parts["first_goal"] - parts["agent_position"])
         print(f"  velocity {c} * (goal 1 - position) instead of 0: {prefers_second_goal(policy, moving).mean():.1%}")
 
 

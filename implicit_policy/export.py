@@ -30,14 +30,15 @@ OPSET = 18
 
 
 class RawEnergy(nn.Module):
-    """``E(raw obs (B, O), raw actions (B, M, A)) -> (B, M)``: the normaliser folded in."""
+    """``E(raw obs (B, O), raw actions (B, M, A)) -> (B, M)``: the policy's :meth:`ImplicitPolicy.raw_energy`."""
 
     def __init__(self, policy: ImplicitPolicy) -> None:
         super().__init__()
+        self.policy = policy
         self.energy, self.normalizer = policy.energy, policy.torch_normalizer
 
     def forward(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        return self.energy(self.normalizer.normalize_obs(obs), self.normalizer.normalize_actions(actions))
+        return self.policy.raw_energy(obs, actions)
 
 
 class _Argmin(nn.Module):

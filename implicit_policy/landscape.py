@@ -47,10 +47,9 @@ def energy_landscape(policy: ImplicitPolicy, count: int = 4, seed: int = 1000, g
     xs = np.linspace(policy.action_low[0], policy.action_high[0], grid, dtype=np.float32)
     ys = np.linspace(policy.action_low[1], policy.action_high[1], grid, dtype=np.float32)
     mesh = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)  # row-major over (y, x)
-    normalizer = policy.torch_normalizer
-    obs = normalizer.normalize_obs(torch.as_tensor(observations, dtype=torch.float32, device=policy.device))
-    actions = normalizer.normalize_actions(torch.as_tensor(mesh, device=policy.device)).expand(count, -1, -1)
-    energies = policy.energy(obs, actions).reshape(count, grid, grid).cpu().numpy()
+    obs = torch.as_tensor(observations, dtype=torch.float32, device=policy.device)
+    actions = torch.as_tensor(mesh, device=policy.device).expand(count, -1, -1)
+    energies = policy.raw_energy(obs, actions).reshape(count, grid, grid).cpu().numpy()
     policy.reset()
     return Landscape(env_id, seeds, steps, observations.astype(np.float32), demonstrated.astype(np.float32),
                      policy.act(observations), xs, ys, energies)

@@ -99,6 +99,11 @@ class ImplicitPolicy(TorchPolicy):
     def build_model(header: CheckpointHeader) -> EnergyNet:
         return EnergyNet(header.obs_size, header.action_size, header.energy)
 
+    def raw_energy(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """``E(raw obs (B, O), raw actions (B, M, A)) -> (B, M)``: the normaliser folded in; the exported
+        energy graph runs this too."""
+        return self.energy(self.torch_normalizer.normalize_obs(obs), self.torch_normalizer.normalize_actions(actions))
+
     def normalized_argmin(self, obs: torch.Tensor, noise: dict[str, torch.Tensor]) -> torch.Tensor:
         """``argmin`` in normalised units: ``obs (B, O) -> (B, A)``; the exported graph runs this too."""
         if isinstance(self.header.inference, LangevinConfig):
