@@ -115,6 +115,8 @@ class MarginalSamplerConfig(_Config):
 
 SamplerConfig = Annotated[Union[UniformSamplerConfig, DFOConfig, LangevinConfig, MarginalSamplerConfig],
                           Field(discriminator="kind")]
+
+
 class RegressionConfig(_Config):
     """An explicit (regression) policy's "inference": the network's output is the action. No optimiser, no noise."""
 

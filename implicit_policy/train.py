@@ -36,7 +36,7 @@ from .losses import mse_loss, total_loss
 from .normalize import Normalizer
 from .plots import plot_training_curves
 from .policy import RegressionNet, TorchPolicy, normalizer_stats, policy_class_for
-from .optimizer_state import load_optimizer_state_tensors, optimizer_state_tensors
+from .optimizer_state import load_optimizer_state_tensors, optimizer_state_tensors, under_prefix, with_prefix
 from .samplers import LearnedSampler, build_sampler
 
 STATE_FILE = "training_state.safetensors"
@@ -193,9 +193,9 @@ class Trainer:
         name = f"step_{self.step}"
         state = optimizer_state_tensors(self.optimizer)
         if isinstance(self.sampler, LearnedSampler):
-            state |= {f"sampler.{k}": v for k, v in self.sampler.state_tensors().items()}
+            state |= with_prefix(self.sampler.state_tensors(), "sampler.")
         if self.policy_model is not self.model:
-            state |= {f"live.{k}": v for k, v in self.model.state_dict().items()}
+            state |= with_prefix(self.model.state_dict(), "live.")
         state["generator"] = self.generator.get_state()
         state["torch_rng"] = torch.get_rng_state()
         extra = {
@@ -213,12 +213,12 @@ class Trainer:
         state = load_safetensors(read_extra(folder, STATE_FILE))
         self.policy_model.load_state_dict(weights)
         if self.policy_model is not self.model:
-            self.model.load_state_dict({k[len("live."):]: v for k, v in state.items() if k.startswith("live.")})
+            self.model.load_state_dict(under_prefix(state, "live."))
         progress = json.loads(read_extra(folder, STATE_JSON))
         self.step, self.best_success = progress["step"], progress["best_success"]
         load_optimizer_state_tensors(self.optimizer, state)
         if isinstance(self.sampler, LearnedSampler):
-            self.sampler.load_state_tensors({k[len("sampler."):]: v for k, v in state.items() if k.startswith("sampler.")})
+            self.sampler.load_state_tensors(under_prefix(state, "sampler."))
         self.generator.set_state(state["generator"])
         torch.set_rng_state(state["torch_rng"])
 

@@ -13,7 +13,7 @@ import torch
 from ..config import LossConfig, MarginalSamplerConfig
 from ..energy import EnergyNet
 from ..losses import total_loss
-from ..optimizer_state import load_optimizer_state_tensors, optimizer_state_tensors
+from ..optimizer_state import load_optimizer_state_tensors, optimizer_state_tensors, under_prefix, with_prefix
 from .base import EnergyFn
 from .langevin import LangevinSampler
 
@@ -56,8 +56,8 @@ class MarginalActionSampler:
                 "marginal_negative_energy": negative.mean().item()}
 
     def state_tensors(self) -> dict[str, torch.Tensor]:
-        return {f"net.{k}": v for k, v in self.energy.state_dict().items()} | optimizer_state_tensors(self.optimizer)
+        return with_prefix(self.energy.state_dict(), "net.") | optimizer_state_tensors(self.optimizer)
 
     def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
-        self.energy.load_state_dict({k[len("net."):]: v for k, v in tensors.items() if k.startswith("net.")})
+        self.energy.load_state_dict(under_prefix(tensors, "net."))
         load_optimizer_state_tensors(self.optimizer, tensors)
