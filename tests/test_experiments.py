@@ -2,12 +2,17 @@
 and figures come out."""
 
 import json
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import matplotlib.image
 import pytest
 
 from implicit_policy.experiments import Trial, format_table, run_trials, summarize, trial_config, write_results
 from implicit_policy.plots import plot_success_curves, plot_success_vs_dimension
+from implicit_policy.train import train
 
 
 @pytest.fixture
@@ -44,13 +49,6 @@ def test_summary_table_and_figures(trials, tmp_path):
 
 
 def test_particle_diagnosis_counts_every_failure(tiny_config, demos_2d, tmp_path):
-    import re
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    from implicit_policy.train import train
-
     train(tiny_config, demos_2d, tmp_path / "run", progress=False)
     script = Path(__file__).parents[1] / "examples" / "diagnose_particle.py"
     out = subprocess.run([sys.executable, str(script), "--policy", str(tmp_path / "run"), "--episodes", "10"],

@@ -14,8 +14,8 @@ import torch
 from implicit_policy import Demonstrations
 from implicit_policy.checkpoint import CheckpointError, read_checkpoint
 from implicit_policy.cli import main
-from implicit_policy.config import (EnergyNetConfig, LangevinConfig, MarginalSamplerConfig, OptimConfig, TrainConfig,
-                                    UniformSamplerConfig)
+from implicit_policy.config import (AugmentConfig, EnergyNetConfig, LangevinConfig, MarginalSamplerConfig, OptimConfig,
+                                    TrainConfig, UniformSamplerConfig)
 from implicit_policy.data import DemonstrationError
 from implicit_policy.train import Trainer, TrainingDiverged, train
 
@@ -205,8 +205,6 @@ def test_explicit_loss_and_regression_inference_go_together():
 
 
 def test_observation_noise_perturbs_batches_reproducibly(tiny_config, demos_2d, tmp_path):
-    from implicit_policy.config import AugmentConfig
-
     quiet = tiny_config.model_copy(update={"steps": 20, "eval_episodes": 0})
     noisy = quiet.updated(augment=AugmentConfig(observation_noise=0.1))
     plain = train(quiet, demos_2d, tmp_path / "plain", progress=False).losses
@@ -222,8 +220,6 @@ def test_observation_noise_perturbs_batches_reproducibly(tiny_config, demos_2d, 
 
 
 def test_observation_noise_is_validated(tiny_config, demos_2d, tmp_path):
-    from implicit_policy.config import AugmentConfig
-
     with pytest.raises(ValueError, match="augment.observation_noise"):
         TrainConfig.model_validate({"augment": {"observation_noise": -0.1}})
     with pytest.raises(ValueError, match="augment.observation_noise"):
