@@ -51,6 +51,7 @@ class CheckpointHeader(BaseModel):
     env_id: str
     obs_size: int = Field(ge=1)
     action_size: int = Field(ge=1)
+    n_obs_steps: int = Field(1, ge=1, description="observation window the net sees; 1 in checkpoints older than it")
     action_low: list[float]
     action_high: list[float]
     normalizer: NormalizerStats

@@ -179,6 +179,7 @@ class TrainConfig(_Config):
     loss: LossConfig = LossConfig()
     optim: OptimConfig = OptimConfig()
     augment: AugmentConfig = AugmentConfig()
+    n_obs_steps: int = Field(1, ge=1, description="observations the policy sees: the current one and the n-1 before it")
     steps: int = Field(10_000, ge=1)
     seed: int = 0
     log_every: int = Field(50, ge=1)
@@ -206,6 +207,36 @@ class TrainConfig(_Config):
         """A validated copy with top-level fields replaced (``model_copy`` would skip validation)."""
         return type(self).model_validate(self.model_dump() | changes)
 
+    def with_settings(self, settings: list[str]) -> "TrainConfig":
+        """A validated copy with dotted fields set from ``PATH=VALUE`` strings (``VALUE`` as JSON, else a
+        string): ``["n_obs_steps=2", "sampler.iterations=30", "energy.kind=resnet"]``. A union member
+        (sampler, inference) is switched by setting its ``kind``; fields it does not share are dropped."""
+        data = self.model_dump()
+        for setting in settings:
+            path, sep, text = setting.partition("=")
+            if not sep or not path:
+                raise ValueError(f"setting {setting!r} is not PATH=VALUE, e.g. sampler.iterations=30")
+            try:
+                value = json.loads(text)
+            except json.JSONDecodeError:
+                value = text
+            node, keys = data, path.split(".")
+            for key in keys[:-1]:
+                if not isinstance(node.get(key), dict):
+                    raise ValueError(f"setting {setting!r}: {key!r} is not a config section")
+                node = node[key]
+            if keys[-1] not in node:
+                raise ValueError(f"setting {setting!r}: no field {keys[-1]!r} here; fields: {', '.join(node)}")
+            node[keys[-1]] = value
+            if keys[-1] == "kind":  # a new union member keeps only the fields it has
+                member = _union_member(keys, value)
+                for key in [k for k in node if member is not None and k not in member.model_fields]:
+                    del node[key]
+        try:
+            return type(self).model_validate(data)
+        except ValidationError as err:
+            raise ValueError(f"invalid settings {settings}: {describe_validation_error(err)}") from err
+
     def save(self, path: str | os.PathLike) -> None:
         atomic_write_text(path, self.model_dump_json(indent=2))
 
@@ -220,6 +251,14 @@ class TrainConfig(_Config):
             raise ValueError(f"config file {path} is not valid JSON: {err}") from err
         except ValidationError as err:
             raise ValueError(f"invalid config {path}: {describe_validation_error(err)}") from err
+
+
+def _union_member(keys: list[str], kind: object) -> type[BaseModel] | None:
+    """The config class of ``kind`` in the union at ``keys[:-1]`` (e.g. ``sampler``), if there is one."""
+    unions = {"sampler": (UniformSamplerConfig, DFOConfig, LangevinConfig, MarginalSamplerConfig),
+              "inference": (DFOConfig, LangevinConfig, RegressionConfig)}
+    members = unions.get(".".join(keys[:-1]), ())
+    return next((m for m in members if m.model_fields["kind"].default == kind), None)
 
 
 def describe_validation_error(err: ValidationError) -> str:

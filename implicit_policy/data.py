@@ -100,6 +100,20 @@ class Demonstrations:
         return digest.hexdigest()
 
 
+def observation_windows(episode_lengths: np.ndarray, n_obs_steps: int) -> np.ndarray:
+    """Index ``(T, n_obs_steps)`` of the observations each transition's policy sees, oldest first.
+
+    A window never crosses an episode boundary: near an episode's start it repeats the episode's first
+    observation (as Implicit BC and diffusion_policy pad), so a window at step ``t`` of an episode starting at
+    ``s`` holds ``max(s, t - n + 1 + j)`` for ``j = 0 .. n - 1``.
+    """
+    lengths = np.asarray(episode_lengths, dtype=np.int64)
+    starts = np.repeat(np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+    t = np.arange(int(lengths.sum()), dtype=np.int64)
+    offsets = np.arange(n_obs_steps, dtype=np.int64) - (n_obs_steps - 1)
+    return np.maximum(starts[:, None], t[:, None] + offsets[None, :])
+
+
 def _validate(demos: Demonstrations) -> None:
     for key, dtype in _DTYPES.items():
         value = getattr(demos, key)

@@ -24,7 +24,7 @@ from torch import nn
 from .atomic import atomic_open
 from .onnx_policy import FORMAT_VERSION, graph_digest
 from .policy import ImplicitPolicy, TorchPolicy
-from .runtime import noise_specs
+from .runtime import noise_specs, observation_input_shape
 
 OPSET = 18
 
@@ -42,7 +42,8 @@ class RawEnergy(nn.Module):
 
 
 class _Argmin(nn.Module):
-    """Raw observation ``(B, O)`` and noise in, raw action ``(B, A)`` out, clipped to the action box:
+    """Raw observation ``(B, O)`` (or window ``(B, n_obs_steps, O)``) and noise in, raw action ``(B, A)`` out,
+    clipped to the action box:
     the policy's own ``normalized_argmin`` between its normaliser's two maps (for an explicit policy, the
     regression net alone and no noise)."""
 
@@ -54,7 +55,7 @@ class _Argmin(nn.Module):
         self.register_buffer("high", torch.tensor(policy.header.action_high))
 
     def _run(self, obs: torch.Tensor, noise: dict[str, torch.Tensor]) -> torch.Tensor:
-        best = self.policy.normalized_argmin(self.normalizer.normalize_obs(obs), noise)
+        best = self.policy.normalized_argmin(self.policy.normalize_window(obs), noise)
         return torch.minimum(torch.maximum(self.normalizer.denormalize_actions(best), self.low), self.high)
 
 
@@ -89,6 +90,7 @@ def _metadata(policy: TorchPolicy, kind: str) -> dict[str, str]:
         "implicit_policy.env_id": header.env_id,
         "implicit_policy.obs_size": str(header.obs_size),
         "implicit_policy.action_size": str(header.action_size),
+        "implicit_policy.n_obs_steps": str(header.n_obs_steps),
         "implicit_policy.action_low": json.dumps(header.action_low),
         "implicit_policy.action_high": json.dumps(header.action_high),
         "implicit_policy.normalizer": header.normalizer.model_dump_json(),
@@ -143,21 +145,25 @@ def _example_batch(*sizes: int) -> int:
 
 
 def export_energy(policy: ImplicitPolicy, path: str | os.PathLike) -> Path:
-    """The energy net with its normaliser: inputs ``obs (B, O)``, ``actions (B, M, A)``, output ``energies (B, M)``."""
+    """The energy net with its normaliser: inputs ``obs (B, O)`` (``(B, n_obs_steps, O)`` with history),
+    ``actions (B, M, A)``, output ``energies (B, M)``."""
     if not isinstance(policy, ImplicitPolicy):
         raise ValueError(f"an {type(policy).__name__} has no energy net to export; export its argmin (the default)")
-    b = _example_batch(policy.obs_size, policy.action_size)
-    m = _example_batch(policy.obs_size, policy.action_size, b)
-    example = {"obs": torch.zeros(b, policy.obs_size), "actions": torch.zeros(b, m, policy.action_size)}
+    obs_shape = observation_input_shape(policy.n_obs_steps, policy.obs_size)
+    b = _example_batch(*obs_shape, policy.action_size)
+    m = _example_batch(*obs_shape, policy.action_size, b)
+    example = {"obs": torch.zeros(b, *obs_shape), "actions": torch.zeros(b, m, policy.action_size)}
     return _export(RawEnergy(policy), example, {"obs": {0: "B"}, "actions": {0: "B", 1: "M"}},
                    "energies", Path(path), _metadata(policy, "energy"))
 
 
 def export_argmin(policy: TorchPolicy, path: str | os.PathLike) -> Path:
-    """The whole policy: inputs ``obs (B, O)`` and the noise named in the metadata, output ``action (B, A)``."""
+    """The whole policy: inputs ``obs (B, O)`` (the window ``(B, n_obs_steps, O)`` with history, oldest
+    first) and the noise named in the metadata, output ``action (B, A)``."""
     inference = policy.header.inference
-    b = _example_batch(policy.obs_size, policy.action_size, *(getattr(inference, k, 0) for k in ("num_samples", "iterations")))
+    obs_shape = observation_input_shape(policy.n_obs_steps, policy.obs_size)
+    b = _example_batch(*obs_shape, policy.action_size, *(getattr(inference, k, 0) for k in ("num_samples", "iterations")))
     specs = noise_specs(inference.model_dump(), batch=b, action_size=policy.action_size)
-    example = {"obs": torch.zeros(b, policy.obs_size)} | {name: torch.rand(*shape) for name, (shape, _, _) in specs.items()}
+    example = {"obs": torch.zeros(b, *obs_shape)} | {name: torch.rand(*shape) for name, (shape, _, _) in specs.items()}
     dynamic = {"obs": {0: "B"}} | {name: {axis: "B"} for name, (_, axis, _) in specs.items()}
     return _export(argmin_module(policy), example, dynamic, "action", Path(path), _metadata(policy, "argmin"))

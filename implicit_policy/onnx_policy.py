@@ -15,7 +15,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
-from .runtime import ControlLoopPolicy, noise_specs
+from .runtime import ControlLoopPolicy, noise_specs, observation_input_shape
 
 FORMAT_VERSION = 1
 _PREFIX = "implicit_policy."
@@ -60,12 +60,13 @@ class OnnxPolicy(ControlLoopPolicy):
         self.path = Path(path)
         self.env_id = meta["env_id"]
         self.obs_size, self.action_size = int(meta["obs_size"]), int(meta["action_size"])
+        self.n_obs_steps = int(meta.get("n_obs_steps", 1))  # files exported before history have none
         self.inference = json.loads(meta["inference"])
         self.normalizer = json.loads(meta["normalizer"])
         self.action_low = np.asarray(json.loads(meta["action_low"]), dtype=np.float32)
         self.action_high = np.asarray(json.loads(meta["action_high"]), dtype=np.float32)
         declared = {i.name: [d.dim_value or d.dim_param for d in i.type.tensor_type.shape.dim] for i in model.graph.input}
-        expected = {"obs": ["B", self.obs_size]} | {
+        expected = {"obs": ["B", *observation_input_shape(self.n_obs_steps, self.obs_size)]} | {
             name: [("B" if axis == batch_axis else size) for axis, size in enumerate(shape)]
             for name, (shape, batch_axis, _) in noise_specs(self.inference, 0, self.action_size).items()
         }
@@ -78,6 +79,7 @@ class OnnxPolicy(ControlLoopPolicy):
                                             providers=providers or ["CPUExecutionProvider"])
         super().__init__(seed)
 
-    def argmin(self, obs: np.ndarray, noise: dict[str, np.ndarray]) -> np.ndarray:
+    def argmin(self, window: np.ndarray, noise: dict[str, np.ndarray]) -> np.ndarray:
+        obs = window.reshape(len(window), *observation_input_shape(self.n_obs_steps, self.obs_size))
         (actions,) = self.session.run(None, {"obs": obs, **noise})
         return actions

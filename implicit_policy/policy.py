@@ -34,7 +34,7 @@ class TorchPolicy(ControlLoopPolicy):
         self.device = torch.device(device)
         self.model = model.to(self.device).eval()
         self.torch_normalizer = Normalizer(**header.normalizer.model_dump()).to(self.device)
-        self.obs_size, self.action_size = header.obs_size, header.action_size
+        self.obs_size, self.action_size, self.n_obs_steps = header.obs_size, header.action_size, header.n_obs_steps
         self.inference = header.inference.model_dump()
         self.normalizer = header.normalizer.model_dump()
         self.action_low = np.asarray(header.action_low, dtype=np.float32)
@@ -67,11 +67,16 @@ class TorchPolicy(ControlLoopPolicy):
 
     @abstractmethod
     def normalized_argmin(self, obs: torch.Tensor, noise: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Normalised observations ``(B, O)`` to normalised actions ``(B, A)``."""
+        """Normalised observation windows, flattened oldest first ``(B, n_obs_steps * O)``, to normalised
+        actions ``(B, A)``."""
+
+    def normalize_window(self, window: torch.Tensor) -> torch.Tensor:
+        """Raw observations ``(B, O)`` or windows ``(B, n_obs_steps, O)`` to the net's input ``(B, n_obs_steps * O)``."""
+        return self.torch_normalizer.normalize_obs(window).flatten(1)  # flatten keeps B symbolic for export
 
     @torch.no_grad()
-    def argmin(self, obs: np.ndarray, noise: dict[str, np.ndarray]) -> np.ndarray:
-        obs_t = self.torch_normalizer.normalize_obs(torch.as_tensor(obs, device=self.device))
+    def argmin(self, window: np.ndarray, noise: dict[str, np.ndarray]) -> np.ndarray:
+        obs_t = self.normalize_window(torch.as_tensor(window, device=self.device))
         noise_t = {k: torch.as_tensor(v, device=self.device) for k, v in noise.items()}
         return self.torch_normalizer.denormalize_actions(self.normalized_argmin(obs_t, noise_t)).cpu().numpy()
 
@@ -97,12 +102,12 @@ class ImplicitPolicy(TorchPolicy):
 
     @staticmethod
     def build_model(header: CheckpointHeader) -> EnergyNet:
-        return EnergyNet(header.obs_size, header.action_size, header.energy)
+        return EnergyNet(header.obs_size * header.n_obs_steps, header.action_size, header.energy)
 
     def raw_energy(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        """``E(raw obs (B, O), raw actions (B, M, A)) -> (B, M)``: the normaliser folded in; the exported
-        energy graph runs this too."""
-        return self.energy(self.torch_normalizer.normalize_obs(obs), self.torch_normalizer.normalize_actions(actions))
+        """``E(raw obs (B, O) or windows (B, n_obs_steps, O), raw actions (B, M, A)) -> (B, M)``: the
+        normaliser folded in; the exported energy graph runs this too."""
+        return self.energy(self.normalize_window(obs), self.torch_normalizer.normalize_actions(actions))
 
     def normalized_argmin(self, obs: torch.Tensor, noise: dict[str, torch.Tensor]) -> torch.Tensor:
         """``argmin`` in normalised units: ``obs (B, O) -> (B, A)``; the exported graph runs this too."""
@@ -140,7 +145,7 @@ class ExplicitPolicy(TorchPolicy):
 
     @staticmethod
     def build_model(header: CheckpointHeader) -> RegressionNet:
-        return RegressionNet(header.obs_size, header.action_size, header.energy)
+        return RegressionNet(header.obs_size * header.n_obs_steps, header.action_size, header.energy)
 
     def normalized_argmin(self, obs: torch.Tensor, noise: dict[str, torch.Tensor]) -> torch.Tensor:
         return self.net(obs)

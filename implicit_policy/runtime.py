@@ -54,14 +54,25 @@ def normalize_actions(normalizer: dict[str, Any], actions: np.ndarray) -> np.nda
 
 
 def warm_start(initial_uniform: np.ndarray, previous: np.ndarray, fraction: float, spread: float, bound: float,
-               rng: np.random.Generator) -> None:
+               rng: np.random.Generator, rows: np.ndarray | None = None) -> None:
     """Place the first ``fraction`` of the candidates ``(B, N, A)`` around ``previous`` normalised actions
-    ``(B, A)`` with Gaussian ``spread``, in place (``initial_uniform`` maps [0, 1) to ``[-bound, bound]``)."""
+    ``(B, A)`` with Gaussian ``spread``, in place (``initial_uniform`` maps [0, 1) to ``[-bound, bound]``);
+    only in ``rows`` (bool ``(B,)``) when given: a restarted row has no previous action."""
     count = int(round(fraction * initial_uniform.shape[1]))
     if count == 0:
         return
     around = previous[:, None, :] + spread * rng.standard_normal((len(previous), count, previous.shape[1]))
-    initial_uniform[:, :count] = np.clip((around / bound + 1) / 2, 0.0, np.nextafter(1.0, 0.0))
+    placed = np.clip((around / bound + 1) / 2, 0.0, np.nextafter(1.0, 0.0))
+    if rows is None:
+        initial_uniform[:, :count] = placed
+    else:
+        initial_uniform[rows, :count] = placed[rows]
+
+
+def observation_input_shape(n_obs_steps: int, obs_size: int) -> tuple[int, ...]:
+    """Per-row shape of an argmin graph's ``obs`` input: ``(O,)`` without history (the format of every file
+    exported before it), the window ``(n_obs_steps, O)`` with it."""
+    return (obs_size,) if n_obs_steps == 1 else (n_obs_steps, obs_size)
 
 
 def validate_observations(obs: Any, obs_size: int) -> tuple[np.ndarray, bool]:
@@ -77,14 +88,21 @@ def validate_observations(obs: Any, obs_size: int) -> tuple[np.ndarray, bool]:
 
 
 class ControlLoopPolicy(ABC):
-    """``act``/``reset`` around an argmin that a subclass evaluates from observations and noise.
+    """``act``/``reset`` around an argmin that a subclass evaluates from observation windows and noise.
 
-    Subclasses set ``obs_size``, ``action_size``, ``inference`` (dict), ``normalizer`` (dict),
+    The policy keeps its own observation history: users pass one raw observation per tick (or one per
+    batch row) and the policy feeds the argmin the last ``n_obs_steps`` of them, oldest first, the first
+    tick of an episode repeated to fill the window (as the training windows are padded). Each batch row has
+    its own history; ``reset()`` forgets them all, ``reset(rows)`` only those rows (a vector env that
+    autoresets one sub-env).
+
+    Subclasses set ``obs_size``, ``action_size``, ``n_obs_steps``, ``inference`` (dict), ``normalizer`` (dict),
     ``action_low`` and ``action_high`` before calling ``super().__init__(seed)``.
     """
 
     obs_size: int
     action_size: int
+    n_obs_steps: int
     inference: dict[str, Any]
     normalizer: dict[str, Any]
     action_low: np.ndarray
@@ -93,24 +111,57 @@ class ControlLoopPolicy(ABC):
     def __init__(self, seed: int = 0) -> None:
         self.seed = seed
         self.rng = np.random.default_rng(seed)
-        self._previous: np.ndarray | None = None
+        self._previous: np.ndarray | None = None  # last actions (B, A), for warm start
+        self._history: np.ndarray | None = None  # last observations (B, n_obs_steps, O), oldest first
+        self._restarted: np.ndarray | None = None  # rows (B,) whose episode restarts at their next observation
 
     @abstractmethod
-    def argmin(self, obs: np.ndarray, noise: dict[str, np.ndarray]) -> np.ndarray:
-        """Raw actions ``(B, A)`` for raw observations ``(B, O)`` and the given noise."""
+    def argmin(self, window: np.ndarray, noise: dict[str, np.ndarray]) -> np.ndarray:
+        """Raw actions ``(B, A)`` for raw observation windows ``(B, n_obs_steps, O)`` and the given noise."""
 
-    def reset(self) -> None:
-        """Start a new episode: forget the previous action used for warm start."""
-        self._previous = None
+    def reset(self, rows: Any = None) -> None:
+        """Start new episodes: forget the observation history and the previous action (warm start).
+
+        ``rows`` (indices or a bool mask over the batch) restarts only those rows: their next observation
+        fills their window, the other rows keep theirs. Without it, every row restarts and the next ``act``
+        may take a batch of any size (with ``n_obs_steps`` 1 it always may).
+        """
+        if rows is None or self._history is None:
+            self._previous = self._history = self._restarted = None
+            return
+        mask = np.zeros(len(self._history), dtype=bool)
+        try:
+            mask[np.asarray(rows)] = True
+        except IndexError as err:
+            raise ValueError(f"reset rows {rows!r} do not index a batch of {len(mask)} rows") from err
+        self._restarted |= mask
+
+    def _observe(self, batch: np.ndarray) -> np.ndarray:
+        """Push observations ``(B, O)`` into the history; the windows ``(B, n_obs_steps, O)``."""
+        fresh = np.repeat(batch[:, None], self.n_obs_steps, axis=1)
+        if self._history is not None and len(self._history) != len(batch) and self.n_obs_steps == 1:
+            self.reset()  # without history a new batch size loses nothing: start afresh, as before history
+        if self._history is None:
+            self._history, self._restarted = fresh, np.zeros(len(batch), dtype=bool)
+        elif len(self._history) != len(batch):
+            raise ValueError(f"got {len(batch)} observations but the policy keeps histories for {len(self._history)} "
+                             "rows; call reset() before changing the batch size")
+        else:
+            self._history = np.concatenate([self._history[:, 1:], batch[:, None]], axis=1)
+            self._history[self._restarted] = fresh[self._restarted]
+        return self._history
 
     def act(self, obs: Any) -> np.ndarray:
         """Actions for ``obs (O,) -> (A,)`` or ``(B, O) -> (B, A)``, float32, inside the action box."""
         batch, single = validate_observations(obs, self.obs_size)
+        window = self._observe(batch)
         noise = draw_noise(self.inference, len(batch), self.action_size, self.rng)
         fraction = self.inference.get("warm_start_fraction", 0.0)
-        if fraction and self._previous is not None and len(self._previous) == len(batch):
+        if fraction and self._previous is not None:
             warm_start(noise["initial_uniform"], normalize_actions(self.normalizer, self._previous), fraction,
-                       self.inference["warm_start_spread"], action_bound(self.normalizer), self.rng)
-        actions = np.clip(self.argmin(batch, noise), self.action_low, self.action_high).astype(np.float32)
+                       self.inference["warm_start_spread"], action_bound(self.normalizer), self.rng,
+                       rows=~self._restarted)
+        actions = np.clip(self.argmin(window, noise), self.action_low, self.action_high).astype(np.float32)
         self._previous = actions
+        self._restarted[:] = False
         return actions[0] if single else actions

@@ -29,7 +29,7 @@ from .checkpoint import (BEST_FOLDER, CheckpointHeader, prune_checkpoints, read_
                          set_latest, write_checkpoint)
 from .atomic import atomic_write_text
 from .config import AugmentConfig, TrainConfig
-from .data import DemonstrationError, Demonstrations
+from .data import DemonstrationError, Demonstrations, observation_windows
 from .energy import EnergyNet
 from .evaluate import evaluate
 from .losses import mse_loss, total_loss
@@ -69,12 +69,13 @@ def check_demonstrations_fit_env(demos: Demonstrations) -> tuple[np.ndarray, np.
     return act_space.low, act_space.high
 
 
-def observation_noise_scale(augment: AugmentConfig, obs_size: int) -> torch.Tensor | None:
-    """Per-dimension noise standard deviation ``(O,)`` for the normalised observations, or None when off."""
+def observation_noise_scale(augment: AugmentConfig, obs_size: int, n_obs_steps: int = 1) -> torch.Tensor | None:
+    """Per-dimension noise standard deviation ``(n_obs_steps * O,)`` for the normalised observation windows
+    (the same per-dimension scale in every frame), or None when off."""
     noise = augment.observation_noise
     if isinstance(noise, list) and len(noise) != obs_size:
         raise ValueError(f"augment.observation_noise has {len(noise)} values but observations have size {obs_size}")
-    scale = torch.as_tensor(noise, dtype=torch.float32).expand(obs_size)
+    scale = torch.as_tensor(noise, dtype=torch.float32).expand(obs_size).repeat(n_obs_steps)
     return scale if bool((scale > 0).any()) else None
 
 
@@ -93,19 +94,23 @@ class Trainer:
         torch.manual_seed(config.seed)
         self.generator = torch.Generator().manual_seed(config.seed)
         self.normalizer = Normalizer.fit(demos.observations, demos.actions, config.normalizer.action_margin)
-        self.obs = self.normalizer.normalize_obs(torch.as_tensor(demos.observations))
+        # Each transition's window of normalised observations, flattened oldest first: (T, n_obs_steps * O).
+        windows = torch.as_tensor(observation_windows(demos.episode_lengths, config.n_obs_steps))
+        self.obs = self.normalizer.normalize_obs(torch.as_tensor(demos.observations))[windows].flatten(1)
         self.actions = self.normalizer.normalize_actions(torch.as_tensor(demos.actions))
-        self.observation_noise = observation_noise_scale(config.augment, demos.observation_size)
+        self.observation_noise = observation_noise_scale(config.augment, demos.observation_size, config.n_obs_steps)
+        net_obs_size = demos.observation_size * config.n_obs_steps
         if config.explicit:  # the regression baseline: same data, normaliser, checkpoints; no negatives
-            self.model = RegressionNet(demos.observation_size, demos.action_size, config.energy)
+            self.model = RegressionNet(net_obs_size, demos.action_size, config.energy)
             self.sampler = None
         else:
-            self.model = EnergyNet(demos.observation_size, demos.action_size, config.energy)
+            self.model = EnergyNet(net_obs_size, demos.action_size, config.energy)
             self.sampler = build_sampler(config.sampler, demos.action_size, self.normalizer.action_bound)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.optim.learning_rate,
                                           weight_decay=config.optim.weight_decay)
         self.header = CheckpointHeader(
             env_id=demos.env_id, obs_size=demos.observation_size, action_size=demos.action_size,
+            n_obs_steps=config.n_obs_steps,
             action_low=action_low.tolist(), action_high=action_high.tolist(),
             normalizer=normalizer_stats(self.normalizer), energy=config.energy, inference=config.inference,
             train=config,
