@@ -13,7 +13,7 @@ from torch import nn
 
 from .checkpoint import CheckpointError, CheckpointHeader, NormalizerStats, read_checkpoint, write_checkpoint
 from .config import EnergyNetConfig, InferenceConfig, LangevinConfig, RegressionConfig
-from .energy import EnergyNet, hidden_dropout, mlp_layers
+from .energy import EnergyModel, ResidualBlock, build_energy_net, hidden_dropout, mlp_layers
 from .normalize import Normalizer
 from .runtime import ControlLoopPolicy
 from .samplers import build_sampler
@@ -90,7 +90,7 @@ class ImplicitPolicy(TorchPolicy):
     explicit action gradient, as the exported graph does. ``inference`` replaces the recorded optimiser.
     """
 
-    def __init__(self, header: CheckpointHeader, energy: EnergyNet, device: str | torch.device = "cpu",
+    def __init__(self, header: CheckpointHeader, energy: EnergyModel, device: str | torch.device = "cpu",
                  seed: int = 0, inference: InferenceConfig | None = None) -> None:
         if inference is not None:
             header = header.model_copy(update={"inference": inference})
@@ -101,8 +101,8 @@ class ImplicitPolicy(TorchPolicy):
         self.optimizer = build_sampler(header.inference, header.action_size, self.torch_normalizer.action_bound)
 
     @staticmethod
-    def build_model(header: CheckpointHeader) -> EnergyNet:
-        return EnergyNet(header.obs_size * header.n_obs_steps, header.action_size, header.energy)
+    def build_model(header: CheckpointHeader) -> EnergyModel:
+        return build_energy_net(header.obs_size * header.n_obs_steps, header.action_size, header.energy)
 
     def raw_energy(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         """``E(raw obs (B, O) or windows (B, n_obs_steps, O), raw actions (B, M, A)) -> (B, M)``: the
@@ -132,11 +132,31 @@ class RegressionNet(nn.Module):
         return h
 
 
+class ResNetRegressionNet(nn.Module):
+    """``obs (B, O) -> action (B, A)`` through the energy net's pre-activation residual trunk (``kind="resnet"``)."""
+
+    def __init__(self, obs_size: int, action_size: int, config: EnergyNetConfig) -> None:
+        super().__init__()
+        self.projection, self.output = mlp_layers([obs_size, config.hidden_size, action_size], config)
+        self.blocks = nn.ModuleList(ResidualBlock(config) for _ in range(config.residual_blocks))
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        h = self.projection(obs)
+        for block in self.blocks:
+            h = block(h)
+        return self.output(h)
+
+
+def build_regression_net(obs_size: int, action_size: int, config: EnergyNetConfig = EnergyNetConfig()) -> nn.Module:
+    """The explicit baseline's network, of the same ``config.kind`` as an energy net would be."""
+    return (ResNetRegressionNet if config.kind == "resnet" else RegressionNet)(obs_size, action_size, config)
+
+
 class ExplicitPolicy(TorchPolicy):
     """The explicit baseline: a regression MLP trained by MSE (``--preset mse``), behind the same surface as
     ``ImplicitPolicy`` (``act``, ``reset``, ``save``/``load``, ONNX export). Deterministic: no noise."""
 
-    def __init__(self, header: CheckpointHeader, net: RegressionNet, device: str | torch.device = "cpu",
+    def __init__(self, header: CheckpointHeader, net: nn.Module, device: str | torch.device = "cpu",
                  seed: int = 0) -> None:
         if not isinstance(header.inference, RegressionConfig):
             raise ValueError(f"an explicit policy's inference is 'regression', not {header.inference.kind!r}")
@@ -144,8 +164,8 @@ class ExplicitPolicy(TorchPolicy):
         self.net = self.model
 
     @staticmethod
-    def build_model(header: CheckpointHeader) -> RegressionNet:
-        return RegressionNet(header.obs_size * header.n_obs_steps, header.action_size, header.energy)
+    def build_model(header: CheckpointHeader) -> nn.Module:
+        return build_regression_net(header.obs_size * header.n_obs_steps, header.action_size, header.energy)
 
     def normalized_argmin(self, obs: torch.Tensor, noise: dict[str, torch.Tensor]) -> torch.Tensor:
         return self.net(obs)

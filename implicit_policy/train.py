@@ -30,12 +30,12 @@ from .checkpoint import (BEST_FOLDER, CheckpointHeader, prune_checkpoints, read_
 from .atomic import atomic_write_text
 from .config import AugmentConfig, TrainConfig
 from .data import DemonstrationError, Demonstrations, observation_windows
-from .energy import EnergyNet
+from .energy import build_energy_net
 from .evaluate import evaluate
 from .losses import mse_loss, total_loss
 from .normalize import Normalizer
 from .plots import plot_training_curves
-from .policy import RegressionNet, TorchPolicy, normalizer_stats, policy_class_for
+from .policy import TorchPolicy, build_regression_net, normalizer_stats, policy_class_for
 from .optimizer_state import load_optimizer_state_tensors, optimizer_state_tensors, under_prefix, with_prefix
 from .samplers import LearnedSampler, build_sampler
 
@@ -101,10 +101,10 @@ class Trainer:
         self.observation_noise = observation_noise_scale(config.augment, demos.observation_size, config.n_obs_steps)
         net_obs_size = demos.observation_size * config.n_obs_steps
         if config.explicit:  # the regression baseline: same data, normaliser, checkpoints; no negatives
-            self.model = RegressionNet(net_obs_size, demos.action_size, config.energy)
+            self.model = build_regression_net(net_obs_size, demos.action_size, config.energy)
             self.sampler = None
         else:
-            self.model = EnergyNet(net_obs_size, demos.action_size, config.energy)
+            self.model = build_energy_net(net_obs_size, demos.action_size, config.energy)
             self.sampler = build_sampler(config.sampler, demos.action_size, self.normalizer.action_bound)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.optim.learning_rate,
                                           weight_decay=config.optim.weight_decay)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import torch
 
 from ..config import LossConfig, MarginalSamplerConfig
-from ..energy import EnergyNet
+from ..energy import build_energy_net
 from ..losses import total_loss
 from ..optimizer_state import load_optimizer_state_tensors, optimizer_state_tensors, under_prefix, with_prefix
 from .base import EnergyFn
@@ -23,7 +23,7 @@ class MarginalActionSampler:
 
     def __init__(self, config: MarginalSamplerConfig, action_size: int, bound: float) -> None:
         self.config, self.action_size, self.bound = config, action_size, bound
-        self.energy = EnergyNet(0, action_size, config.energy)  # no observation: E_gamma(y)
+        self.energy = build_energy_net(0, action_size, config.energy)  # no observation: E_gamma(y)
         self.optimizer = torch.optim.Adam(self.energy.parameters(), lr=config.learning_rate)
         self.chains = LangevinSampler(config.langevin, action_size, bound)
         self.loss = LossConfig(kind="mcmc", max_entropy_weight=config.loss.max_entropy_weight,
