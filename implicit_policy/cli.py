@@ -51,6 +51,8 @@ def _train(args: argparse.Namespace) -> int:
         config = config.updated(**overrides)
     if args.set:
         config = config.with_settings(args.set)
+    if args.device:
+        config = config.updated(device=args.device)
     demos = load_demonstrations(args.data)
     result = train(config, demos, args.out, resume=args.resume, progress=not args.quiet)
     success = "n/a" if result.final_success_rate is None else f"{result.final_success_rate:.1%}"
@@ -149,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--seed", type=int, help="override the seed")
     train.add_argument("--set", action="append", metavar="PATH=VALUE", help="set any config field, e.g. "
                        "--set n_obs_steps=2 --set sampler.iterations=30 (repeatable; VALUE is JSON)")
+    train.add_argument("--device", help="torch device to train on: cpu (the config's default) or cuda")
     train.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(run=_train)

@@ -40,9 +40,14 @@ class EnergyNetConfig(_Config):
 
 
 class NormalizerConfig(_Config):
-    """Min-max normalisation to [-1, 1]; ``action_margin`` widens the action box on each side."""
+    """Min-max normalisation to [-1, 1]; ``action_margin`` widens the action box on each side.
+
+    ``observations="standard"`` standardises observations (mean 0, standard deviation 1 per dimension) as
+    Implicit BC does, instead of min-max; actions are always min-max.
+    """
 
     action_margin: float = Field(0.05, ge=0, le=1, description="fraction of the range: 0.05 gives [-1.1, 1.1]")
+    observations: Literal["min_max", "standard"] = "min_max"
 
 
 class StepSchedule(_Config):
@@ -142,15 +147,21 @@ class LossConfig(_Config):
     positive_l2_weight: float = Field(0.0, ge=0, description="times the mean squared positive energy")
     gradient_penalty_weight: float = Field(0.0, ge=0)
     gradient_penalty_margin: float = Field(1.0, ge=0)
+    gradient_penalty_actions: Literal["negatives", "all"] = Field(
+        "negatives", description="where dE/dy is penalised: the negatives, or the positive and the negatives (IBC)")
 
 
 class OptimConfig(_Config):
-    """Adam with step decay, as appendix D: lr 1e-3, batch 512, gamma 0.99 every 100 epochs."""
+    """Adam with step decay, as appendix D: lr 1e-3, batch 512, gamma 0.99 every 100 epochs.
+
+    ``lr_decay_every_steps`` (when > 0) counts the decay interval in gradient steps instead of epochs, as
+    Implicit BC's code does (x0.99 every 100 steps, whatever the dataset size)."""
 
     learning_rate: float = Field(1e-3, gt=0)
     batch_size: int = Field(512, ge=1)
     lr_decay: float = Field(0.99, gt=0, le=1)
     lr_decay_every_epochs: float = Field(100, gt=0)
+    lr_decay_every_steps: int = Field(0, ge=0, description="> 0: decay every this many steps instead of epochs")
     weight_decay: float = Field(0.0, ge=0)
     ema_decay: float = Field(0.0, ge=0, lt=1, description="Polyak average of the weights, used by the policy; 0: off")
 
@@ -196,6 +207,7 @@ class TrainConfig(_Config):
     checkpoint_every: int = Field(1000, ge=1)
     keep_checkpoints: int = Field(2, ge=1)
     torch_threads: int = Field(0, ge=0, description="0: torch's default")
+    device: str = Field("cpu", description="torch device for the model, data, samplers and losses: cpu, cuda, cuda:N")
 
     @model_validator(mode="after")
     def _uniform_is_for_training_only(self) -> "TrainConfig":

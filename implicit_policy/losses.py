@@ -50,8 +50,11 @@ def mse_loss(predicted: torch.Tensor, demonstrated: torch.Tensor) -> torch.Tenso
 
 
 def total_loss(config: LossConfig, energy: EnergyFn, obs: torch.Tensor, positive: torch.Tensor,
-               negative: torch.Tensor, negatives: torch.Tensor) -> dict[str, torch.Tensor]:
-    """The configured loss and its parts (``loss`` is their weighted sum)."""
+               negative: torch.Tensor, negatives: torch.Tensor,
+               positives: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    """The configured loss and its parts (``loss`` is their weighted sum). ``positives (B, A)``, the
+    demonstrated actions, join the negatives ``(B, M, A)`` in the gradient penalty when
+    ``gradient_penalty_actions`` is ``"all"``."""
     main = info_nce_loss if config.kind == "info_nce" else mcmc_loss
     parts = {config.kind: main(positive, negative)}
     if config.max_entropy_weight:
@@ -59,7 +62,10 @@ def total_loss(config: LossConfig, energy: EnergyFn, obs: torch.Tensor, positive
     if config.positive_l2_weight:
         parts["positive_l2"] = config.positive_l2_weight * positive_energy_l2(positive)
     if config.gradient_penalty_weight:
+        penalised = negatives
+        if config.gradient_penalty_actions == "all" and positives is not None:
+            penalised = torch.cat([positives.unsqueeze(1), negatives], dim=1)
         parts["gradient_penalty"] = config.gradient_penalty_weight * gradient_penalty(
-            energy, obs, negatives, config.gradient_penalty_margin)
+            energy, obs, penalised, config.gradient_penalty_margin)
     parts["loss"] = sum(parts.values())
     return parts

@@ -24,9 +24,17 @@ class Normalizer(nn.Module):
         self.margin = margin
 
     @classmethod
-    def fit(cls, observations: np.ndarray, actions: np.ndarray, margin: float = 0.05) -> "Normalizer":
-        """Statistics of ``observations (T, O)`` and ``actions (T, A)``."""
-        return cls(observations.min(0), observations.max(0), actions.min(0), actions.max(0), margin)
+    def fit(cls, observations: np.ndarray, actions: np.ndarray, margin: float = 0.05,
+            observation_scaling: str = "min_max") -> "Normalizer":
+        """Statistics of ``observations (T, O)`` and ``actions (T, A)``. ``observation_scaling="standard"``
+        maps mean -/+ one standard deviation to -/+1 (standardisation), stored as the same two bounds, so
+        the policy, its checkpoint and the exported graph need nothing new."""
+        if observation_scaling == "standard":
+            mean, std = observations.mean(0, dtype=np.float64), observations.std(0, dtype=np.float64)
+            obs_low, obs_high = mean - std, mean + std
+        else:
+            obs_low, obs_high = observations.min(0), observations.max(0)
+        return cls(obs_low, obs_high, actions.min(0), actions.max(0), margin)
 
     def state(self) -> dict[str, list[float] | float]:
         """JSON-ready statistics, the inverse of ``Normalizer(**state)``."""

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 
 from .checkpoint import CheckpointError, CheckpointHeader, NormalizerStats, read_checkpoint, write_checkpoint
+from .device import resolve_device
 from .config import EnergyNetConfig, InferenceConfig, LangevinConfig, RegressionConfig
 from .energy import EnergyModel, ResidualBlock, build_energy_net, hidden_dropout, mlp_layers
 from .normalize import Normalizer
@@ -31,7 +32,7 @@ class TorchPolicy(ControlLoopPolicy):
     def __init__(self, header: CheckpointHeader, model: nn.Module, device: str | torch.device = "cpu",
                  seed: int = 0) -> None:
         self.header = header
-        self.device = torch.device(device)
+        self.device = resolve_device(device)
         self.model = model.to(self.device).eval()
         self.torch_normalizer = Normalizer(**header.normalizer.model_dump()).to(self.device)
         self.obs_size, self.action_size, self.n_obs_steps = header.obs_size, header.action_size, header.n_obs_steps

@@ -29,6 +29,7 @@ from .checkpoint import (BEST_FOLDER, CheckpointHeader, prune_checkpoints, read_
                          set_latest, write_checkpoint)
 from .atomic import atomic_write_text
 from .config import AugmentConfig, TrainConfig
+from .device import resolve_device
 from .data import DemonstrationError, Demonstrations, observation_windows
 from .energy import build_energy_net
 from .evaluate import evaluate
@@ -80,9 +81,13 @@ def observation_noise_scale(augment: AugmentConfig, obs_size: int, n_obs_steps: 
 
 
 def learning_rate(config: TrainConfig, step: int, dataset_size: int) -> float:
-    """Step decay: ``lr * gamma^floor(epoch / every)``, epochs counted in batches over the dataset."""
-    epoch = step * config.optim.batch_size / dataset_size
-    return config.optim.learning_rate * config.optim.lr_decay ** math.floor(epoch / config.optim.lr_decay_every_epochs)
+    """Step decay: ``lr * gamma^floor(epoch / every)``, epochs counted in batches over the dataset; or
+    ``lr * gamma^floor(step / every)`` with ``lr_decay_every_steps``."""
+    optim = config.optim
+    if optim.lr_decay_every_steps:
+        return optim.learning_rate * optim.lr_decay ** (step // optim.lr_decay_every_steps)
+    epoch = step * optim.batch_size / dataset_size
+    return optim.learning_rate * optim.lr_decay ** math.floor(epoch / optim.lr_decay_every_epochs)
 
 
 class Trainer:
@@ -91,14 +96,19 @@ class Trainer:
         self.config, self.demos, self.run_dir = config, demos, Path(run_dir)
         if config.torch_threads:
             torch.set_num_threads(config.torch_threads)
+        self.device = resolve_device(config.device)
         torch.manual_seed(config.seed)
-        self.generator = torch.Generator().manual_seed(config.seed)
-        self.normalizer = Normalizer.fit(demos.observations, demos.actions, config.normalizer.action_margin)
+        self.generator = torch.Generator(self.device).manual_seed(config.seed)
+        self.normalizer = Normalizer.fit(demos.observations, demos.actions, config.normalizer.action_margin,
+                                         config.normalizer.observations).to(self.device)
         # Each transition's window of normalised observations, flattened oldest first: (T, n_obs_steps * O).
-        windows = torch.as_tensor(observation_windows(demos.episode_lengths, config.n_obs_steps))
-        self.obs = self.normalizer.normalize_obs(torch.as_tensor(demos.observations))[windows].flatten(1)
-        self.actions = self.normalizer.normalize_actions(torch.as_tensor(demos.actions))
+        windows = torch.as_tensor(observation_windows(demos.episode_lengths, config.n_obs_steps), device=self.device)
+        observations = torch.as_tensor(demos.observations, device=self.device)
+        self.obs = self.normalizer.normalize_obs(observations)[windows].flatten(1)
+        self.actions = self.normalizer.normalize_actions(torch.as_tensor(demos.actions, device=self.device))
         self.observation_noise = observation_noise_scale(config.augment, demos.observation_size, config.n_obs_steps)
+        if self.observation_noise is not None:
+            self.observation_noise = self.observation_noise.to(self.device)
         net_obs_size = demos.observation_size * config.n_obs_steps
         if config.explicit:  # the regression baseline: same data, normaliser, checkpoints; no negatives
             self.model = build_regression_net(net_obs_size, demos.action_size, config.energy)
@@ -106,6 +116,9 @@ class Trainer:
         else:
             self.model = build_energy_net(net_obs_size, demos.action_size, config.energy)
             self.sampler = build_sampler(config.sampler, demos.action_size, self.normalizer.action_bound)
+            if isinstance(self.sampler, LearnedSampler):
+                self.sampler.to(self.device)
+        self.model.to(self.device)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.optim.learning_rate,
                                           weight_decay=config.optim.weight_decay)
         self.header = CheckpointHeader(
@@ -126,10 +139,10 @@ class Trainer:
         cfg = self.config
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate(cfg, self.step, len(self.obs))
-        index = torch.randint(len(self.obs), (cfg.optim.batch_size,), generator=self.generator)
+        index = torch.randint(len(self.obs), (cfg.optim.batch_size,), generator=self.generator, device=self.device)
         obs, positives = self.obs[index], self.actions[index]
         if self.observation_noise is not None:
-            obs = obs + self.observation_noise * torch.randn(obs.shape, generator=self.generator)
+            obs = obs + self.observation_noise * torch.randn(obs.shape, generator=self.generator, device=self.device)
         self.model.train()
         parts, metrics = self._regression_loss(obs, positives) if cfg.explicit else self._energy_loss(obs, positives)
         loss = parts["loss"]
@@ -157,7 +170,7 @@ class Trainer:
         negatives = self.sampler.sample(self.model, obs, self.generator)
         energies = self.model(obs, torch.cat([positives.unsqueeze(1), negatives], dim=1))
         positive, negative = energies[:, 0], energies[:, 1:]
-        parts = total_loss(self.config.loss, self.model, obs, positive, negative, negatives)
+        parts = total_loss(self.config.loss, self.model, obs, positive, negative, negatives, positives)
         return parts, {
             "positive_energy": positive.mean().item(),
             "negative_energy": negative.mean().item(),
@@ -180,7 +193,7 @@ class Trainer:
 
     # -- validation, checkpoints ------------------------------------------------------------------
     def policy(self) -> TorchPolicy:
-        return policy_class_for(self.header)(self.header, self.policy_model, seed=self.config.seed)
+        return policy_class_for(self.header)(self.header, self.policy_model, device=self.device, seed=self.config.seed)
 
     def validate(self) -> float:
         self.policy_model.eval()
@@ -201,10 +214,10 @@ class Trainer:
             state |= with_prefix(self.sampler.state_tensors(), "sampler.")
         if self.policy_model is not self.model:
             state |= with_prefix(self.model.state_dict(), "live.")
-        state["generator"] = self.generator.get_state()
+        state["generator"] = self.generator.get_state()  # a CPU byte tensor on every device
         state["torch_rng"] = torch.get_rng_state()
         extra = {
-            STATE_FILE: save_safetensors({k: v.contiguous() for k, v in state.items()}),
+            STATE_FILE: save_safetensors({k: v.detach().cpu().contiguous() for k, v in state.items()}),
             STATE_JSON: json.dumps({"step": self.step, "best_success": self.best_success}).encode(),
         }
         header = self.header.model_copy(update={"step": self.step})

@@ -155,3 +155,17 @@ def test_systematic_resampling_keeps_candidates_in_proportion():
                                              torch.rand(3, generator=rng)).squeeze(-1).long()])
     expected = 1000 * torch.softmax(-energies, dim=1)
     assert ((counts - expected).abs() <= 1.0 + 1e-4).all()  # systematic: every count within 1 of N * p
+
+
+def test_gradient_penalty_over_all_actions_includes_the_positive():
+    from implicit_policy.config import LossConfig
+    from implicit_policy.losses import total_loss
+
+    energy = lambda obs, y: 3 * (y ** 2).sum(-1)  # noqa: E731  dE/dy = 6y: 0 at the negatives, 6 at the positive
+    positives, negatives = torch.ones(2, 2), torch.zeros(2, 4, 2)
+    e_pos, e_neg = energy(None, positives.unsqueeze(1)).squeeze(1), energy(None, negatives)
+    only_negatives = LossConfig(gradient_penalty_weight=1.0)
+    every_action = LossConfig(gradient_penalty_weight=1.0, gradient_penalty_actions="all")
+    assert total_loss(only_negatives, energy, None, e_pos, e_neg, negatives, positives)["gradient_penalty"].item() == 0.0
+    penalty = total_loss(every_action, energy, None, e_pos, e_neg, negatives, positives)["gradient_penalty"]
+    assert penalty.item() == pytest.approx((6 - 1) ** 2 / 5)  # one of five actions per row is penalised

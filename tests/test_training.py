@@ -227,3 +227,40 @@ def test_observation_noise_is_validated(tiny_config, demos_2d, tmp_path):
     wrong_length = tiny_config.updated(augment=AugmentConfig(observation_noise=[0.1, 0.1, 0.1]))
     with pytest.raises(ValueError, match="has 3 values but observations have size 8"):
         Trainer(wrong_length, demos_2d, tmp_path / "run")
+
+
+def test_gradient_penalty_on_all_actions_and_lr_decay_in_steps(demos_2d, tiny_config, tmp_path):
+    from implicit_policy.train import learning_rate
+
+    config = tiny_config.with_settings(["loss.gradient_penalty_weight=1.0", "loss.gradient_penalty_actions=all",
+                                        "optim.lr_decay_every_steps=10", "optim.lr_decay=0.5",
+                                        "normalizer.observations=standard", "steps=20"])
+    assert [learning_rate(config, step, 10**6) for step in (0, 9, 10, 25)] == [1e-3, 1e-3, 5e-4, 2.5e-4]
+    result = train(config, demos_2d, tmp_path, progress=False)
+    records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert result.steps == 20 and all(r["gradient_penalty"] >= 0 for r in records if "step" in r and "loss" in r)
+
+
+def test_standardised_observations_map_mean_and_std_to_the_unit_box(demos_2d):
+    from implicit_policy.normalize import Normalizer
+
+    norm = Normalizer.fit(demos_2d.observations, demos_2d.actions, observation_scaling="standard")
+    scaled = norm.normalize_obs(torch.as_tensor(demos_2d.observations)).numpy()
+    assert np.allclose(scaled.mean(0), 0, atol=1e-4) and np.allclose(scaled.std(0), 1, atol=1e-3)
+
+
+def test_device_is_validated_and_cuda_trains_where_there_is_one(demos_2d, tiny_config, tmp_path):
+    from implicit_policy import ImplicitPolicy
+    from implicit_policy.device import resolve_device
+
+    with pytest.raises(ValueError, match="not a torch device name"):
+        resolve_device("bogus")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA GPU"):
+            train(tiny_config.updated(device="cuda"), demos_2d, tmp_path, progress=False)
+        pytest.skip("no CUDA GPU here: the cuda training path runs where one is")
+    result = train(tiny_config.updated(device="cuda", steps=20), demos_2d, tmp_path, progress=False)
+    assert np.isfinite(result.losses).all()
+    policy = ImplicitPolicy.load(tmp_path)  # device-free checkpoint: loads on the CPU
+    assert policy.act(demos_2d.observations[0]).shape == (2,)
+    assert ImplicitPolicy.load(tmp_path, device="cuda").act(demos_2d.observations[0]).shape == (2,)

@@ -36,6 +36,10 @@ class LearnedSampler(NegativeSampler, Protocol):
 
     def load_state_tensors(self, tensors: dict[str, torch.Tensor]) -> None: ...
 
+    def to(self, device: torch.device) -> "LearnedSampler":
+        """Move the sampler's model to ``device``."""
+        ...
+
 
 class ActionOptimizer(NegativeSampler, Protocol):
 

@@ -30,6 +30,11 @@ class MarginalActionSampler:
                                positive_l2_weight=config.loss.positive_l2_weight)
         self._samples: torch.Tensor | None = None
 
+    def to(self, device: torch.device) -> "MarginalActionSampler":
+        """Move the marginal EBM (and so its Adam state, which follows its parameters) to ``device``."""
+        self.energy.to(device)
+        return self
+
     def marginal_energy(self, actions: torch.Tensor) -> torch.Tensor:
         """``E_gamma(actions (B, M, A)) -> (B, M)``."""
         return self.energy(actions.new_zeros(len(actions), 0), actions)
