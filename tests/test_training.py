@@ -264,3 +264,16 @@ def test_device_is_validated_and_cuda_trains_where_there_is_one(demos_2d, tiny_c
     policy = ImplicitPolicy.load(tmp_path)  # device-free checkpoint: loads on the CPU
     assert policy.act(demos_2d.observations[0]).shape == (2,)
     assert ImplicitPolicy.load(tmp_path, device="cuda").act(demos_2d.observations[0]).shape == (2,)
+
+
+def test_every_preset_trains_a_step_and_ibc_reference_holds_ibc_settings(demos_2d, tmp_path):
+    from implicit_policy.presets import PRESETS, preset
+
+    reference = preset("ibc-reference")
+    assert (reference.n_obs_steps, reference.energy.kind, reference.energy.hidden_size) == (2, "resnet", 256)
+    assert (reference.sampler.iterations, reference.sampler.noise_scale, reference.inference.num_samples) == (100, 1.0, 512)
+    assert reference.loss.gradient_penalty_actions == "all" and reference.optim.lr_decay_every_steps == 100
+    for name, config in PRESETS.items():  # each recipe runs end to end on a small budget
+        small = config.with_settings(["steps=1", "eval_every=0", "eval_episodes=0", "optim.batch_size=8",
+                                      "torch_threads=1"])
+        assert train(small, demos_2d, tmp_path / name, progress=False).steps == 1, name
