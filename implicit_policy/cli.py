@@ -93,7 +93,8 @@ def _eval(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     result = evaluate(policy, env_id, args.episodes, args.seed, progress=not args.quiet)
     result |= {"policy": str(args.policy), "seconds": time.perf_counter() - started}
-    print(f"{env_id}: success {result['success_rate']:.1%} over {args.episodes} episodes "
+    success = "n/a (the env reports no is_success)" if result["success_rate"] is None else f"{result['success_rate']:.1%}"
+    print(f"{env_id}: success {success} over {args.episodes} episodes "
           f"(seeds {args.seed}..{args.seed + args.episodes - 1}), mean return {result['mean_return']:.3f}")
     if args.json:
         from .atomic import atomic_write_text

@@ -5,17 +5,23 @@ from __future__ import annotations
 import numpy as np
 
 from .data import Demonstrations
-from .rollout import oracle_rollout
+from .rollout import Rollouts, oracle_rollout
 
 
 def collect_demonstrations(env_id: str, episodes: int, seed: int, progress: bool = False) -> Demonstrations:
     """Oracle demonstrations on the episodes seeded ``seed .. seed + episodes - 1``."""
-    runs = oracle_rollout(env_id, episodes, seed, progress=progress)
-    steps = runs.observations.shape[1]
+    return demonstrations_from_rollouts(oracle_rollout(env_id, episodes, seed, progress=progress), env_id, seed)
+
+
+def demonstrations_from_rollouts(runs: Rollouts, env_id: str, seed: int) -> Demonstrations:
+    """A demonstration dataset from any controller's rollouts (e.g. ``rollout(env_id, my_controller.act, ...)``):
+    each episode's steps without padding, its seed and whether it succeeded."""
+    episodes = len(runs.lengths)
+    observations, actions = zip(*(runs.episode(e) for e in range(episodes)))
     return Demonstrations(
-        observations=runs.observations.reshape(-1, runs.observations.shape[-1]).astype(np.float32),
-        actions=runs.actions.reshape(-1, runs.actions.shape[-1]).astype(np.float32),
-        episode_lengths=np.full(episodes, steps, dtype=np.int64),
+        observations=np.concatenate(observations).astype(np.float32),
+        actions=np.concatenate(actions).astype(np.float32),
+        episode_lengths=runs.lengths.astype(np.int64),
         episode_seeds=runs.seeds,
         episode_successes=runs.successes,
         env_id=env_id,

@@ -19,10 +19,12 @@ import implicit_policy_envs  # noqa: F401  (registers the particle envs)
 
 @dataclass(frozen=True)
 class Rollouts:
-    """What happened in ``E`` episodes of ``S`` steps each.
+    """What happened in ``E`` episodes, recorded for ``S`` steps (the longest episode's length).
 
-    ``observations (E, S, O)`` and ``actions (E, S, A)`` are the observation before each action and
-    the action taken; ``successes (E,)``, ``returns (E,)``, ``seeds (E,)``.
+    ``observations (E, S, O)`` and ``actions (E, S, A)`` are the observation before each action and the
+    action taken; episode ``e`` lasted ``lengths[e]`` steps and what follows is padding. ``successes (E,)``
+    is the env's ``info["is_success"]`` at each episode's last step (``reports_success`` False, and all
+    False, for an env that never sets it); ``returns (E,)``, ``seeds (E,)``.
     """
 
     observations: np.ndarray
@@ -30,19 +32,55 @@ class Rollouts:
     successes: np.ndarray
     returns: np.ndarray
     seeds: np.ndarray
+    lengths: np.ndarray | None = None  # None: every episode lasted all S recorded steps
+    reports_success: bool = True
+
+    def __post_init__(self) -> None:
+        if self.lengths is None:
+            object.__setattr__(self, "lengths", np.full(len(self.observations), self.observations.shape[1], np.int64))
 
     @property
-    def success_rate(self) -> float:
-        return float(np.mean(self.successes))
+    def success_rate(self) -> float | None:
+        return float(np.mean(self.successes)) if self.reports_success else None
+
+    def episode(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """Observations ``(L, O)`` and actions ``(L, A)`` of one episode, without padding."""
+        length = self.lengths[index]
+        return self.observations[index, :length], self.actions[index, :length]
 
     def first_step_at(self, goal: str) -> np.ndarray:
-        """Per episode ``(E,)``, the first recorded step at which the agent was within the goal distance of
-        ``goal`` (``"first_goal"`` or ``"second_goal"``), or -1 if it never was: partial progress where
-        the success rate alone reads 0."""
+        """Particle envs only: per episode ``(E,)``, the first recorded step at which the agent was within
+        the goal distance of ``goal`` (``"first_goal"`` or ``"second_goal"``), or -1 if it never was:
+        partial progress where the success rate alone reads 0."""
         n_dim = self.observations.shape[-1] // 4
         parts = implicit_policy_envs.particle.split_observation(self.observations, n_dim)
         near = np.linalg.norm(parts["agent_position"] - parts[goal], axis=-1) < implicit_policy_envs.particle.GOAL_DISTANCE
+        near &= np.arange(near.shape[1])[None, :] < self.lengths[:, None]
         return np.where(near.any(axis=1), near.argmax(axis=1), -1)
+
+
+def make_vector_env(env_id: str, num_envs: int) -> gym.vector.VectorEnv:
+    """``num_envs`` copies of ``env_id``: the env's own batched implementation where it registers one (the
+    particle envs), else Gymnasium's synchronous vector env. ``ValueError`` for an unregistered id."""
+    try:
+        spec = gym.spec(env_id)
+    except gym.error.Error as err:
+        raise ValueError(f"unknown Gymnasium env id {env_id!r}: {err}") from err
+    mode = "vector_entry_point" if spec.vector_entry_point else "sync"
+    return gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode)
+
+
+def box_spaces(env_id: str) -> tuple[gym.spaces.Box, gym.spaces.Box]:
+    """The observation and action spaces of ``env_id``; ``ValueError`` unless both are 1-D ``Box`` spaces."""
+    env = make_vector_env(env_id, 1)
+    try:
+        spaces = env.single_observation_space, env.single_action_space
+    finally:
+        env.close()
+    for name, space in zip(("observation", "action"), spaces):
+        if not isinstance(space, gym.spaces.Box) or len(space.shape) != 1:
+            raise ValueError(f"{env_id} has a {name} space {space}; implicit-policy needs 1-D Box spaces")
+    return spaces
 
 
 def rollout(
@@ -53,46 +91,70 @@ def rollout(
     seed: int,
     batch_size: int = 256,
     progress: bool = False,
+    on_episode_end: Callable[[np.ndarray], None] | None = None,
 ) -> Rollouts:
     """Run ``act (B, O) -> (B, A)`` on ``episodes`` seeded episodes, ``batch_size`` at a time.
 
-    ``on_reset(info)`` is called with the batched reset info before each batch of episodes starts.
+    ``on_reset(info)`` is called with the batched reset info before each batch of episodes starts, and
+    ``on_episode_end(rows)`` with the batch rows whose episode just ended while others go on (the vector env
+    restarts those rows by itself; their later steps are not recorded as part of any episode), so a
+    policy can restart those rows' observation history.
     """
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
-    implicit_policy_envs.particle_n_dim(env_id)  # clear error for an unknown id
     chunks: list[tuple[np.ndarray, ...]] = []
+    reports_success = True
     bar = tqdm(total=episodes, desc=f"episodes {env_id}", unit="ep", disable=not progress)
     for start in range(0, episodes, batch_size):
         num_envs = min(batch_size, episodes - start)
-        env = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point")
+        env = make_vector_env(env_id, num_envs)
         try:
-            chunks.append(_run_batch(env, act, on_reset, seed + start))
+            *arrays, reported = _run_batch(env, act, on_reset, on_episode_end, seed + start)
         finally:
             env.close()
+        chunks.append(tuple(arrays))
+        reports_success &= reported
         bar.update(num_envs)
     bar.close()
-    obs, actions, successes, returns = (np.concatenate(parts) for parts in zip(*chunks))
-    return Rollouts(obs, actions, successes, returns, np.arange(seed, seed + episodes, dtype=np.int64))
+    steps = max(chunk[0].shape[1] for chunk in chunks)
+    padded = [tuple(_pad_steps(a, steps) if a.ndim == 3 else a for a in chunk) for chunk in chunks]
+    obs, actions, successes, returns, lengths = (np.concatenate(parts) for parts in zip(*padded))
+    return Rollouts(obs, actions, successes, returns, np.arange(seed, seed + episodes, dtype=np.int64), lengths,
+                    reports_success)
 
 
-def _run_batch(env: gym.vector.VectorEnv, act, on_reset, seed: int) -> tuple[np.ndarray, ...]:
+def _pad_steps(array: np.ndarray, steps: int) -> np.ndarray:
+    """``(E, S, D)`` padded to ``(E, steps, D)`` by repeating the last recorded step."""
+    return np.concatenate([array, np.repeat(array[:, -1:], steps - array.shape[1], axis=1)], axis=1)
+
+
+def _run_batch(env: gym.vector.VectorEnv, act, on_reset, on_episode_end, seed: int) -> tuple:
+    """Each sub-env's first episode: observations, actions, successes, returns, lengths, and whether the env
+    reported ``is_success``."""
     obs, info = env.reset(seed=seed)
     on_reset(info)
+    n = env.num_envs
     observations, actions = [], []
-    returns = np.zeros(env.num_envs)
-    while True:
+    returns, lengths = np.zeros(n), np.zeros(n, dtype=np.int64)
+    successes, done = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    reported = False
+    while not done.all():
         action = np.asarray(act(obs), dtype=np.float32)
         observations.append(obs)
         actions.append(action)
         obs, reward, terminated, truncated, info = env.step(action)
-        returns += reward
-        if np.any(terminated | truncated):
-            if not np.all(terminated | truncated):
-                raise RuntimeError(f"episodes of {env.spec.id if env.spec else env} ended at different steps")
-            break
-    successes = np.asarray(info["is_success"], dtype=bool)
-    return np.stack(observations, axis=1), np.stack(actions, axis=1), successes, returns
+        running = ~done
+        returns[running] += np.asarray(reward)[running]
+        lengths[running] += 1
+        ended = running & (np.asarray(terminated) | np.asarray(truncated))
+        if ended.any():
+            if "is_success" in info:
+                reported = True
+                successes[ended] = np.asarray(info["is_success"], dtype=bool)[ended]
+            done |= ended
+            if on_episode_end is not None and not done.all():
+                on_episode_end(np.flatnonzero(ended))
+    return np.stack(observations, axis=1), np.stack(actions, axis=1), successes, returns, lengths, reported
 
 
 def oracle_rollout(env_id: str, episodes: int, seed: int, batch_size: int = 256, progress: bool = False) -> Rollouts:

@@ -23,8 +23,6 @@ from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 from tqdm.auto import tqdm
 
-import implicit_policy_envs
-
 from .checkpoint import (BEST_FOLDER, CheckpointHeader, prune_checkpoints, read_checkpoint, read_extra, resolve_checkpoint,
                          set_latest, write_checkpoint)
 from .atomic import atomic_write_text
@@ -36,6 +34,7 @@ from .evaluate import evaluate
 from .losses import mse_loss, total_loss
 from .normalize import Normalizer
 from .plots import plot_training_curves
+from .rollout import box_spaces
 from .policy import TorchPolicy, build_regression_net, normalizer_stats, policy_class_for
 from .optimizer_state import load_optimizer_state_tensors, optimizer_state_tensors, under_prefix, with_prefix
 from .samplers import LearnedSampler, build_sampler
@@ -58,10 +57,8 @@ class TrainResult:
 
 
 def check_demonstrations_fit_env(demos: Demonstrations) -> tuple[np.ndarray, np.ndarray]:
-    """The env's action box; ``DemonstrationError`` if the demonstration sizes do not match the env."""
-    n_dim = implicit_policy_envs.particle_n_dim(demos.env_id)
-    obs_space = implicit_policy_envs.particle.observation_space(n_dim)
-    act_space = implicit_policy_envs.particle.action_space(n_dim)
+    """The env's action box; ``DemonstrationError`` if the demonstration sizes do not match the env's spaces."""
+    obs_space, act_space = box_spaces(demos.env_id)
     if demos.observation_size != obs_space.shape[0] or demos.action_size != act_space.shape[0]:
         raise DemonstrationError(
             f"demonstrations have observation size {demos.observation_size} and action size {demos.action_size}, "
@@ -131,7 +128,7 @@ class Trainer:
         # The weights the policy uses: the live ones, or their exponential moving average.
         self.policy_model = copy.deepcopy(self.model) if config.optim.ema_decay else self.model
         self.step = 0
-        self.best_success = -1.0
+        self.best_success = -math.inf
 
     # -- one step ---------------------------------------------------------------------------------
     def train_step(self) -> dict[str, float]:
@@ -196,9 +193,11 @@ class Trainer:
         return policy_class_for(self.header)(self.header, self.policy_model, device=self.device, seed=self.config.seed)
 
     def validate(self) -> float:
+        """Closed-loop validation score: the success rate, or the mean return on an env that reports no
+        ``is_success`` (either way, higher is better, and ``best/`` keeps the highest)."""
         self.policy_model.eval()
         result = evaluate(self.policy(), self.demos.env_id, self.config.eval_episodes, self.config.eval_seed)
-        return result["success_rate"]
+        return result["mean_return"] if result["success_rate"] is None else result["success_rate"]
 
     def save_best(self, success: float) -> None:
         """Keep these weights as ``best/`` if their validation success beats every earlier one."""
