@@ -72,7 +72,11 @@ class TorchPolicy(ControlLoopPolicy):
         actions ``(B, A)``."""
 
     def normalize_window(self, window: torch.Tensor) -> torch.Tensor:
-        """Raw observations ``(B, O)`` or windows ``(B, n_obs_steps, O)`` to the net's input ``(B, n_obs_steps * O)``."""
+        """Raw windows ``(B, n_obs_steps, O)`` to the net's input ``(B, n_obs_steps * O)``. Single observations
+        ``(B, O)`` stand for the window at an episode's start (the observation repeated), as diagnostics and
+        energy landscapes of a history policy use them."""
+        if window.dim() == 2 and self.n_obs_steps > 1:
+            window = window.unsqueeze(1).expand(-1, self.n_obs_steps, -1)
         return self.torch_normalizer.normalize_obs(window).flatten(1)  # flatten keeps B symbolic for export
 
     @torch.no_grad()
