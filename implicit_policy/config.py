@@ -125,8 +125,8 @@ class MarginalSamplerConfig(_Config):
         return self.langevin.num_samples
 
 
-SamplerConfig = Annotated[Union[UniformSamplerConfig, DFOConfig, LangevinConfig, MarginalSamplerConfig],
-                          Field(discriminator="kind")]
+SamplerConfig = Annotated[Union[UniformSamplerConfig, LangevinConfig, MarginalSamplerConfig], Field(discriminator="kind")]
+"""Training negatives; DFO is an inference method (its training negatives are ``uniform``)."""
 
 
 class RegressionConfig(_Config):
@@ -210,9 +210,7 @@ class TrainConfig(_Config):
     device: str = Field("cpu", description="torch device for the model, data, samplers and losses: cpu, cuda, cuda:N")
 
     @model_validator(mode="after")
-    def _uniform_is_for_training_only(self) -> "TrainConfig":
-        if isinstance(self.sampler, DFOConfig):
-            raise ValueError("sampler: training negatives come from 'uniform', 'langevin' or 'marginal'; DFO is for inference")
+    def _regression_goes_with_mse(self) -> "TrainConfig":
         if (self.loss.kind == "mse") != isinstance(self.inference, RegressionConfig):
             raise ValueError("loss.kind 'mse' (an explicit policy) goes with inference.kind 'regression', and only with it")
         return self
@@ -274,7 +272,7 @@ class TrainConfig(_Config):
 
 def _union_member(keys: list[str], kind: object) -> type[BaseModel] | None:
     """The config class of ``kind`` in the union at ``keys[:-1]`` (e.g. ``sampler``), if there is one."""
-    unions = {"sampler": (UniformSamplerConfig, DFOConfig, LangevinConfig, MarginalSamplerConfig),
+    unions = {"sampler": (UniformSamplerConfig, LangevinConfig, MarginalSamplerConfig),
               "inference": (DFOConfig, LangevinConfig, RegressionConfig)}
     members = unions.get(".".join(keys[:-1]), ())
     return next((m for m in members if m.model_fields["kind"].default == kind), None)

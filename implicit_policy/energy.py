@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from .config import EnergyNetConfig
+
+EnergyFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+"""``obs (B, O) x actions (B, M, A) -> energies (B, M)``: an energy net or any function of that shape."""
+
+GradientFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+"""``obs (B, O) x actions (B, M, A) -> dE/d actions (B, M, A)``."""
 
 
 def mlp_layers(sizes: list[int], config: EnergyNetConfig) -> nn.ModuleList:

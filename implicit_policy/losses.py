@@ -5,14 +5,10 @@ Shapes: ``positive (B,)`` energies of the demonstrated actions, ``negative (B, M
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import torch
 
 from .config import LossConfig
-
-if TYPE_CHECKING:  # the Marginal Action Sampler uses these losses; a runtime import would be circular
-    from .samplers import EnergyFn
+from .energy import EnergyFn
 
 
 def info_nce_loss(positive: torch.Tensor, negative: torch.Tensor) -> torch.Tensor:

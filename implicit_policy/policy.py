@@ -13,7 +13,7 @@ from torch import nn
 
 from .checkpoint import CheckpointError, CheckpointHeader, NormalizerStats, read_checkpoint, write_checkpoint
 from .device import resolve_device
-from .config import EnergyNetConfig, InferenceConfig, LangevinConfig, RegressionConfig
+from .config import EnergyNetConfig, InferenceConfig, RegressionConfig
 from .energy import EnergyModel, ResidualBlock, build_energy_net, hidden_dropout, mlp_layers
 from .normalize import Normalizer
 from .runtime import ControlLoopPolicy
@@ -103,7 +103,7 @@ class ImplicitPolicy(TorchPolicy):
             raise ValueError("an energy model needs DFO or Langevin inference, not 'regression'")
         super().__init__(header, energy, device, seed)
         self.energy = self.model
-        self.optimizer = build_sampler(header.inference, header.action_size, self.torch_normalizer.action_bound)
+        self.action_optimizer = build_sampler(header.inference, header.action_size, self.torch_normalizer.action_bound)
 
     @staticmethod
     def build_model(header: CheckpointHeader) -> EnergyModel:
@@ -116,10 +116,11 @@ class ImplicitPolicy(TorchPolicy):
 
     def normalized_argmin(self, obs: torch.Tensor, noise: dict[str, torch.Tensor]) -> torch.Tensor:
         """``argmin`` in normalised units: ``obs (B, O) -> (B, A)``; the exported graph runs this too."""
-        if isinstance(self.header.inference, LangevinConfig):
-            gradient = lambda o, y: self.energy.energy_and_action_gradient(o, y)[1]  # noqa: E731
-            return self.optimizer.infer(self.energy, obs, noise, gradient=gradient)
-        return self.optimizer.infer(self.energy, obs, noise)
+        return self.action_optimizer.infer(self.energy, obs, noise, self.action_gradient)
+
+    def action_gradient(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """``dE/d actions (B, M, A)`` by the energy net's explicit backward pass, which exports to ONNX."""
+        return self.energy.energy_and_action_gradient(obs, actions)[1]
 
 
 class RegressionNet(nn.Module):

@@ -2,6 +2,8 @@
 
 import math
 
+import numpy as np
+
 import pytest
 import torch
 
@@ -169,3 +171,23 @@ def test_gradient_penalty_over_all_actions_includes_the_positive():
     assert total_loss(only_negatives, energy, None, e_pos, e_neg, negatives, positives)["gradient_penalty"].item() == 0.0
     penalty = total_loss(every_action, energy, None, e_pos, e_neg, negatives, positives)["gradient_penalty"]
     assert penalty.item() == pytest.approx((6 - 1) ** 2 / 5)  # one of five actions per row is penalised
+
+
+def test_numpy_and_torch_normalisers_agree():
+    """``runtime.normalize_actions`` and ``action_bound`` (numpy, for OnnxPolicy) are ``Normalizer``'s maps."""
+    from implicit_policy.runtime import action_bound, normalize_actions
+
+    rng = np.random.default_rng(0)
+    obs, act = rng.normal(size=(50, 3)).astype(np.float32), rng.uniform(-2, 5, (50, 2)).astype(np.float32)
+    act[:, 1] = 0.7  # a constant dimension takes the unit-range path in both
+    norm = Normalizer.fit(obs, act, margin=0.1)
+    np.testing.assert_allclose(normalize_actions(norm.state(), act), norm.normalize_actions(torch.as_tensor(act)).numpy(),
+                               rtol=1e-6, atol=1e-6)
+    assert action_bound(norm.state()) == pytest.approx(norm.action_bound) == pytest.approx(1.2)
+
+
+def test_dfo_is_refused_as_training_negatives():
+    from implicit_policy.config import TrainConfig
+
+    with pytest.raises(ValueError, match="uniform.*langevin.*marginal"):
+        TrainConfig.model_validate({"sampler": {"kind": "dfo"}})

@@ -4,7 +4,8 @@ Marginal Action Sampler, which only samples (and learns)."""
 from __future__ import annotations
 
 from ..config import DFOConfig, LangevinConfig, MarginalSamplerConfig, UniformSamplerConfig
-from .base import ActionOptimizer, EnergyFn, LearnedSampler, NegativeSampler, lowest_energy, uniform_actions
+from ..energy import EnergyFn, GradientFn
+from .base import ActionOptimizer, LearnedSampler, NegativeSampler, lowest_energy, uniform_actions
 from .dfo import DFOOptimizer
 from .langevin import LangevinSampler
 from .marginal import MarginalActionSampler
@@ -19,5 +20,5 @@ def build_sampler(config: UniformSamplerConfig | DFOConfig | LangevinConfig | Ma
     return kinds[config.kind](config, action_size, bound)
 
 
-__all__ = ["ActionOptimizer", "EnergyFn", "LearnedSampler", "NegativeSampler", "build_sampler", "lowest_energy",
+__all__ = ["ActionOptimizer", "EnergyFn", "GradientFn", "LearnedSampler", "NegativeSampler", "build_sampler", "lowest_energy",
            "uniform_actions", "UniformSampler", "DFOOptimizer", "LangevinSampler", "MarginalActionSampler"]

@@ -6,13 +6,11 @@ All work in normalised action space, inside the box ``[-bound, bound]^A``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 import torch
 
-EnergyFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-"""``obs (B, O) x actions (B, M, A) -> energies (B, M)``."""
+from ..energy import EnergyFn, GradientFn
 
 
 class NegativeSampler(Protocol):
@@ -43,9 +41,12 @@ class LearnedSampler(NegativeSampler, Protocol):
 
 class ActionOptimizer(NegativeSampler, Protocol):
 
-    def infer(self, energy: EnergyFn, obs: torch.Tensor, noise: dict[str, torch.Tensor]) -> torch.Tensor:
+    def infer(self, energy: EnergyFn, obs: torch.Tensor, noise: dict[str, torch.Tensor],
+              gradient: GradientFn | None = None) -> torch.Tensor:
         """The best action found ``(B, A)`` for each observation, from the noise that
-        :func:`implicit_policy.runtime.noise_specs` names (so torch and ONNX agree on the same noise)."""
+        :func:`implicit_policy.runtime.noise_specs` names (so torch and ONNX agree on the same noise).
+        ``gradient`` gives ``dE/dy`` to optimisers that use it (autograd when None; a policy passes its
+        energy net's explicit backward pass, which exports to ONNX); derivative-free ones ignore it."""
         ...
 
 

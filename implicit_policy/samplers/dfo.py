@@ -10,7 +10,8 @@ from __future__ import annotations
 import torch
 
 from ..config import DFOConfig
-from .base import EnergyFn, box_from_uniform, lowest_energy
+from ..energy import EnergyFn, GradientFn
+from .base import box_from_uniform, lowest_energy
 from .uniform import UniformSampler
 
 
@@ -48,6 +49,7 @@ class DFOOptimizer(UniformSampler):
     """DFO inference; its training negatives are uniform samples (inherited)."""
 
     @torch.no_grad()
-    def infer(self, energy: EnergyFn, obs: torch.Tensor, noise: dict[str, torch.Tensor]) -> torch.Tensor:
+    def infer(self, energy: EnergyFn, obs: torch.Tensor, noise: dict[str, torch.Tensor],
+              gradient: GradientFn | None = None) -> torch.Tensor:
         return dfo_argmin(energy, obs, noise["initial_uniform"], noise["resample_uniform"], noise["perturb_normal"],
                           self.config, self.bound)

@@ -7,18 +7,17 @@ passed in: autograd in torch, the energy net's explicit backward pass in the exp
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import torch
 
 from ..config import LangevinConfig, StepSchedule
-from .base import EnergyFn, box_from_uniform, lowest_energy, uniform_actions
+from ..energy import EnergyFn, GradientFn
+from .base import box_from_uniform, lowest_energy, uniform_actions
 
 ACTION_RANGE = 2.0
 """Width of the normalised demonstration action range [-1, 1], the unit of ``delta_clip``."""
 
-GradientFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-"""``obs (B, O) x actions (B, M, A) -> dE/d actions (B, M, A)``."""
 
 
 def ibc_langevin_update(y: torch.Tensor, grad: torch.Tensor, step: float, noise: torch.Tensor,
@@ -127,7 +126,7 @@ class LangevinSampler:
     def infer(self, energy: EnergyFn, obs: torch.Tensor, noise: dict[str, torch.Tensor],
               gradient: GradientFn | None = None) -> torch.Tensor:
         """Short chains from ``initial_uniform``, moved with ``step_normal``, then the lowest-energy end point.
-        ``gradient`` defaults to autograd; the ONNX export passes the energy net's explicit one."""
+        ``gradient`` defaults to autograd; a policy passes the energy net's explicit one (it exports to ONNX)."""
         start = box_from_uniform(noise["initial_uniform"], self.bound)
         chains = run_langevin(gradient or autograd_gradient(energy), obs, start, noise["step_normal"],
                               chain_step_sizes(self.config), self.config, self.bound)

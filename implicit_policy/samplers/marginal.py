@@ -11,10 +11,9 @@ from __future__ import annotations
 import torch
 
 from ..config import LossConfig, MarginalSamplerConfig
-from ..energy import build_energy_net
+from ..energy import EnergyFn, build_energy_net
 from ..losses import total_loss
 from ..optimizer_state import load_optimizer_state_tensors, optimizer_state_tensors, under_prefix, with_prefix
-from .base import EnergyFn
 from .langevin import LangevinSampler
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 
 from ..config import DFOConfig, UniformSamplerConfig
-from .base import EnergyFn, box_from_uniform, lowest_energy, uniform_actions
+from ..energy import EnergyFn, GradientFn
+from .base import box_from_uniform, lowest_energy, uniform_actions
 
 
 class UniformSampler:
@@ -16,6 +17,7 @@ class UniformSampler:
         return uniform_actions(len(obs), self.config.num_samples, self.action_size, self.bound, generator, obs.device)
 
     @torch.no_grad()
-    def infer(self, energy: EnergyFn, obs: torch.Tensor, noise: dict[str, torch.Tensor]) -> torch.Tensor:
+    def infer(self, energy: EnergyFn, obs: torch.Tensor, noise: dict[str, torch.Tensor],
+              gradient: GradientFn | None = None) -> torch.Tensor:
         candidates = box_from_uniform(noise["initial_uniform"], self.bound)
         return lowest_energy(candidates, energy(obs, candidates))
