@@ -84,7 +84,9 @@ class LangevinConfig(_Config):
     ``rule="correct"``: ``y - tau dE/dy + sqrt(2 tau) w`` (eq. 8). ``chains="short"`` runs
     ``num_samples`` independent chains of ``iterations`` and keeps each one's last sample (IBC's way);
     ``chains="long"`` runs one chain per observation, drops ``burn_in`` iterations, then keeps every
-    ``thinning``-th of the next samples until it has ``num_samples``.
+    ``thinning``-th of the next samples until it has ``num_samples``. ``uniform_samples`` adds that many
+    uniform negatives per example to the chains' samples in training: chains end near the demonstrated
+    action, so without far negatives nothing ranks one mode (say, the other goal) against another.
     """
 
     kind: Literal["langevin"] = "langevin"
@@ -99,6 +101,7 @@ class LangevinConfig(_Config):
     thinning: int = Field(1, ge=1)
     warm_start_fraction: float = Field(0.0, ge=0, le=1, description="inference: share of chains started near the last action")
     warm_start_spread: float = Field(0.05, ge=0, description="inference: std of the warm-start chains, normalised units")
+    uniform_samples: int = Field(0, ge=0, description="training: extra uniform negatives per example beside the chains' samples")
 
 
 class MarginalLossConfig(_Config):

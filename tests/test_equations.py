@@ -191,3 +191,12 @@ def test_dfo_is_refused_as_training_negatives():
 
     with pytest.raises(ValueError, match="uniform.*langevin.*marginal"):
         TrainConfig.model_validate({"sampler": {"kind": "dfo"}})
+
+
+def test_langevin_negatives_can_include_uniform_ones():
+    from implicit_policy.samplers import LangevinSampler
+
+    sampler = LangevinSampler(LangevinConfig(num_samples=3, iterations=2, uniform_samples=5), action_size=2, bound=1.1)
+    energy = lambda obs, y: (y ** 2).sum(-1)  # noqa: E731
+    negatives = sampler.sample(energy, torch.zeros(4, 1), torch.Generator().manual_seed(0))
+    assert negatives.shape == (4, 8, 2) and negatives.abs().max() <= 1.1

@@ -120,8 +120,13 @@ class LangevinSampler:
         return torch.cat(list(kept), dim=1).detach()
 
     def sample(self, energy: EnergyFn, obs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """The chains' samples ``(B, num_samples, A)``, then ``uniform_samples`` uniform ones per example."""
         chains = self.long_chain if self.config.chains == "long" else self.short_chains
-        return chains(autograd_gradient(energy), obs, generator)
+        samples = chains(autograd_gradient(energy), obs, generator)
+        if not self.config.uniform_samples:
+            return samples
+        uniform = uniform_actions(len(obs), self.config.uniform_samples, self.action_size, self.bound, generator, obs.device)
+        return torch.cat([samples, uniform], dim=1)
 
     def infer(self, energy: EnergyFn, obs: torch.Tensor, noise: dict[str, torch.Tensor],
               gradient: GradientFn | None = None) -> torch.Tensor:
