@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .checkpoint import NormalizerStats
 from .runtime import action_bound
 
 
@@ -35,6 +36,10 @@ class Normalizer(nn.Module):
         else:
             obs_low, obs_high = observations.min(0), observations.max(0)
         return cls(obs_low, obs_high, actions.min(0), actions.max(0), margin)
+
+    def stats(self) -> NormalizerStats:
+        """The statistics as a checkpoint records them."""
+        return NormalizerStats(**self.state())
 
     def state(self) -> dict[str, list[float] | float]:
         """JSON-ready statistics, the inverse of ``Normalizer(**state)``."""

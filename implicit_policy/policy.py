@@ -11,10 +11,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from .checkpoint import CheckpointError, CheckpointHeader, NormalizerStats, read_checkpoint, write_checkpoint
+from .checkpoint import CheckpointError, CheckpointHeader, read_checkpoint, write_checkpoint
 from .device import resolve_device
-from .config import EnergyNetConfig, InferenceConfig, RegressionConfig
-from .energy import EnergyModel, ResidualBlock, build_energy_net, hidden_dropout, mlp_layers
+from .config import InferenceConfig, RegressionConfig
+from .energy import EnergyModel, build_energy_net
+from .regression import build_regression_net
 from .normalize import Normalizer
 from .runtime import ControlLoopPolicy
 from .samplers import build_sampler
@@ -123,41 +124,6 @@ class ImplicitPolicy(TorchPolicy):
         return self.energy.energy_and_action_gradient(obs, actions)[1]
 
 
-class RegressionNet(nn.Module):
-    """MLP ``obs (B, O) -> action (B, A)`` in normalised units, sized and initialised like the energy net."""
-
-    def __init__(self, obs_size: int, action_size: int, config: EnergyNetConfig = EnergyNetConfig()) -> None:
-        super().__init__()
-        self.layers = mlp_layers([obs_size] + [config.hidden_size] * config.hidden_layers + [action_size], config)
-        self.dropout = hidden_dropout(config)
-
-    def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        h = self.layers[0](obs)
-        for layer in self.layers[1:]:
-            h = layer(self.dropout(torch.relu(h)))
-        return h
-
-
-class ResNetRegressionNet(nn.Module):
-    """``obs (B, O) -> action (B, A)`` through the energy net's pre-activation residual trunk (``kind="resnet"``)."""
-
-    def __init__(self, obs_size: int, action_size: int, config: EnergyNetConfig) -> None:
-        super().__init__()
-        self.projection, self.output = mlp_layers([obs_size, config.hidden_size, action_size], config)
-        self.blocks = nn.ModuleList(ResidualBlock(config) for _ in range(config.residual_blocks))
-
-    def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        h = self.projection(obs)
-        for block in self.blocks:
-            h = block(h)
-        return self.output(h)
-
-
-def build_regression_net(obs_size: int, action_size: int, config: EnergyNetConfig = EnergyNetConfig()) -> nn.Module:
-    """The explicit baseline's network, of the same ``config.kind`` as an energy net would be."""
-    return (ResNetRegressionNet if config.kind == "resnet" else RegressionNet)(obs_size, action_size, config)
-
-
 class ExplicitPolicy(TorchPolicy):
     """The explicit baseline: a regression MLP trained by MSE (``--preset mse``), behind the same surface as
     ``ImplicitPolicy`` (``act``, ``reset``, ``save``/``load``, ONNX export). Deterministic: no noise."""
@@ -188,7 +154,3 @@ def policy_class_for(header: CheckpointHeader) -> type[TorchPolicy]:
 def load_policy(path: str | os.PathLike, device: str | torch.device = "cpu", seed: int = 0) -> TorchPolicy:
     """The policy a checkpoint or run folder holds: an ``ImplicitPolicy`` or an ``ExplicitPolicy``."""
     return TorchPolicy.load(path, device=device, seed=seed)
-
-
-def normalizer_stats(normalizer: Normalizer) -> NormalizerStats:
-    return NormalizerStats(**normalizer.state())

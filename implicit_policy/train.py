@@ -35,7 +35,8 @@ from .losses import mse_loss, total_loss
 from .normalize import Normalizer
 from .plots import plot_training_curves
 from .rollout import box_spaces
-from .policy import TorchPolicy, build_regression_net, normalizer_stats, policy_class_for
+from .policy import TorchPolicy, policy_class_for
+from .regression import build_regression_net
 from .optimizer_state import load_optimizer_state_tensors, optimizer_state_tensors, under_prefix, with_prefix
 from .samplers import LearnedSampler, build_sampler
 
@@ -122,7 +123,7 @@ class Trainer:
             env_id=demos.env_id, obs_size=demos.observation_size, action_size=demos.action_size,
             n_obs_steps=config.n_obs_steps,
             action_low=action_low.tolist(), action_high=action_high.tolist(),
-            normalizer=normalizer_stats(self.normalizer), energy=config.energy, inference=config.inference,
+            normalizer=self.normalizer.stats(), energy=config.energy, inference=config.inference,
             train=config,
         )
         # The weights the policy uses: the live ones, or their exponential moving average.
