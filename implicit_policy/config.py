@@ -12,13 +12,17 @@ import os
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 
 from .atomic import atomic_write_text
 
 
 class _Config(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+NoiseInputs = dict[str, tuple[tuple[int, ...], int, str]]
+"""The noise an argmin takes as inputs: name -> (shape, batch axis, ``"uniform"`` or ``"normal"``)."""
 
 
 class EnergyNetConfig(_Config):
@@ -76,6 +80,14 @@ class DFOConfig(_Config):
     warm_start_fraction: float = Field(0.0, ge=0, le=1, description="share of candidates started near the last action")
     warm_start_spread: float = Field(0.05, ge=0, description="std of the warm-start candidates, normalised units")
 
+    def noise_inputs(self, batch: int, action_size: int) -> NoiseInputs:
+        """``initial_uniform (B, N, A)`` places the candidates in the box, ``resample_uniform (K, B)`` is one
+        systematic-resampling offset per row and round, ``perturb_normal (K, B, N, A)`` the perturbations."""
+        n, k = self.num_samples, self.iterations
+        return {"initial_uniform": ((batch, n, action_size), 0, "uniform"),
+                "resample_uniform": ((k, batch), 1, "uniform"),
+                "perturb_normal": ((k, batch, n, action_size), 1, "normal")}
+
 
 class LangevinConfig(_Config):
     """Langevin MCMC over actions.
@@ -102,6 +114,12 @@ class LangevinConfig(_Config):
     warm_start_fraction: float = Field(0.0, ge=0, le=1, description="inference: share of chains started near the last action")
     warm_start_spread: float = Field(0.05, ge=0, description="inference: std of the warm-start chains, normalised units")
     uniform_samples: int = Field(0, ge=0, description="training: extra uniform negatives per example beside the chains' samples")
+
+    def noise_inputs(self, batch: int, action_size: int) -> NoiseInputs:
+        """``initial_uniform (B, N, A)`` starts the chains in the box, ``step_normal (K, B, N, A)`` moves them."""
+        n, k = self.num_samples, self.iterations
+        return {"initial_uniform": ((batch, n, action_size), 0, "uniform"),
+                "step_normal": ((k, batch, n, action_size), 1, "normal")}
 
 
 class MarginalLossConfig(_Config):
@@ -137,8 +155,18 @@ class RegressionConfig(_Config):
 
     kind: Literal["regression"] = "regression"
 
+    def noise_inputs(self, batch: int, action_size: int) -> NoiseInputs:
+        return {}
+
 
 InferenceConfig = Annotated[Union[DFOConfig, LangevinConfig, RegressionConfig], Field(discriminator="kind")]
+"""How a policy acts; each kind names the noise its argmin takes (``noise_inputs``), the one contract that
+torch, the exported graph and ``OnnxPolicy`` share."""
+
+
+def inference_config(values: dict) -> DFOConfig | LangevinConfig | RegressionConfig:
+    """The inference config a JSON dict describes (as an exported file's metadata carries it)."""
+    return TypeAdapter(InferenceConfig).validate_python(values)
 
 
 class LossConfig(_Config):

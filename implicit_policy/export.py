@@ -24,7 +24,7 @@ from torch import nn
 from .atomic import atomic_open
 from .onnx_policy import FORMAT_VERSION, graph_digest
 from .policy import ImplicitPolicy, TorchPolicy
-from .runtime import noise_specs, observation_input_shape
+from .runtime import observation_input_shape
 
 OPSET = 18
 
@@ -41,45 +41,28 @@ class RawEnergy(nn.Module):
         return self.policy.raw_energy(obs, actions)
 
 
-class _Argmin(nn.Module):
-    """Raw observation ``(B, O)`` (or window ``(B, n_obs_steps, O)``) and noise in, raw action ``(B, A)`` out,
-    clipped to the action box:
-    the policy's own ``normalized_argmin`` between its normaliser's two maps (for an explicit policy, the
-    regression net alone and no noise)."""
+class ArgminModule(nn.Module):
+    """Raw observation ``(B, O)`` (or window ``(B, n_obs_steps, O)``) and the inference kind's noise inputs
+    in, raw action ``(B, A)`` out, clipped to the action box: the policy's own ``normalized_argmin`` between
+    its normaliser's two maps. The noise arrives positionally in the order of ``noise_inputs``, so one
+    module serves every inference kind (an explicit policy takes none)."""
 
     def __init__(self, policy: TorchPolicy) -> None:
         super().__init__()
         self.policy = policy
         self.model, self.normalizer = policy.model, policy.torch_normalizer
+        self.noise_names = list(policy.header.inference.noise_inputs(1, policy.action_size))
         self.register_buffer("low", torch.tensor(policy.header.action_low))
         self.register_buffer("high", torch.tensor(policy.header.action_high))
 
-    def _run(self, obs: torch.Tensor, noise: dict[str, torch.Tensor]) -> torch.Tensor:
-        best = self.policy.normalized_argmin(self.policy.normalize_window(obs), noise)
+    def forward(self, obs: torch.Tensor, *noise: torch.Tensor) -> torch.Tensor:
+        best = self.policy.normalized_argmin(self.policy.normalize_window(obs), dict(zip(self.noise_names, noise)))
         return torch.minimum(torch.maximum(self.normalizer.denormalize_actions(best), self.low), self.high)
 
 
-class RegressionArgmin(_Argmin):
-    def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        return self._run(obs, {})
-
-
-class DFOArgmin(_Argmin):
-    def forward(self, obs: torch.Tensor, initial_uniform: torch.Tensor, resample_uniform: torch.Tensor,
-                perturb_normal: torch.Tensor) -> torch.Tensor:
-        return self._run(obs, {"initial_uniform": initial_uniform, "resample_uniform": resample_uniform,
-                               "perturb_normal": perturb_normal})
-
-
-class LangevinArgmin(_Argmin):
-    def forward(self, obs: torch.Tensor, initial_uniform: torch.Tensor, step_normal: torch.Tensor) -> torch.Tensor:
-        return self._run(obs, {"initial_uniform": initial_uniform, "step_normal": step_normal})
-
-
-def argmin_module(policy: TorchPolicy) -> _Argmin:
-    """The exportable module of a policy's whole argmin (inputs: observation and noise)."""
-    kinds = {"dfo": DFOArgmin, "langevin": LangevinArgmin, "regression": RegressionArgmin}
-    return kinds[policy.header.inference.kind](policy)
+def argmin_module(policy: TorchPolicy) -> ArgminModule:
+    """The exportable module of a policy's whole argmin (inputs: observation, then its noise)."""
+    return ArgminModule(policy)
 
 
 def _metadata(policy: TorchPolicy, kind: str) -> dict[str, str]:
@@ -115,16 +98,19 @@ def _quiet_exporter() -> Iterator[None]:
 
 
 def _export(module: nn.Module, inputs: dict[str, torch.Tensor], dynamic: dict[str, dict[int, str]],
-            output: str, path: Path, metadata: dict[str, str]) -> Path:
-    """Export, embed weights, stamp metadata and a digest, check, and write ``path`` atomically."""
+            output: str, path: Path, metadata: dict[str, str], varargs_after: int | None = None) -> Path:
+    """Export, embed weights, stamp metadata and a digest, check, and write ``path`` atomically.
+    ``varargs_after``: the module's forward takes the inputs from that position on as ``*args``."""
     module = module.eval()
     dims = {label: torch.export.Dim(label, min=1) for axes in dynamic.values() for label in axes.values()}
-    shapes = {name: {axis: dims[label] for axis, label in dynamic.get(name, {}).items()} for name in inputs}
+    shapes = [{axis: dims[label] for axis, label in dynamic.get(name, {}).items()} for name in inputs]
+    if varargs_after is not None and len(shapes) > varargs_after:
+        shapes = [*shapes[:varargs_after], tuple(shapes[varargs_after:])]
     with tempfile.TemporaryDirectory() as tmp, _quiet_exporter():
         raw_path = Path(tmp) / "model.onnx"
         with torch.no_grad():
             torch.onnx.export(module, tuple(inputs.values()), str(raw_path), input_names=list(inputs),
-                              output_names=[output], dynamic_shapes=shapes, opset_version=OPSET, dynamo=True,
+                              output_names=[output], dynamic_shapes=tuple(shapes), opset_version=OPSET, dynamo=True,
                               external_data=False, verbose=False)
         model = onnx.load(str(raw_path))
     for key, value in {**metadata, "implicit_policy.graph_sha256": graph_digest(model)}.items():
@@ -163,7 +149,8 @@ def export_argmin(policy: TorchPolicy, path: str | os.PathLike) -> Path:
     inference = policy.header.inference
     obs_shape = observation_input_shape(policy.n_obs_steps, policy.obs_size)
     b = _example_batch(*obs_shape, policy.action_size, *(getattr(inference, k, 0) for k in ("num_samples", "iterations")))
-    specs = noise_specs(inference.model_dump(), batch=b, action_size=policy.action_size)
+    specs = inference.noise_inputs(b, policy.action_size)
     example = {"obs": torch.zeros(b, *obs_shape)} | {name: torch.rand(*shape) for name, (shape, _, _) in specs.items()}
     dynamic = {"obs": {0: "B"}} | {name: {axis: "B"} for name, (_, axis, _) in specs.items()}
-    return _export(argmin_module(policy), example, dynamic, "action", Path(path), _metadata(policy, "argmin"))
+    return _export(ArgminModule(policy), example, dynamic, "action", Path(path), _metadata(policy, "argmin"),
+                   varargs_after=1)

@@ -143,12 +143,9 @@ class ExplicitPolicy(TorchPolicy):
         return self.net(obs)
 
 
-POLICY_CLASSES: dict[str, type[TorchPolicy]] = {"dfo": ImplicitPolicy, "langevin": ImplicitPolicy,
-                                                 "regression": ExplicitPolicy}
-
-
 def policy_class_for(header: CheckpointHeader) -> type[TorchPolicy]:
-    return POLICY_CLASSES[header.inference.kind]
+    """An explicit policy for a regression, an implicit one for every optimiser over actions."""
+    return ExplicitPolicy if isinstance(header.inference, RegressionConfig) else ImplicitPolicy
 
 
 def load_policy(path: str | os.PathLike, device: str | torch.device = "cpu", seed: int = 0) -> TorchPolicy:

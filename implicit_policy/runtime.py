@@ -1,5 +1,5 @@
-"""What ``ImplicitPolicy`` and ``OnnxPolicy`` share, with numpy alone: observation checks, the noise
-contract of the argmin (:func:`noise_specs`), warm start, and clipping to the action box.
+"""What ``ImplicitPolicy`` and ``OnnxPolicy`` share, with numpy (and the pydantic configs) alone: observation
+checks, the noise contract of the argmin (:func:`noise_specs`), history, warm start, and clipping to the box.
 
 Both policies draw their noise here from a ``numpy.random.Generator``, so the torch and the onnxruntime
 policy give the same actions for the same seed; they differ only in who evaluates the argmin.
@@ -12,25 +12,13 @@ from typing import Any
 
 import numpy as np
 
+from .config import NoiseInputs, inference_config
 
-def noise_specs(inference: dict[str, Any], batch: int, action_size: int) -> dict[str, tuple[tuple[int, ...], int, str]]:
-    """Noise inputs of an argmin: name -> (shape, batch axis, ``"uniform"`` or ``"normal"``).
 
-    ``initial_uniform (B, N, A)`` places the N starting candidates in the box; DFO adds
-    ``resample_uniform (K, B)`` (one systematic-resampling offset per row and round) and
-    ``perturb_normal (K, B, N, A)``, Langevin ``step_normal (K, B, N, A)``. An explicit policy's regression
-    needs none.
-    """
-    if inference["kind"] == "regression":
-        return {}
-    n, k = inference["num_samples"], inference["iterations"]
-    specs = {"initial_uniform": ((batch, n, action_size), 0, "uniform")}
-    if inference["kind"] == "dfo":
-        specs["resample_uniform"] = ((k, batch), 1, "uniform")
-        specs["perturb_normal"] = ((k, batch, n, action_size), 1, "normal")
-    else:
-        specs["step_normal"] = ((k, batch, n, action_size), 1, "normal")
-    return specs
+def noise_specs(inference: dict[str, Any], batch: int, action_size: int) -> NoiseInputs:
+    """Noise inputs of an argmin over ``batch`` observations: name -> (shape, batch axis, ``"uniform"`` or
+    ``"normal"``), as the inference config's ``noise_inputs`` declares them (none for a regression)."""
+    return inference_config(inference).noise_inputs(batch, action_size)
 
 
 def draw_noise(inference: dict[str, Any], batch: int, action_size: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
