@@ -26,7 +26,7 @@ NoiseInputs = dict[str, tuple[tuple[int, ...], int, str]]
 
 
 class EnergyNetConfig(_Config):
-    """The network over concat(obs, action); defaults are the seed paper's MLP (appendix D).
+    """The network over concat(obs, action); defaults are Ta et al.'s MLP (appendix D).
 
     ``kind="resnet"`` is Implicit BC's ``ResNetPreActivation``: a linear projection to ``hidden_size``, then
     ``residual_blocks`` blocks ``x + W2 relu(W1 relu(x))`` (IBC's "depth 2" is one block), then the output
@@ -92,7 +92,7 @@ class DFOConfig(_Config):
 class LangevinConfig(_Config):
     """Langevin MCMC over actions.
 
-    ``rule="ibc"``: ``y - lam/2 dE/dy + lam * noise_scale * w`` (IBC's code, seed paper eq. 6);
+    ``rule="ibc"``: ``y - lam/2 dE/dy + lam * noise_scale * w`` (IBC's code, Ta et al. eq. 6);
     ``rule="correct"``: ``y - tau dE/dy + sqrt(2 tau) w`` (eq. 8). ``chains="short"`` runs
     ``num_samples`` independent chains of ``iterations`` and keeps each one's last sample (IBC's way);
     ``chains="long"`` runs one chain per observation, drops ``burn_in`` iterations, then keeps every
@@ -131,7 +131,7 @@ class MarginalLossConfig(_Config):
 
 
 class MarginalSamplerConfig(_Config):
-    """Marginal Action Sampler (seed paper, section V): a second, unconditional EBM ``E_gamma(y)`` over actions,
+    """Marginal Action Sampler (Ta et al., section V): a second, unconditional EBM ``E_gamma(y)`` over actions,
     trained alongside the conditional one by ``langevin`` MCMC; the samples it draws each step are the
     conditional EBM's InfoNCE negatives, independent of the observation as InfoNCE's bound asks."""
 

@@ -18,7 +18,7 @@ GradientFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 def mlp_layers(sizes: list[int], config: EnergyNetConfig) -> nn.ModuleList:
-    """Linear layers ``sizes[0] -> ... -> sizes[-1]`` with the seed paper's N(0, ``init_std``) weights and
+    """Linear layers ``sizes[0] -> ... -> sizes[-1]`` with Ta et al.'s N(0, ``init_std``) weights and
     biases, spectral norm on the hidden-to-hidden layers if configured. Shared by the energy net and the
     explicit baseline's regression net, so both are built alike."""
     layers = nn.ModuleList(nn.Linear(i, o) for i, o in zip(sizes[:-1], sizes[1:]))

@@ -3,7 +3,7 @@ the README's results. Each is a plain :class:`TrainConfig`; ``--config FILE`` ta
 (``implicit-policy config --preset NAME`` prints one to start from).
 
 Tuned on this project's 2-core CPU for a 15-minute budget (see the README's tuning notes): a 128-unit
-energy net (the seed paper's 256 trains about 3x slower per step for no gain within the budget), the
+energy net (Ta et al.'s 256 trains about 3x slower per step for no gain within the budget), the
 learning rate halved every 60 epochs, closed-loop validation on 100 episodes every 1000 steps, and the
 best-validated weights kept.
 """
@@ -51,7 +51,7 @@ PRESETS: dict[str, TrainConfig] = {
 
 
 def _marginal(rule: str, max_entropy_weight: float = 0.0, positive_l2_weight: float = 0.0) -> TrainConfig:
-    """The seed paper's Marginal Action Sampler trials (appendix D): negatives from a 64-unit marginal EBM
+    """Ta et al.'s Marginal Action Sampler trials (appendix D): negatives from a 64-unit marginal EBM
     trained by ``rule`` Langevin; everything else as ``ibc-langevin``."""
     langevin = LangevinConfig(rule=rule, num_samples=8, iterations=10, noise_scale=0.1)
     loss = MarginalLossConfig(max_entropy_weight=max_entropy_weight, positive_l2_weight=positive_l2_weight)

@@ -22,12 +22,12 @@ ACTION_RANGE = 2.0
 
 def ibc_langevin_update(y: torch.Tensor, grad: torch.Tensor, step: float, noise: torch.Tensor,
                         sigma: float) -> torch.Tensor:
-    """IBC's rule, seed paper eq. (6): ``y - lam/2 * dE/dy + lam * sigma * w``, ``w ~ N(0, I)``."""
+    """IBC's rule, Ta et al. eq. (6): ``y - lam/2 * dE/dy + lam * sigma * w``, ``w ~ N(0, I)``."""
     return y - 0.5 * step * grad + step * sigma * noise
 
 
 def correct_langevin_update(y: torch.Tensor, grad: torch.Tensor, step: float, noise: torch.Tensor) -> torch.Tensor:
-    """Euler-Maruyama Langevin, seed paper eq. (8): ``y - tau * dE/dy + sqrt(2 tau) * w``, ``w ~ N(0, I)``."""
+    """Euler-Maruyama Langevin, Ta et al. eq. (8): ``y - tau * dE/dy + sqrt(2 tau) * w``, ``w ~ N(0, I)``."""
     return y - step * grad + math.sqrt(2.0 * step) * noise
 
 

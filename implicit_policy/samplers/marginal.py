@@ -1,4 +1,4 @@
-"""Marginal Action Sampler (seed paper, section V and appendix D).
+"""Marginal Action Sampler (Ta et al., section V and appendix D).
 
 A second, unconditional EBM ``E_gamma(y)`` over actions learns the demonstrations' action marginal p(y)
 by Langevin MCMC, concurrently with the conditional EBM. The samples its chains draw each step serve twice:
