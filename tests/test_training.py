@@ -277,3 +277,20 @@ def test_every_preset_trains_a_step_and_ibc_reference_holds_ibc_settings(demos_2
         small = config.with_settings(["steps=1", "eval_every=0", "eval_episodes=0", "optim.batch_size=8",
                                       "torch_threads=1"])
         assert train(small, demos_2d, tmp_path / name, progress=False).steps == 1, name
+
+
+def test_cli_set_overrides_any_field_and_refuses_unknown_ones(tiny_config, demos_2d, tmp_path, capsys):
+    data = demos_2d.save(tmp_path / "d.npz")
+    tiny_config.save(tmp_path / "c.json")
+    base = ["train", "--data", str(data), "--config", str(tmp_path / "c.json"), "--quiet"]
+    assert main(base + ["--out", str(tmp_path / "r"), "--set", "n_obs_steps=2", "--set", "steps=5",
+                        "--set", "energy.kind=resnet"]) == 0
+    saved = json.loads((tmp_path / "r" / "train_config.json").read_text())
+    assert (saved["n_obs_steps"], saved["steps"], saved["energy"]["kind"]) == (2, 5, "resnet")
+    capsys.readouterr()
+    assert main(base + ["--out", str(tmp_path / "r2"), "--set", "sampler.bogus=1"]) == 2
+    assert "no field 'bogus'" in capsys.readouterr().err
+    assert main(base + ["--out", str(tmp_path / "r3"), "--set", "n_obs_steps=0"]) == 2
+    assert "n_obs_steps" in capsys.readouterr().err
+    assert main(base + ["--out", str(tmp_path / "r4"), "--device", "bogus"]) == 2
+    assert "not a torch device name" in capsys.readouterr().err
