@@ -38,7 +38,8 @@ SWEEP: dict[str, InferenceConfig] = {
 
 
 def percentiles(policy, obs: np.ndarray, repeats: int) -> tuple[float, float]:
-    """p50 and p99 of ``policy.act(obs)`` in milliseconds."""
+    """p50 and p99 of ``policy.act(obs)`` in milliseconds (one episode: the policy keeps its history)."""
+    policy.reset()
     for _ in range(5):
         policy.act(obs)
     times = []
@@ -53,9 +54,10 @@ def energy_flops(policy: ImplicitPolicy, batch: int) -> float:
     """FLOPs of the energy evaluations in one ``act`` over ``batch`` observations (2 per multiply-add;
     a Langevin iteration's explicit gradient counted as one more forward pass)."""
     cfg, net = policy.header.inference, policy.energy
-    widths = [layer.out_features for layer in net.layers]
-    per_candidate = 2 * (policy.action_size * widths[0] + sum(a * b for a, b in zip(widths[:-1], widths[1:])))
-    per_row = 2 * policy.obs_size * widths[0]
+    first = net.projection if hasattr(net, "projection") else net.layers[0]
+    obs_weights = first.weight.shape[0] * (first.weight.shape[1] - policy.action_size)  # computed once per row
+    all_weights = sum(m.weight.numel() for m in net.modules() if isinstance(m, torch.nn.Linear))
+    per_candidate, per_row = 2 * (all_weights - obs_weights), 2 * obs_weights
     if isinstance(cfg, DFOConfig):
         evaluations, passes = cfg.iterations + 1, 1
     else:
@@ -77,15 +79,20 @@ def matmul_flops_per_second(size: int = 512, repeats: int = 50) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--policy", required=True, help="run folder or checkpoint of a Particle2D policy")
+    parser.add_argument("--policy", required=True, help="run folder or checkpoint of an implicit policy")
     parser.add_argument("--repeats", type=int, default=200)
     parser.add_argument("--success", action="store_true", help="also measure closed-loop success per config")
     parser.add_argument("--episodes", type=int, default=100)
     parser.add_argument("--json", help="write all figures here")
+    parser.add_argument("--device", default="cpu", help="torch device of ImplicitPolicy (cpu or cuda)")
+    parser.add_argument("--providers", nargs="+", default=["CPUExecutionProvider"],
+                        help="onnxruntime providers, e.g. CUDAExecutionProvider CPUExecutionProvider (onnxruntime-gpu)")
+    parser.add_argument("--configs", nargs="+", default=list(SWEEP), choices=list(SWEEP), help="inference configs to time")
     args = parser.parse_args()
     torch.set_num_threads(1)
     peak = matmul_flops_per_second()
-    print(f"torch {torch.__version__}, 1 thread; measured fp32 matmul: {peak / 1e9:.1f} GFLOP/s")
+    print(f"torch {torch.__version__}, 1 thread, policy on {args.device}; onnxruntime {args.providers}; "
+          f"measured fp32 matmul (CPU): {peak / 1e9:.1f} GFLOP/s")
     header = (f"{'config':<16}{'torch p50':>10}{'p99':>8}{'onnx p50':>10}{'p99':>8}{'torch B16':>11}{'onnx B16':>10}"
               f"{'GFLOP/s':>9}{'of peak':>9}")
     if args.success:
@@ -93,11 +100,13 @@ def main() -> None:
     print(header + "   (latencies in ms)")
     rows = []
     rng = np.random.default_rng(0)
-    one, sixteen = rng.uniform(0, 1, 8).astype(np.float32), rng.uniform(0, 1, (16, 8)).astype(np.float32)
     with tempfile.TemporaryDirectory() as tmp:
-        for name, config in SWEEP.items():
-            policy = ImplicitPolicy.load(args.policy, inference=config)
-            onnx_policy = OnnxPolicy(export_argmin(policy, Path(tmp) / "p.onnx"), threads=1)
+        for name in args.configs:
+            config = SWEEP[name]
+            policy = ImplicitPolicy.load(args.policy, inference=config, device=args.device)
+            onnx_policy = OnnxPolicy(export_argmin(policy, Path(tmp) / "p.onnx"), threads=1, providers=args.providers)
+            env_id, obs_size = policy.header.env_id, policy.obs_size
+            one, sixteen = rng.uniform(0, 1, obs_size).astype(np.float32), rng.uniform(0, 1, (16, obs_size)).astype(np.float32)
             row = {"config": name, "inference": config.model_dump()}
             row["torch_p50"], row["torch_p99"] = percentiles(policy, one, args.repeats)
             row["onnx_p50"], row["onnx_p99"] = percentiles(onnx_policy, one, args.repeats)
@@ -108,15 +117,16 @@ def main() -> None:
                     f"{row['onnx_p99']:>8.2f}{row['torch_b16_p50']:>11.2f}{row['onnx_b16_p50']:>10.2f}"
                     f"{row['onnx_gflops']:>9.1f}{row['onnx_gflops'] * 1e9 / peak:>9.0%}")
             if args.success:
-                row["success"] = evaluate(onnx_policy, "Particle2D-v0", args.episodes, 1000)["success_rate"]
+                row["success"] = evaluate(onnx_policy, env_id, args.episodes, 1000)["success_rate"]
                 warm = config.model_copy(update={"warm_start_fraction": 0.25})
-                warm_policy = ImplicitPolicy.load(args.policy, inference=warm)
-                row["success_warm"] = evaluate(warm_policy, "Particle2D-v0", args.episodes, 1000)["success_rate"]
+                warm_policy = ImplicitPolicy.load(args.policy, inference=warm, device=args.device)
+                row["success_warm"] = evaluate(warm_policy, env_id, args.episodes, 1000)["success_rate"]
                 line += f"{row['success']:>9.0%}{row['success_warm']:>7.0%}"
             print(line, flush=True)
             rows.append(row)
     if args.json:
-        atomic_write_text(args.json, json.dumps({"matmul_gflops": peak / 1e9, "rows": rows}, indent=2))
+        atomic_write_text(args.json, json.dumps({"matmul_gflops": peak / 1e9, "device": args.device,
+                                                 "providers": args.providers, "rows": rows}, indent=2))
 
 
 if __name__ == "__main__":

@@ -14,3 +14,19 @@ def test_train_speed_benchmark_reports_each_preset():
     rows = [line.split() for line in out.stdout.splitlines()[2:]]
     assert [row[0] for row in rows] == ["ibc-langevin", "ibc-mas", "mse"]
     assert all(float(row[-3]) > 0 and row[-1].endswith("%") for row in rows)  # steps/s and net share
+
+
+def test_latency_benchmark_times_a_history_resnet_policy(demos_2d, tmp_path):
+    from implicit_policy.config import EnergyNetConfig, LangevinConfig, OptimConfig, TrainConfig
+    from implicit_policy.train import train
+
+    config = TrainConfig(energy=EnergyNetConfig(kind="resnet", hidden_size=16), n_obs_steps=2,
+                         sampler=LangevinConfig(num_samples=4, iterations=2), optim=OptimConfig(batch_size=16),
+                         steps=2, eval_every=0, eval_episodes=0, checkpoint_every=2)
+    train(config, demos_2d, tmp_path / "run", progress=False)
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "latency.py"), "--policy", str(tmp_path / "run"),
+                          "--repeats", "8", "--configs", "dfo 64x3", "langevin 16x10"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    rows = [line.split() for line in out.stdout.splitlines() if line.startswith(("dfo", "langevin"))]
+    assert len(rows) == 2 and all(float(value) > 0 for row in rows for value in row[2:8])
