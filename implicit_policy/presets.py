@@ -2,10 +2,10 @@
 the README's results. Each is a plain :class:`TrainConfig`; ``--config FILE`` takes any other
 (``implicit-policy config --preset NAME`` prints one to start from).
 
-Tuned on this project's 2-core CPU for a 15-minute budget (see the README's tuning notes): a 128-unit
-energy net (Ta et al.'s 256 trains about 3x slower per step for no gain within the budget), the
-learning rate halved every 60 epochs, closed-loop validation on 100 episodes every 1000 steps, and the
-best-validated weights kept.
+Tuned on this project's 2-core CPU for a 15-minute budget (see the README's tuning notes): observation
+history of two steps (``n_obs_steps=2``, as Implicit BC's particle config), a 128-unit energy net (Ta et al.'s
+256 trains about 3x slower per step for no gain within the budget), the learning rate halved every 60
+epochs, closed-loop validation on 100 episodes every 1000 steps, and the best-validated weights kept.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from .config import (DFOConfig, EnergyNetConfig, LangevinConfig, LossConfig, Mar
                      NormalizerConfig, OptimConfig, RegressionConfig, StepSchedule, TrainConfig, UniformSamplerConfig)
 
 _COMMON = dict(
+    n_obs_steps=2,
     energy=EnergyNetConfig(hidden_size=128),
     eval_every=1000,
     eval_episodes=100,
@@ -22,13 +23,14 @@ _COMMON = dict(
 _LANGEVIN_INFERENCE = LangevinConfig(rule="ibc", num_samples=64, iterations=10, noise_scale=0.01)
 
 PRESETS: dict[str, TrainConfig] = {
-    # IBC's recipe: negatives from 8 short chains of IBC-rule Langevin (sigma 0.1, 10 iterations), Langevin
-    # inference as gradient descent (sigma 0.01), appendix D's schedule and clipping.
+    # IBC's recipe: negatives from 8 short chains of IBC-rule Langevin (sigma 0.1; 30 iterations, which with
+    # history gave the best success per minute here), Langevin inference as gradient descent (sigma 0.01),
+    # appendix D's schedule and clipping.
     "ibc-langevin": TrainConfig(
-        sampler=LangevinConfig(rule="ibc", num_samples=8, iterations=10, noise_scale=0.1),
+        sampler=LangevinConfig(rule="ibc", num_samples=8, iterations=30, noise_scale=0.1),
         inference=_LANGEVIN_INFERENCE,
         optim=OptimConfig(batch_size=256, lr_decay=0.5, lr_decay_every_epochs=60),
-        steps=12_000,
+        steps=6_000,
         **_COMMON,
     ),
     # Uniform negatives (InfoNCE's unbiased proposal), many per example, with derivative-free inference.
@@ -41,10 +43,10 @@ PRESETS: dict[str, TrainConfig] = {
     ),
     # The textbook Langevin rule (eq. 8) for negatives; everything else as ibc-langevin.
     "correct-langevin": TrainConfig(
-        sampler=LangevinConfig(rule="correct", num_samples=8, iterations=10),
+        sampler=LangevinConfig(rule="correct", num_samples=8, iterations=30),
         inference=_LANGEVIN_INFERENCE,
         optim=OptimConfig(batch_size=256, lr_decay=0.5, lr_decay_every_epochs=60),
-        steps=12_000,
+        steps=6_000,
         **_COMMON,
     ),
 }
@@ -56,7 +58,7 @@ def _marginal(rule: str, max_entropy_weight: float = 0.0, positive_l2_weight: fl
     langevin = LangevinConfig(rule=rule, num_samples=8, iterations=10, noise_scale=0.1)
     loss = MarginalLossConfig(max_entropy_weight=max_entropy_weight, positive_l2_weight=positive_l2_weight)
     sampler = MarginalSamplerConfig(energy=EnergyNetConfig(hidden_size=64), langevin=langevin, loss=loss)
-    return PRESETS["ibc-langevin"].updated(sampler=sampler)
+    return PRESETS["ibc-langevin"].updated(sampler=sampler, steps=12_000)
 
 
 PRESETS |= {
