@@ -23,7 +23,9 @@ from safetensors.torch import save as save_safetensors
 from .atomic import atomic_write_text, default_mode
 from .config import EnergyNetConfig, InferenceConfig, TrainConfig, describe_validation_error
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+"""Version 1 (before header digests) still loads, verified by its weights' digest alone."""
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 LATEST_FILE = "latest"
@@ -61,6 +63,11 @@ class CheckpointHeader(BaseModel):
     step: int | None = Field(None, description="training step the weights are from")
     validation_success_rate: float | None = None
     weights_sha256: str = ""
+    header_sha256: str = Field("", description="digest of everything above (weights digest included); format 2 on")
+
+    def digest(self) -> str:
+        """sha256 of this header with ``header_sha256`` blank: covers every field a policy reads."""
+        return hashlib.sha256(self.model_copy(update={"header_sha256": ""}).model_dump_json().encode()).hexdigest()
 
 
 def resolve_checkpoint(path: str | os.PathLike, latest: bool = False) -> Path:
@@ -85,7 +92,10 @@ def write_checkpoint(folder: str | os.PathLike, header: CheckpointHeader, weight
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     blob = save_safetensors({k: v.detach().cpu().contiguous() for k, v in weights.items()})
-    header = header.model_copy(update={"weights_sha256": hashlib.sha256(blob).hexdigest()})
+    # Re-validated, so the digest is of exactly the values a reader will parse back (e.g. 1 -> 1.0 in a float field).
+    header = CheckpointHeader.model_validate(header.model_dump() | {"weights_sha256": hashlib.sha256(blob).hexdigest(),
+                                                                    "format_version": FORMAT_VERSION})
+    header = header.model_copy(update={"header_sha256": header.digest()})
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     os.chmod(tmp, default_mode(directory=True))
     try:
@@ -127,8 +137,12 @@ def read_checkpoint(path: str | os.PathLike, latest: bool = False) -> tuple[Path
         raise CheckpointError(f"{config_path} is not valid JSON (truncated?): {err}") from err
     except ValidationError as err:
         raise CheckpointError(f"{config_path} is not a valid checkpoint config: {describe_validation_error(err)}") from err
-    if header.format_version != FORMAT_VERSION:
-        raise CheckpointError(f"{config_path} has format_version {header.format_version}; this version reads {FORMAT_VERSION}")
+    if header.format_version not in READABLE_VERSIONS:
+        raise CheckpointError(f"{config_path} has format_version {header.format_version}; this version reads "
+                              f"{', '.join(map(str, READABLE_VERSIONS))}")
+    if header.format_version >= 2 and header.header_sha256 != header.digest():
+        raise CheckpointError(f"{config_path} was changed after it was written (its sha256 does not match); to act "
+                              "with other inference settings, pass them to ImplicitPolicy.load(..., inference=...)")
     blob = weights_path.read_bytes()
     if hashlib.sha256(blob).hexdigest() != header.weights_sha256:
         raise CheckpointError(f"{weights_path} does not match the sha256 in {CONFIG_FILE}: truncated or tampered")

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from .atomic import atomic_open
-from .onnx_policy import FORMAT_VERSION, graph_digest
+from .onnx_policy import FORMAT_VERSION, content_digest, graph_digest
 from .policy import ImplicitPolicy, TorchPolicy
 from .runtime import observation_input_shape
 
@@ -116,6 +116,8 @@ def _export(module: nn.Module, inputs: dict[str, torch.Tensor], dynamic: dict[st
     for key, value in {**metadata, "implicit_policy.graph_sha256": graph_digest(model)}.items():
         entry = model.metadata_props.add()
         entry.key, entry.value = key, value
+    entry = model.metadata_props.add()
+    entry.key, entry.value = "implicit_policy.content_sha256", content_digest(model)
     onnx.checker.check_model(model, full_check=True)
     with atomic_open(path, "wb") as handle:
         handle.write(model.SerializeToString())

@@ -17,13 +17,25 @@ import onnxruntime as ort
 
 from .runtime import ControlLoopPolicy, noise_specs, observation_input_shape
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+"""Version 1 files (before metadata digests) still load, verified by their graph digest alone."""
 _PREFIX = "implicit_policy."
+_DIGESTS = (f"{_PREFIX}graph_sha256", f"{_PREFIX}content_sha256")
 
 
 def graph_digest(model: onnx.ModelProto) -> str:
     """sha256 of the serialised graph (weights included): detects a changed or damaged file."""
     return hashlib.sha256(model.graph.SerializeToString(deterministic=True)).hexdigest()
+
+
+def content_digest(model: onnx.ModelProto) -> str:
+    """sha256 of the graph and of every metadata entry but the digests: the bounds, normaliser, sizes and
+    inference settings the policy reads are covered as well as the weights."""
+    digest = hashlib.sha256(graph_digest(model).encode())
+    for entry in sorted((p.key, p.value) for p in model.metadata_props if p.key not in _DIGESTS):
+        digest.update(json.dumps(entry).encode())
+    return digest.hexdigest()
 
 
 def read_onnx(path: str | os.PathLike) -> tuple[onnx.ModelProto, dict[str, str]]:
@@ -38,10 +50,14 @@ def read_onnx(path: str | os.PathLike) -> tuple[onnx.ModelProto, dict[str, str]]
     meta = {p.key[len(_PREFIX):]: p.value for p in model.metadata_props if p.key.startswith(_PREFIX)}
     if "format_version" not in meta:
         raise ValueError(f"{path} was not exported by implicit-policy (no {_PREFIX}format_version metadata)")
-    if int(meta["format_version"]) != FORMAT_VERSION:
-        raise ValueError(f"{path} has format_version {meta['format_version']}; this version reads {FORMAT_VERSION}")
+    version = int(meta["format_version"]) if meta["format_version"].isdigit() else meta["format_version"]
+    if version not in READABLE_VERSIONS:
+        raise ValueError(f"{path} has format_version {version}; this version reads {', '.join(map(str, READABLE_VERSIONS))}")
     if meta.get("graph_sha256") != graph_digest(model):
         raise ValueError(f"{path} fails its graph sha256 check: the file was changed after export")
+    if version >= 2 and meta.get("content_sha256") != content_digest(model):
+        raise ValueError(f"{path} fails its sha256 check: its metadata (bounds, normaliser, sizes or inference "
+                         "settings) was changed after export")
     return model, meta
 
 

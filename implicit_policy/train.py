@@ -35,6 +35,7 @@ from .losses import mse_loss, total_loss
 from .normalize import Normalizer
 from .plots import plot_training_curves
 from .rollout import box_spaces
+from .run_lock import run_folder_lock
 from .policy import TorchPolicy, policy_class_for
 from .regression import build_regression_net
 from .optimizer_state import load_optimizer_state_tensors, optimizer_state_tensors, under_prefix, with_prefix
@@ -297,6 +298,7 @@ def _truncate_metrics(path: Path, step: int) -> None:
 def train(config: TrainConfig, demos: Demonstrations, run_dir: str | os.PathLike, resume: bool = False,
           progress: bool = True) -> TrainResult:
     """Train an energy net on ``demos`` into ``run_dir``; see :class:`Trainer`."""
-    if resume:
-        resolve_checkpoint(run_dir, latest=True)  # a clear error if there is nothing to resume
-    return Trainer(config, demos, run_dir).run(resume=resume, progress=progress)
+    with run_folder_lock(run_dir):  # one writer per run folder
+        if resume:
+            resolve_checkpoint(run_dir, latest=True)  # a clear error if there is nothing to resume
+        return Trainer(config, demos, run_dir).run(resume=resume, progress=progress)

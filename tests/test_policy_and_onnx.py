@@ -117,6 +117,12 @@ def test_checkpoint_with_wrong_sizes_is_refused(any_run_dir, tmp_path):
     config = json.loads((tmp_path / "c" / "config.json").read_text())
     config["obs_size"] = 9
     (tmp_path / "c" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="changed after it was written"):  # an edited file is refused
+        load_policy(tmp_path / "c")
+    from implicit_policy.checkpoint import CheckpointHeader
+
+    config["header_sha256"] = CheckpointHeader.model_validate(config).digest()  # a consistent file with wrong sizes
+    (tmp_path / "c" / "config.json").write_text(json.dumps(config))
     with pytest.raises(CheckpointError, match="recorded sizes"):
         load_policy(tmp_path / "c")
 
