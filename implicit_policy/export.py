@@ -116,8 +116,9 @@ def _export(module: nn.Module, inputs: dict[str, torch.Tensor], dynamic: dict[st
     for key, value in {**metadata, "implicit_policy.graph_sha256": graph_digest(model)}.items():
         entry = model.metadata_props.add()
         entry.key, entry.value = key, value
+    content = content_digest(model)  # before adding its own entry
     entry = model.metadata_props.add()
-    entry.key, entry.value = "implicit_policy.content_sha256", content_digest(model)
+    entry.key, entry.value = "implicit_policy.content_sha256", content
     onnx.checker.check_model(model, full_check=True)
     with atomic_open(path, "wb") as handle:
         handle.write(model.SerializeToString())

@@ -83,3 +83,8 @@ def test_a_second_training_into_a_locked_folder_is_refused_and_a_dead_holder_doe
     assert train(config, demos_2d, tmp_path / "run", progress=False).steps == 4
     with run_folder_lock(tmp_path / "run"):  # released when the training returned
         pass
+
+
+def test_an_unedited_export_loads(checkpoint, tmp_path):
+    policy = OnnxPolicy(export_argmin(ImplicitPolicy.load(checkpoint), tmp_path / "p.onnx"))
+    assert policy.act([0.5] * 8).shape == (2,)
