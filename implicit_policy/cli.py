@@ -53,6 +53,8 @@ def _train(args: argparse.Namespace) -> int:
         config = config.with_settings(args.set)
     if args.device:
         config = config.updated(device=args.device)
+    if args.threads is not None:
+        config = config.updated(torch_threads=args.threads)
     demos = load_demonstrations(args.data)
     result = train(config, demos, args.out, resume=args.resume, progress=not args.quiet)
     success = "n/a" if result.final_success_rate is None else f"{result.final_success_rate:.1%}"
@@ -68,8 +70,11 @@ def _load_any_policy(path: str, device: str, seed: int, threads: int):
 
         policy = OnnxPolicy(path, threads=threads, seed=seed)
         return policy, policy.env_id
+    import torch
+
     from .policy import load_policy
 
+    torch.set_num_threads(threads)
     policy = load_policy(path, device=device, seed=seed)
     return policy, policy.header.env_id
 
@@ -88,6 +93,8 @@ def _export(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     from .evaluate import evaluate
 
+    if args.threads < 1:
+        raise ValueError(f"--threads must be >= 1, got {args.threads}")
     policy, trained_on = _load_any_policy(args.policy, args.device, args.seed, args.threads)
     env_id = args.env or trained_on
     started = time.perf_counter()
@@ -153,6 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--set", action="append", metavar="PATH=VALUE", help="set any config field, e.g. "
                        "--set n_obs_steps=2 --set sampler.iterations=30 (repeatable; VALUE is JSON)")
     train.add_argument("--device", help="torch device to train on: cpu (the config's default) or cuda")
+    train.add_argument("--threads", type=int, help="torch threads (the config's torch_threads, 1 by default: one "
+                       "training per core; 0 takes every core)")
     train.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(run=_train)
@@ -163,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--episodes", type=int, default=100)
     evaluate.add_argument("--seed", type=int, default=1000, help="episode k uses seed + k")
     evaluate.add_argument("--device", default="cpu", help="torch device for a checkpoint")
-    evaluate.add_argument("--threads", type=int, default=1, help="onnxruntime intra-op threads for a .onnx policy")
+    evaluate.add_argument("--threads", type=int, default=1, help="torch or onnxruntime intra-op threads")
     evaluate.add_argument("--json", help="write the results (success_rate, episodes, mean_return, ...) here")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
     evaluate.set_defaults(run=_eval)

@@ -237,7 +237,8 @@ class TrainConfig(_Config):
     eval_seed: int = Field(100_000, description="validation episodes use seeds eval_seed, eval_seed + 1, ...")
     checkpoint_every: int = Field(1000, ge=1)
     keep_checkpoints: int = Field(2, ge=1)
-    torch_threads: int = Field(0, ge=0, description="0: torch's default")
+    torch_threads: int = Field(1, ge=0, description="torch threads of this training process; 0: torch's default "
+                               "(all cores, which oversubscribes a machine that runs anything else)")
     device: str = Field("cpu", description="torch device for the model, data, samplers and losses: cpu, cuda, cuda:N")
 
     @model_validator(mode="after")

@@ -65,13 +65,18 @@ def observation_input_shape(n_obs_steps: int, obs_size: int) -> tuple[int, ...]:
 
 def validate_observations(obs: Any, obs_size: int) -> tuple[np.ndarray, bool]:
     """float32 ``(B, O)`` copy of ``obs`` ``(O,)`` or ``(B, O)``, and whether it was a single one."""
-    arr = np.asarray(obs)
+    try:
+        arr = np.asarray(obs)
+    except ValueError as err:  # e.g. a ragged nested list
+        raise ValueError(f"observation must be an array of shape ({obs_size},) or (B, {obs_size}): {err}") from None
     if arr.dtype.kind not in "fiu":
         raise ValueError(f"observation must be a real number array of shape ({obs_size},) or (B, {obs_size}), got dtype {arr.dtype}")
     if arr.ndim not in (1, 2) or arr.shape[-1] != obs_size:
         raise ValueError(f"observation must have shape ({obs_size},) or (B, {obs_size}), got {arr.shape}")
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"observation of shape {arr.shape} contains NaN or inf")
+    if arr.dtype.kind == "f" and arr.size and np.abs(arr).max() > np.finfo(np.float32).max:
+        raise ValueError(f"observation of shape {arr.shape} has values beyond float32's range (max {np.abs(arr).max():.3g})")
     return np.ascontiguousarray(np.atleast_2d(arr), dtype=np.float32), arr.ndim == 1
 
 
@@ -97,6 +102,8 @@ class ControlLoopPolicy(ABC):
     action_high: np.ndarray
 
     def __init__(self, seed: int = 0) -> None:
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
         self.seed = seed
         self.rng = np.random.default_rng(seed)
         self._previous: np.ndarray | None = None  # last actions (B, A), for warm start

@@ -262,3 +262,16 @@ def test_plot_energy_draws_the_landscape_of_a_trained_policy(run_dir, tmp_path, 
     policy_16d = type("Stub", (), {"action_size": 16})()
     with pytest.raises(ValueError, match="2-D action"):
         energy_landscape(policy_16d)
+
+
+@pytest.mark.parametrize("bad, message", [([[0.1] * 8, [0.2] * 7], "must be an array of shape"),
+                                          (np.full(8, 1e39), "beyond float32's range")])
+def test_ragged_and_out_of_range_observations_are_refused(run_dir, bad, message):
+    with pytest.raises(ValueError, match=message):
+        load_policy(run_dir).act(bad)
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, "0"])
+def test_bad_seeds_are_refused(run_dir, seed):
+    with pytest.raises(ValueError, match="seed must be a non-negative integer"):
+        load_policy(run_dir, seed=seed)
