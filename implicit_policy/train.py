@@ -42,6 +42,10 @@ from .optimizer_state import load_optimizer_state_tensors, optimizer_state_tenso
 from .samplers import LearnedSampler, build_sampler
 
 STATE_FILE = "training_state.safetensors"
+RUN_IDENTITY = "run_identity.json"
+RESUMABLE_CHANGES = frozenset({"steps", "torch_threads", "device", "log_every", "eval_every", "eval_episodes",
+                               "checkpoint_every", "keep_checkpoints"})
+"""Config fields a resumed run may change: how long and where it runs, how often it reports."""
 STATE_JSON = "training_state.json"
 
 
@@ -241,18 +245,43 @@ class Trainer:
         self.generator.set_state(state["generator"])
         torch.set_rng_state(state["torch_rng"])
 
+    # -- what makes a run itself ------------------------------------------------------------------
+    def _identity(self) -> dict:
+        """The recipe (every config field but those a resume may change) and a digest of the demonstrations."""
+        recipe = {k: v for k, v in self.config.model_dump().items() if k not in RESUMABLE_CHANGES}
+        return {"recipe": recipe, "demonstrations_sha256": self.demos._digest()}
+
+    def _check_same_run(self) -> None:
+        """``ValueError`` naming what differs if this config or these demonstrations are not the run's own."""
+        path = self.run_dir / RUN_IDENTITY
+        if not path.is_file():
+            return  # a run from before identities were recorded
+        recorded, current = json.loads(path.read_text()), self._identity()
+        if recorded["demonstrations_sha256"] != current["demonstrations_sha256"]:
+            raise ValueError(f"--resume: these demonstrations are not the ones {self.run_dir} was trained on "
+                             f"(env {self.demos.env_id}, {len(self.demos.observations)} transitions); use the run's own data")
+        differ = _differing_fields(recorded["recipe"], current["recipe"])
+        if differ:
+            raise ValueError(f"--resume: the config differs from the one {self.run_dir} was started with in "
+                             f"{', '.join(differ)}; only {', '.join(sorted(RESUMABLE_CHANGES))} may change on resume")
+
     # -- the loop ---------------------------------------------------------------------------------
     def run(self, resume: bool = False, progress: bool = True) -> TrainResult:
         cfg = self.config
         self.run_dir.mkdir(parents=True, exist_ok=True)
         metrics_path = self.run_dir / "metrics.jsonl"
         if resume:
+            self._check_same_run()
             self.load_checkpoint()
+            if self.step > cfg.steps:
+                raise ValueError(f"{self.run_dir} is at step {self.step}, beyond the {cfg.steps} steps asked for; "
+                                 f"resume with steps >= {self.step} (--steps)")
             _truncate_metrics(metrics_path, self.step)
         else:
             if (self.run_dir / "latest").exists():
                 raise ValueError(f"{self.run_dir} already holds a run; pass resume=True (--resume) or use a new folder")
             metrics_path.unlink(missing_ok=True)
+            atomic_write_text(self.run_dir / RUN_IDENTITY, json.dumps(self._identity(), indent=2))
         cfg.save(self.run_dir / "train_config.json")
         started = time.perf_counter()
         losses: list[float] = []
@@ -285,6 +314,18 @@ class Trainer:
         bar.close()
         plot_training_curves(self.run_dir)
         return TrainResult(self.run_dir, self.step, time.perf_counter() - started, success, losses)
+
+
+def _differing_fields(recorded: dict, current: dict, prefix: str = "") -> list[str]:
+    """Dotted names of the fields whose values differ between two config dumps."""
+    names = []
+    for key in sorted(set(recorded) | set(current)):
+        a, b = recorded.get(key), current.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            names += _differing_fields(a, b, f"{prefix}{key}.")
+        elif a != b:
+            names.append(f"{prefix}{key} ({a!r} -> {b!r})")
+    return names
 
 
 def _truncate_metrics(path: Path, step: int) -> None:

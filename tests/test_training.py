@@ -294,3 +294,17 @@ def test_cli_set_overrides_any_field_and_refuses_unknown_ones(tiny_config, demos
     assert "n_obs_steps" in capsys.readouterr().err
     assert main(base + ["--out", str(tmp_path / "r4"), "--device", "bogus"]) == 2
     assert "not a torch device name" in capsys.readouterr().err
+
+
+def test_resume_refuses_another_recipe_other_demonstrations_and_fewer_steps(tiny_config, demos_2d, tmp_path):
+    from implicit_policy.collect import collect_demonstrations
+
+    train(tiny_config.updated(steps=20), demos_2d, tmp_path, progress=False)
+    with pytest.raises(ValueError, match=r"config differs .* in sampler\.iterations \(3 -> 5\)"):
+        train(tiny_config.with_settings(["sampler.iterations=5"]), demos_2d, tmp_path, resume=True, progress=False)
+    other = collect_demonstrations("Particle2D-v0", episodes=3, seed=50)
+    with pytest.raises(ValueError, match="not the ones .* was trained on"):
+        train(tiny_config, other, tmp_path, resume=True, progress=False)
+    with pytest.raises(ValueError, match="at step 20, beyond the 10 steps"):
+        train(tiny_config.updated(steps=10), demos_2d, tmp_path, resume=True, progress=False)
+    assert train(tiny_config.updated(eval_every=0), demos_2d, tmp_path, resume=True, progress=False).steps == 40
