@@ -11,6 +11,31 @@ from pathlib import Path
 from typing import IO, Any
 
 
+def check_output_file(path: str | os.PathLike, what: str = "output") -> Path:
+    """``ValueError`` before any work starts if a file cannot be written at ``path``: it is a folder, or its
+    parent folder is missing or not writable."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{what} {path} is a folder; give a file path")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise ValueError(f"{what} {path}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"{what} {path}: folder {parent} is not writable")
+    return path
+
+
+def check_output_folder(path: str | os.PathLike, what: str = "output folder") -> Path:
+    """``ValueError`` before any work starts if ``path`` is an existing file or cannot be created."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{what} {path} is a file, not a folder")
+    existing = next(p for p in [path, *path.parents] if p.exists())
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"{what} {path}: {existing} is not writable")
+    return path
+
+
 def default_mode(directory: bool = False) -> int:
     """The permissions a plain ``open``/``mkdir`` would give under the current umask (mkstemp gives 0600)."""
     umask = os.umask(0)

@@ -11,8 +11,10 @@ from collections.abc import Sequence
 
 
 def _collect(args: argparse.Namespace) -> int:
+    from .atomic import check_output_file
     from .collect import collect_demonstrations
 
+    check_output_file(args.out, "--out")
     started = time.perf_counter()
     demos = collect_demonstrations(args.env, args.episodes, args.seed, progress=not args.quiet)
     demos.save(args.out)
@@ -56,6 +58,9 @@ def _train(args: argparse.Namespace) -> int:
     if args.threads is not None:
         config = config.updated(torch_threads=args.threads)
     demos = load_demonstrations(args.data)
+    from .atomic import check_output_folder
+
+    check_output_folder(args.out, "--out")
     result = train(config, demos, args.out, resume=args.resume, progress=not args.quiet)
     success = "n/a" if result.final_success_rate is None else f"{result.final_success_rate:.1%}"
     print(f"trained {result.steps} steps in {result.seconds:.0f} s into {args.out}; validation success {success}")
@@ -83,6 +88,9 @@ def _export(args: argparse.Namespace) -> int:
     from .export import export_argmin, export_energy
     from .policy import load_policy
 
+    from .atomic import check_output_file
+
+    check_output_file(args.out, "--out")
     policy = load_policy(args.policy)
     path = (export_energy if args.energy_only else export_argmin)(policy, args.out)
     what = "energy net" if args.energy_only else f"argmin ({policy.header.inference.kind})"
@@ -93,8 +101,12 @@ def _export(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     from .evaluate import evaluate
 
+    from .atomic import check_output_file
+
     if args.threads < 1:
         raise ValueError(f"--threads must be >= 1, got {args.threads}")
+    if args.json:
+        check_output_file(args.json, "--json")  # before minutes of evaluation, not after
     policy, trained_on = _load_any_policy(args.policy, args.device, args.seed, args.threads)
     env_id = args.env or trained_on
     started = time.perf_counter()
@@ -115,8 +127,13 @@ def _plot_energy(args: argparse.Namespace) -> int:
     from .plots import have_matplotlib, plot_energy_landscape
     from .policy import ImplicitPolicy
 
+    from .atomic import check_output_file
+
     if not have_matplotlib():
         raise ValueError("plot-energy needs matplotlib: pip install 'implicit-policy[plot]'")
+    if args.grid < 2:
+        raise ValueError(f"--grid must be >= 2 points per axis, got {args.grid}")
+    check_output_file(args.out, "--out")
     landscape = energy_landscape(ImplicitPolicy.load(args.policy), args.observations, args.seed, args.grid)
     path = plot_energy_landscape(landscape, args.out)
     print(f"wrote {path}: {args.observations} observations of {landscape.env_id} (episode seeds from {args.seed})")
@@ -202,7 +219,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.run(args)
     except ValueError as err:  # our validation errors: one clear line, no traceback
-        print(f"implicit-policy {args.command}: error: {err}", file=sys.stderr)
+        message = " ".join(str(err).split())  # one line, whatever the message
+        print(f"implicit-policy {args.command}: error: {message}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading: not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -10,6 +10,10 @@ from .rollout import Rollouts, oracle_rollout
 
 def collect_demonstrations(env_id: str, episodes: int, seed: int, progress: bool = False) -> Demonstrations:
     """Oracle demonstrations on the episodes seeded ``seed .. seed + episodes - 1``."""
+    if isinstance(episodes, bool) or not isinstance(episodes, (int, np.integer)) or episodes < 1:
+        raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= 2**32 - 1 - episodes:
+        raise ValueError(f"seed must be an integer in [0, 2**32 - 1 - episodes], got {seed!r}")
     return demonstrations_from_rollouts(oracle_rollout(env_id, episodes, seed, progress=progress), env_id, seed)
 
 

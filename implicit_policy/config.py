@@ -253,8 +253,12 @@ class TrainConfig(_Config):
         return self.loss.kind == "mse"
 
     def updated(self, **changes) -> "TrainConfig":
-        """A validated copy with top-level fields replaced (``model_copy`` would skip validation)."""
-        return type(self).model_validate(self.model_dump() | changes)
+        """A validated copy with top-level fields replaced (``model_copy`` would skip validation); ``ValueError``
+        naming each bad field on one line."""
+        try:
+            return type(self).model_validate(self.model_dump() | changes)
+        except ValidationError as err:
+            raise ValueError(f"invalid config: {describe_validation_error(err)}") from None
 
     def with_settings(self, settings: list[str]) -> "TrainConfig":
         """A validated copy with dotted fields set from ``PATH=VALUE`` strings (``VALUE`` as JSON, else a

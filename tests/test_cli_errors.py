@@ -1,0 +1,56 @@
+"""Bad command lines end in one line that names the problem and exit code 2, before any work starts.
+A table: add a row for every new case."""
+
+import pytest
+
+from implicit_policy.cli import main
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory, demos_2d):
+    from implicit_policy.config import EnergyNetConfig, LangevinConfig, OptimConfig, TrainConfig
+    from implicit_policy.train import train
+
+    root = tmp_path_factory.mktemp("cli")
+    data = demos_2d.save(root / "d.npz")
+    config = TrainConfig(energy=EnergyNetConfig(hidden_size=16), sampler=LangevinConfig(num_samples=4, iterations=2),
+                         inference=LangevinConfig(num_samples=4, iterations=2, noise_scale=0.01),
+                         optim=OptimConfig(batch_size=16), steps=2, eval_every=0, eval_episodes=0, checkpoint_every=2)
+    train(config, demos_2d, root / "run", progress=False)
+    config.save(root / "c.json")
+    (root / "a_file").write_text("x")
+    (root / "garbage.npz").write_bytes(b"\x00garbage")
+    return {"data": str(data), "run": str(root / "run"), "config": str(root / "c.json"), "file": str(root / "a_file"),
+            "dir": str(root), "missing": str(root / "no" / "such" / "folder"), "garbage": str(root / "garbage.npz")}
+
+
+CASES = [
+    (["collect", "--env", "Particle2D-v0", "--episodes", "2", "--out", "{missing}/d.npz"], "does not exist"),
+    (["collect", "--env", "Particle2D-v0", "--episodes", "2", "--out", "{dir}"], "is a folder"),
+    (["collect", "--env", "Particle2D-v0", "--episodes", "2", "--seed", "-1", "--out", "{dir}/x.npz"], "seed must be"),
+    (["collect", "--env", "Particle2D-v0", "--episodes", "2", "--seed", str(2**64), "--out", "{dir}/x.npz"], "seed must be"),
+    (["collect", "--env", "Particle2D-v0", "--episodes", "0", "--out", "{dir}/x.npz"], "episodes must be"),
+    (["train", "--data", "{data}", "--config", "{config}", "--out", "{file}", "--quiet"], "is a file, not a folder"),
+    (["train", "--data", "{garbage}", "--config", "{config}", "--out", "{dir}/t1", "--quiet"], "not a readable"),
+    (["train", "--data", "{data}", "--config", "{config}", "--out", "{dir}/t2", "--steps", "0", "--quiet"], "steps"),
+    (["train", "--data", "{data}", "--config", "{config}", "--out", "{dir}/t3", "--set", "x", "--quiet"], "PATH=VALUE"),
+    (["train", "--data", "{data}", "--config", "{config}", "--out", "{dir}/t4", "--device", "bogus", "--quiet"],
+     "not a torch device"),
+    (["train", "--data", "{data}", "--config", "{config}", "--out", "{dir}/t5", "--resume", "--quiet"], "checkpoint"),
+    (["eval", "--policy", "{run}", "--episodes", "2", "--json", "{missing}/e.json", "--quiet"], "does not exist"),
+    (["eval", "--policy", "{run}", "--episodes", "2", "--json", "{dir}", "--quiet"], "is a folder"),
+    (["eval", "--policy", "{run}", "--episodes", "2", "--device", "bogus", "--quiet"], "not a torch device"),
+    (["eval", "--policy", "{run}", "--episodes", "2", "--threads", "0", "--quiet"], "--threads must be"),
+    (["eval", "--policy", "{missing}", "--episodes", "2", "--quiet"], "not found"),
+    (["export", "--policy", "{run}", "--out", "{dir}"], "is a folder"),
+    (["export", "--policy", "{run}", "--out", "{missing}/p.onnx"], "does not exist"),
+    (["plot-energy", "--policy", "{run}", "--out", "{dir}/e.png", "--grid", "0"], "--grid must be"),
+]
+
+
+@pytest.mark.parametrize("argv, message", CASES, ids=[" ".join(c[0][:2]) + f" #{i}" for i, c in enumerate(CASES)])
+def test_bad_command_line_gives_one_line_and_exit_2(files, argv, message, capsys):
+    code = main([arg.format(**files) for arg in argv])
+    err = capsys.readouterr().err.strip()
+    assert code == 2, err
+    assert len(err.splitlines()) == 1 and err.startswith("implicit-policy ") and message in err, err
