@@ -13,16 +13,21 @@ from typing import IO, Any
 
 def check_output_file(path: str | os.PathLike, what: str = "output") -> Path:
     """``ValueError`` before any work starts if a file cannot be written at ``path``: it is a folder, or its
-    parent folder is missing or not writable."""
+    folder can be neither found nor created (a file stands in the way, or the nearest folder is read-only).
+    Missing folders are created when the file is written."""
     path = Path(path)
     if path.is_dir():
         raise ValueError(f"{what} {path} is a folder; give a file path")
-    parent = path.parent if str(path.parent) else Path(".")
-    if not parent.is_dir():
-        raise ValueError(f"{what} {path}: folder {parent} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ValueError(f"{what} {path}: folder {parent} is not writable")
+    _check_creatable(path.parent, f"{what} {path}")
     return path
+
+
+def _check_creatable(folder: Path, what: str) -> None:
+    existing = next(p for p in [folder, *folder.parents] if p.exists())
+    if not existing.is_dir():
+        raise ValueError(f"{what}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise ValueError(f"{what}: folder {existing} is not writable")
 
 
 def check_output_folder(path: str | os.PathLike, what: str = "output folder") -> Path:
@@ -30,9 +35,7 @@ def check_output_folder(path: str | os.PathLike, what: str = "output folder") ->
     path = Path(path)
     if path.exists() and not path.is_dir():
         raise ValueError(f"{what} {path} is a file, not a folder")
-    existing = next(p for p in [path, *path.parents] if p.exists())
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise ValueError(f"{what} {path}: {existing} is not writable")
+    _check_creatable(path, f"{what} {path}")
     return path
 
 

@@ -25,7 +25,7 @@ def files(tmp_path_factory, demos_2d):
 
 
 CASES = [
-    (["collect", "--env", "Particle2D-v0", "--episodes", "2", "--out", "{missing}/d.npz"], "does not exist"),
+    (["collect", "--env", "Particle2D-v0", "--episodes", "2", "--out", "{file}/d.npz"], "is a file, not a folder"),
     (["collect", "--env", "Particle2D-v0", "--episodes", "2", "--out", "{dir}"], "is a folder"),
     (["collect", "--env", "Particle2D-v0", "--episodes", "2", "--seed", "-1", "--out", "{dir}/x.npz"], "seed must be"),
     (["collect", "--env", "Particle2D-v0", "--episodes", "2", "--seed", str(2**64), "--out", "{dir}/x.npz"], "seed must be"),
@@ -37,13 +37,14 @@ CASES = [
     (["train", "--data", "{data}", "--config", "{config}", "--out", "{dir}/t4", "--device", "bogus", "--quiet"],
      "not a torch device"),
     (["train", "--data", "{data}", "--config", "{config}", "--out", "{dir}/t5", "--resume", "--quiet"], "checkpoint"),
-    (["eval", "--policy", "{run}", "--episodes", "2", "--json", "{missing}/e.json", "--quiet"], "does not exist"),
+    (["eval", "--policy", "{run}", "--episodes", "2", "--json", "{file}/e.json", "--quiet"], "is a file, not a folder"),
     (["eval", "--policy", "{run}", "--episodes", "2", "--json", "{dir}", "--quiet"], "is a folder"),
     (["eval", "--policy", "{run}", "--episodes", "2", "--device", "bogus", "--quiet"], "not a torch device"),
     (["eval", "--policy", "{run}", "--episodes", "2", "--threads", "0", "--quiet"], "--threads must be"),
     (["eval", "--policy", "{missing}", "--episodes", "2", "--quiet"], "not found"),
     (["export", "--policy", "{run}", "--out", "{dir}"], "is a folder"),
-    (["export", "--policy", "{run}", "--out", "{missing}/p.onnx"], "does not exist"),
+    (["export", "--policy", "{run}", "--out", "{file}/p.onnx"], "is a file, not a folder"),
+    (["train", "--data", "{data}", "--config", "{config}", "--out", "{file}/run", "--quiet"], "is a file, not a folder"),
     (["plot-energy", "--policy", "{run}", "--out", "{dir}/e.png", "--grid", "0"], "--grid must be"),
 ]
 
