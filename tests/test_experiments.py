@@ -62,13 +62,13 @@ def test_particle_diagnosis_counts_every_failure(tiny_config, demos_2d, tmp_path
 def test_run_summary_lists_the_changes_from_the_base_preset(demos_2d, tmp_path):
     from implicit_policy.presets import preset
 
-    config = preset("ibc-langevin").with_settings(["steps=4", "eval_every=2", "eval_episodes=2", "n_obs_steps=3",
+    config = preset("ibc-langevin").with_settings(["steps=4", "eval_every=2", "eval_episodes=2", "n_obs_steps=4",
                                                    "optim.batch_size=8", "torch_threads=1"])
     train(config, demos_2d, tmp_path / "run", progress=False)
     script = Path(__file__).parents[1] / "examples" / "summarize_runs.py"
     out = subprocess.run([sys.executable, str(script), str(tmp_path / "run"), "--json", str(tmp_path / "s.json")],
                          capture_output=True, text=True, check=True).stdout
     row = out.splitlines()[2]
-    assert "`n_obs_steps=3`" in row and "`steps=4`" in row and "torch_threads" not in row
+    assert "`n_obs_steps=4`" in row and "`steps=4`" in row and "torch_threads" not in row
     summary = json.loads((tmp_path / "s.json").read_text())["runs"][0]
     assert [step for step, _ in summary["curve"]] == [2, 4] and summary["test_success"] is None
