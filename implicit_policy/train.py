@@ -269,6 +269,8 @@ class Trainer:
     def run(self, resume: bool = False, progress: bool = True) -> TrainResult:
         cfg = self.config
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        for leftover in self.run_dir.glob(".*.tmp"):  # atomic writes a killed run left half-done
+            leftover.unlink(missing_ok=True)
         metrics_path = self.run_dir / "metrics.jsonl"
         if resume:
             self._check_same_run()
@@ -302,6 +304,7 @@ class Trainer:
                     window = []
                 last = self.step == cfg.steps
                 if cfg.eval_episodes and ((cfg.eval_every and self.step % cfg.eval_every == 0) or last):
+                    bar.set_postfix_str(f"validating on {cfg.eval_episodes} episodes ...", refresh=True)
                     success = self.validate()
                     self.save_best(success)
                     log.write(json.dumps({"step": self.step, "success_rate": success,

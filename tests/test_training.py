@@ -308,3 +308,10 @@ def test_resume_refuses_another_recipe_other_demonstrations_and_fewer_steps(tiny
     with pytest.raises(ValueError, match="at step 20, beyond the 10 steps"):
         train(tiny_config.updated(steps=10), demos_2d, tmp_path, resume=True, progress=False)
     assert train(tiny_config.updated(eval_every=0), demos_2d, tmp_path, resume=True, progress=False).steps == 40
+
+
+def test_a_new_start_clears_temporary_files_a_killed_run_left(tiny_config, demos_2d, tmp_path):
+    tmp_path.mkdir(exist_ok=True)
+    (tmp_path / ".training_curves.png.abc123.tmp").write_bytes(b"half a png")
+    train(tiny_config.updated(steps=5), demos_2d, tmp_path, progress=False)
+    assert not list(tmp_path.glob(".*.tmp"))
