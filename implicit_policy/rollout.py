@@ -61,13 +61,20 @@ class Rollouts:
 
 def make_vector_env(env_id: str, num_envs: int) -> gym.vector.VectorEnv:
     """``num_envs`` copies of ``env_id``: the env's own batched implementation where it registers one (the
-    particle envs), else Gymnasium's synchronous vector env. ``ValueError`` for an unregistered id."""
+    particle envs), else Gymnasium's synchronous vector env. ``Dict`` observations (Gymnasium-Robotics'
+    ``observation`` / ``achieved_goal`` / ``desired_goal``) are flattened by ``gymnasium.spaces.flatten``:
+    the keys in sorted order, each part flattened, concatenated. ``ValueError`` for an unregistered id."""
     try:
         spec = gym.spec(env_id)
     except gym.error.Error as err:
         raise ValueError(f"unknown Gymnasium env id {env_id!r}: {err}") from err
     mode = "vector_entry_point" if spec.vector_entry_point else "sync"
-    return gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode)
+    env = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode)
+    if isinstance(env.single_observation_space, gym.spaces.Dict):
+        env.close()
+        env = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="sync",
+                           wrappers=[gym.wrappers.FlattenObservation])
+    return env
 
 
 def box_spaces(env_id: str) -> tuple[gym.spaces.Box, gym.spaces.Box]:

@@ -89,3 +89,36 @@ def test_unknown_env_and_non_box_spaces_are_refused(tmp_path):
         box_spaces("NoSuchEnv-v9")
     with pytest.raises(ValueError, match="needs 1-D Box spaces"):
         box_spaces("CartPole-v1")  # Discrete actions
+
+
+class GoalReach(ReachLine):
+    """ReachLine with a Gymnasium-Robotics style ``Dict`` observation."""
+
+    observation_space = spaces.Dict({"observation": spaces.Box(0.0, 1.0, (1,), np.float32),
+                                     "desired_goal": spaces.Box(0.0, 1.0, (1,), np.float32)})
+
+    def reset(self, *, seed=None, options=None):
+        obs, info = super().reset(seed=seed)
+        return self._dict(obs), info
+
+    def step(self, action):
+        obs, *rest = super().step(action)
+        return (self._dict(obs), *rest)
+
+    @staticmethod
+    def _dict(obs):
+        return {"observation": obs[:1], "desired_goal": obs[1:]}
+
+
+def test_dict_observations_are_flattened_in_sorted_key_order(tmp_path):
+    from implicit_policy.rollout import box_spaces
+
+    gym.register("GoalReachTest-v0", entry_point=GoalReach, max_episode_steps=30)
+    try:
+        obs_space, _ = box_spaces("GoalReachTest-v0")
+        assert obs_space.shape == (2,)
+        goal_first = lambda obs: np.clip(obs[:, :1] - obs[:, 1:], -0.2, 0.2)  # noqa: E731  [desired_goal, observation]
+        runs = rollout("GoalReachTest-v0", goal_first, lambda info: None, episodes=10, seed=0)
+        assert runs.success_rate == 1.0
+    finally:
+        gym.registry.pop("GoalReachTest-v0")
