@@ -83,6 +83,9 @@ def resolve_checkpoint(path: str | os.PathLike, latest: bool = False) -> Path:
         return path / latest.read_text().strip()
     if not path.exists():
         raise CheckpointError(f"checkpoint not found: {path}")
+    if (path / "train_config.json").is_file():
+        raise CheckpointError(f"{path} is a run folder with no checkpoint yet (the first is written after "
+                              "checkpoint_every steps)")
     raise CheckpointError(f"{path} is neither a checkpoint folder ({CONFIG_FILE}) nor a run folder ({LATEST_FILE})")
 
 

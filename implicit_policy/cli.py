@@ -47,7 +47,7 @@ def _train(args: argparse.Namespace) -> int:
 
     if args.config and args.preset:
         raise ValueError("give either --preset or --config, not both")
-    config = TrainConfig.load(args.config) if args.config else preset(args.preset or DEFAULT_PRESET)
+    config = TrainConfig.load(args.config, complete=True) if args.config else preset(args.preset or DEFAULT_PRESET)
     overrides = {k: v for k, v in (("steps", args.steps), ("seed", args.seed)) if v is not None}
     if overrides:
         config = config.updated(**overrides)
@@ -148,7 +148,11 @@ def _config(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="implicit-policy", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="implicit-policy",
+        description="Implicit (energy-based) behaviour-cloned policies: collect demonstrations, train, evaluate "
+                    "closed-loop in Gymnasium, export to ONNX. Typical run: collect, then train --preset "
+                    "ibc-langevin, then eval, then export.")
     commands = parser.add_subparsers(dest="command", required=True)
 
     collect = commands.add_parser("collect", help="write oracle demonstrations to a .npz file")

@@ -294,10 +294,17 @@ class TrainConfig(_Config):
         atomic_write_text(path, self.model_dump_json(indent=2))
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "TrainConfig":
+    def load(cls, path: str | os.PathLike, complete: bool = False) -> "TrainConfig":
+        """A config file; ``complete=True`` (the CLI's ``--config``) refuses one that leaves top-level fields
+        out, which would otherwise train built-in defaults nobody chose."""
         path = Path(path)
         try:
-            return cls.model_validate(json.loads(path.read_text()))
+            values = json.loads(path.read_text())
+            missing = [name for name in cls.model_fields if complete and isinstance(values, dict) and name not in values]
+            if missing:
+                raise ValueError(f"config file {path} lacks {', '.join(missing)}; start from a full config: "
+                                 "implicit-policy config --preset NAME > FILE")
+            return cls.model_validate(values)
         except FileNotFoundError as err:
             raise ValueError(f"config file not found: {path}") from err
         except json.JSONDecodeError as err:

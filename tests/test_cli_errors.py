@@ -55,3 +55,17 @@ def test_bad_command_line_gives_one_line_and_exit_2(files, argv, message, capsys
     err = capsys.readouterr().err.strip()
     assert code == 2, err
     assert len(err.splitlines()) == 1 and err.startswith("implicit-policy ") and message in err, err
+
+
+def test_partial_config_file_is_refused_naming_what_it_lacks(files, tmp_path, capsys):
+    (tmp_path / "empty.json").write_text("{}")
+    assert main(["train", "--data", files["data"], "--config", str(tmp_path / "empty.json"), "--out",
+                 str(tmp_path / "r"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "lacks energy" in err and "implicit-policy config --preset" in err
+
+
+def test_help_is_for_users(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "collect demonstrations, train, evaluate" in " ".join(capsys.readouterr().out.split())
