@@ -10,7 +10,7 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal, Union, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
 
@@ -315,9 +315,9 @@ class TrainConfig(_Config):
 
 def _union_member(keys: list[str], kind: object) -> type[BaseModel] | None:
     """The config class of ``kind`` in the union at ``keys[:-1]`` (e.g. ``sampler``), if there is one."""
-    unions = {"sampler": (UniformSamplerConfig, LangevinConfig, MarginalSamplerConfig),
-              "inference": (DFOConfig, LangevinConfig, RegressionConfig)}
-    members = unions.get(".".join(keys[:-1]), ())
+    unions = {"sampler": SamplerConfig, "inference": InferenceConfig}  # the unions themselves, not copies
+    union = unions.get(".".join(keys[:-1]))
+    members = get_args(get_args(union)[0]) if union is not None else ()
     return next((m for m in members if m.model_fields["kind"].default == kind), None)
 
 

@@ -80,7 +80,7 @@ class Demonstrations:
         """Write the ``.npz`` atomically; return its path."""
         path = Path(path)
         with atomic_open(path, "wb") as handle:
-            np.savez(handle, **self._payload(), sha256=np.str_(self._digest()))
+            np.savez(handle, **self._payload(), sha256=np.str_(self.digest()))
         return path
 
     def _payload(self) -> dict[str, np.ndarray]:
@@ -91,7 +91,8 @@ class Demonstrations:
             "format_version": np.int64(FORMAT_VERSION),
         }
 
-    def _digest(self) -> str:
+    def digest(self) -> str:
+        """sha256 of every array and field: what the file's ``sha256`` records and a resumed run checks."""
         digest = hashlib.sha256()
         for key, value in self._payload().items():
             value = np.ascontiguousarray(value)
@@ -169,6 +170,6 @@ def load_demonstrations(path: str | os.PathLike) -> Demonstrations:
         )
     except DemonstrationError as err:
         raise DemonstrationError(f"{path}: {err}") from err
-    if demos._digest() != str(arrays["sha256"]):
+    if demos.digest() != str(arrays["sha256"]):
         raise DemonstrationError(f"{path} fails its sha256 check: its contents were changed after it was written")
     return demos

@@ -133,17 +133,17 @@ class ControlLoopPolicy(ABC):
 
     def _observe(self, batch: np.ndarray) -> np.ndarray:
         """Push observations ``(B, O)`` into the history; the windows ``(B, n_obs_steps, O)``."""
-        fresh = np.repeat(batch[:, None], self.n_obs_steps, axis=1)
         if self._history is not None and len(self._history) != len(batch) and self.n_obs_steps == 1:
             self.reset()  # without history a new batch size loses nothing: start afresh, as before history
         if self._history is None:
-            self._history, self._restarted = fresh, np.zeros(len(batch), dtype=bool)
+            self._history = np.repeat(batch[:, None], self.n_obs_steps, axis=1)
+            self._restarted = np.zeros(len(batch), dtype=bool)
         elif len(self._history) != len(batch):
             raise ValueError(f"got {len(batch)} observations but the policy keeps histories for {len(self._history)} "
                              "rows; call reset() before changing the batch size")
         else:
             self._history = np.concatenate([self._history[:, 1:], batch[:, None]], axis=1)
-            self._history[self._restarted] = fresh[self._restarted]
+            self._history[self._restarted] = batch[self._restarted, None]  # a restarted row: its new obs throughout
         return self._history
 
     def act(self, obs: Any) -> np.ndarray:

@@ -42,11 +42,11 @@ from .optimizer_state import load_optimizer_state_tensors, optimizer_state_tenso
 from .samplers import LearnedSampler, build_sampler
 
 STATE_FILE = "training_state.safetensors"
+STATE_JSON = "training_state.json"
 RUN_IDENTITY = "run_identity.json"
 RESUMABLE_CHANGES = frozenset({"steps", "torch_threads", "device", "log_every", "eval_every", "eval_episodes",
                                "checkpoint_every", "keep_checkpoints"})
 """Config fields a resumed run may change: how long and where it runs, how often it reports."""
-STATE_JSON = "training_state.json"
 
 
 class TrainingDiverged(RuntimeError):
@@ -249,7 +249,7 @@ class Trainer:
     def _identity(self) -> dict:
         """The recipe (every config field but those a resume may change) and a digest of the demonstrations."""
         recipe = {k: v for k, v in self.config.model_dump().items() if k not in RESUMABLE_CHANGES}
-        return {"recipe": recipe, "demonstrations_sha256": self.demos._digest()}
+        return {"recipe": recipe, "demonstrations_sha256": self.demos.digest()}
 
     def _check_same_run(self) -> None:
         """``ValueError`` naming what differs if this config or these demonstrations are not the run's own."""
