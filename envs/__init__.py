@@ -1,4 +1,6 @@
-"""Particle environments of implicit-policy; importing this package registers them with Gymnasium.
+"""Particle environments of implicit-policy, and the scripted demonstrators of the envs we know
+(``demonstrator``, with Gymnasium-Robotics' ``FetchPush-v4``); importing this package registers the
+particle envs with Gymnasium.
 
 Importable as ``implicit_policy_envs`` (numpy and gymnasium only), so ``gym.make("Particle2D-v0")`` works
 after ``import implicit_policy`` or ``import implicit_policy_envs``, and
@@ -7,6 +9,7 @@ after ``import implicit_policy`` or ``import implicit_policy_envs``, and
 
 from gymnasium.envs.registration import register, registry
 
+from .demonstrators import demonstrator, demonstrator_env_ids, ensure_registered, episode_diagnostics
 from .oracle import ParticleOracle
 from .particle import EPISODE_STEPS, ParticleEnv, ParticleVectorEnv, split_observation
 
@@ -42,4 +45,5 @@ for _n in PARTICLE_DIMENSIONS:
     _register(f"Particle{_n}D-v0", n_dim=_n)
 _register(MULTIMODAL_ID, n_dim=2, multimodal=True)
 
-__all__ = ["ParticleEnv", "ParticleVectorEnv", "ParticleOracle", "particle_env_ids", "particle_n_dim", "split_observation"]
+__all__ = ["ParticleEnv", "ParticleVectorEnv", "ParticleOracle", "demonstrator", "demonstrator_env_ids", "ensure_registered",
+           "episode_diagnostics", "particle_env_ids", "particle_n_dim", "split_observation"]

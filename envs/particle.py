@@ -157,6 +157,18 @@ def goal_distances(position: np.ndarray, goals: np.ndarray) -> np.ndarray:
     return np.sqrt(np.sum((goals - position[:, None, :]) ** 2, axis=-1))
 
 
+def first_step_at(runs: Any, goal: str) -> np.ndarray:
+    """Per episode of ``runs`` (an ``implicit_policy.rollout.Rollouts``: ``observations (E, S, 4N)``,
+    ``lengths (E,)``), the first step at which the agent was within the goal distance of ``goal``
+    (``"first_goal"`` or ``"second_goal"``), or -1 if it never was: ``(E,)``, partial progress where the
+    success rate alone reads 0."""
+    n_dim = runs.observations.shape[-1] // 4
+    parts = split_observation(runs.observations, n_dim)
+    near = np.linalg.norm(parts["agent_position"] - parts[goal], axis=-1) < GOAL_DISTANCE
+    near &= np.arange(near.shape[1])[None, :] < runs.lengths[:, None]
+    return np.where(near.any(axis=1), near.argmax(axis=1), -1)
+
+
 def draw_episode(rng: np.random.Generator, n_dim: int, multimodal: bool) -> tuple[np.ndarray, np.ndarray, int]:
     """Draw one episode's start: agent position ``(N,)``, goals ``(2, N)``, demonstrator's first goal."""
     points = rng.uniform(0.0, 1.0, size=(3, n_dim))

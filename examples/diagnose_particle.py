@@ -20,7 +20,7 @@ import torch
 
 from implicit_policy.policy import ImplicitPolicy, load_policy
 from implicit_policy.rollout import oracle_rollout, rollout
-from implicit_policy_envs.particle import split_observation
+from implicit_policy_envs.particle import first_step_at, split_observation
 
 ENV_ID = "Particle2D-v0"
 
@@ -30,7 +30,7 @@ def closed_loop_report(policy: ImplicitPolicy, episodes: int, seed: int) -> None
     parts = split_observation(runs.observations, 2)
     to_second = (np.linalg.norm(runs.actions[:, 0] - parts["second_goal"][:, 0], axis=1)
                  < np.linalg.norm(runs.actions[:, 0] - parts["first_goal"][:, 0], axis=1))
-    first, second = runs.first_step_at("first_goal"), runs.first_step_at("second_goal")
+    first, second = first_step_at(runs, "first_goal"), first_step_at(runs, "second_goal")
     failed = ~runs.successes.astype(bool)
     print(f"closed loop, {episodes} episodes from seed {seed}: success {runs.success_rate:.1%}")
     print(f"  first set-point nearer the second goal: {to_second.mean():.1%} of episodes, "

@@ -26,6 +26,7 @@ from implicit_policy.plots import plot_success_curves, plot_trajectories
 from implicit_policy.policy import load_policy
 from implicit_policy.presets import preset
 from implicit_policy.rollout import Rollouts, oracle_rollout, rollout
+from implicit_policy_envs.particle import first_step_at
 
 ENV_ID = "Particle2DMultimodal-v0"
 METHODS = {"Langevin": "ibc-langevin", "DFO": "dfo", "MSE": "mse"}
@@ -34,7 +35,7 @@ METHODS = {"Langevin": "ibc-langevin", "DFO": "dfo", "MSE": "mse"}
 def first_goal_reached(runs: Rollouts) -> np.ndarray:
     """Per episode: 0 or 1 for the goal reached first, -1 if neither was reached."""
     never = np.iinfo(np.int64).max
-    first, second = (np.where(s >= 0, s, never) for s in (runs.first_step_at("first_goal"), runs.first_step_at("second_goal")))
+    first, second = (np.where(s >= 0, s, never) for s in (first_step_at(runs, "first_goal"), first_step_at(runs, "second_goal")))
     return np.where(np.minimum(first, second) == never, -1, (second < first).astype(int))
 
 

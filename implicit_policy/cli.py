@@ -13,11 +13,16 @@ from collections.abc import Sequence
 def _collect(args: argparse.Namespace) -> int:
     from .atomic import check_output_file
     from .collect import collect_demonstrations
+    from .minari_io import collect_minari, is_minari_source, load_minari
 
-    check_output_file(args.out, "--out")
     started = time.perf_counter()
-    demos = collect_demonstrations(args.env, args.episodes, args.seed, progress=not args.quiet)
-    demos.save(args.out)
+    if is_minari_source(args.out):
+        collect_minari(args.env, args.episodes, args.seed, args.out[len("minari:"):], progress=not args.quiet)
+        demos = load_minari(args.out)
+    else:
+        check_output_file(args.out, "--out")
+        demos = collect_demonstrations(args.env, args.episodes, args.seed, progress=not args.quiet)
+        demos.save(args.out)
     rate = float(demos.episode_successes.mean())
     print(
         f"wrote {args.out}: {demos.num_episodes} episodes, {len(demos.observations)} transitions "
@@ -155,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "ibc-langevin, then eval, then export.")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    collect = commands.add_parser("collect", help="write oracle demonstrations to a .npz file")
+    collect = commands.add_parser("collect", help="write scripted demonstrations to a .npz file or a Minari dataset (--out minari:ID)")
     collect.add_argument("--env", required=True, help="env id, e.g. Particle2D-v0")
     collect.add_argument("--episodes", type=int, required=True)
     collect.add_argument("--seed", type=int, default=0, help="episode k is reset with seed + k")

@@ -1,19 +1,28 @@
-"""Writing oracle demonstrations to a dataset file."""
+"""Demonstration datasets from the scripted demonstrators (or from any controller's rollouts)."""
 
 from __future__ import annotations
 
 import numpy as np
 
+import implicit_policy_envs
+
 from .data import Demonstrations
 from .rollout import Rollouts, oracle_rollout
 
 
-def collect_demonstrations(env_id: str, episodes: int, seed: int, progress: bool = False) -> Demonstrations:
-    """Oracle demonstrations on the episodes seeded ``seed .. seed + episodes - 1``."""
+def check_collect_arguments(env_id: str, episodes: int, seed: int) -> None:
+    """``ValueError`` naming the problem: an env without a scripted demonstrator, a non-positive episode
+    count, a seed range outside Gymnasium's ``[0, 2**32 - 1]``."""
+    implicit_policy_envs.demonstrator(env_id)
     if isinstance(episodes, bool) or not isinstance(episodes, (int, np.integer)) or episodes < 1:
         raise ValueError(f"episodes must be a positive integer, got {episodes!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= 2**32 - 1 - episodes:
         raise ValueError(f"seed must be an integer in [0, 2**32 - 1 - episodes], got {seed!r}")
+
+
+def collect_demonstrations(env_id: str, episodes: int, seed: int, progress: bool = False) -> Demonstrations:
+    """The env's scripted demonstrations on the episodes seeded ``seed .. seed + episodes - 1``."""
+    check_collect_arguments(env_id, episodes, seed)
     return demonstrations_from_rollouts(oracle_rollout(env_id, episodes, seed, progress=progress), env_id, seed)
 
 

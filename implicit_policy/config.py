@@ -1,7 +1,9 @@
-"""Every knob of a run, as frozen pydantic models that refuse bad values by field name.
+"""A run's whole configuration, as one frozen pydantic model that refuses bad values by field name.
 
-A run's whole configuration is one :class:`TrainConfig`, saved as JSON beside the weights. Samplers are a
-tagged union on ``kind``: the same Langevin and DFO settings serve training negatives and inference.
+:class:`TrainConfig` assembles the configs that the modules declare beside what they build (the energy
+net's in ``energy.py``, the losses' in ``losses.py``, each optimiser over actions' in its ``samplers/``
+module) and is saved as JSON beside the weights. Samplers are tagged unions on ``kind``, built from the
+registered optimisers: the same Langevin settings serve training negatives and inference.
 """
 
 from __future__ import annotations
@@ -12,38 +14,20 @@ import os
 from pathlib import Path
 from typing import Annotated, Literal, Union, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError, field_validator, model_validator
 
 from .atomic import atomic_write_text
+from .energy import EnergyNetConfig
+from .frozen_config import FrozenConfig
+from .losses import LossConfig
+from .runtime import NoiseInputs
+from .samplers import action_optimizer_configs, negative_sampler_configs
+from .samplers.dfo import DFOConfig
+from .samplers.langevin import LangevinConfig, StepSchedule
+from .samplers.marginal import MarginalLossConfig, MarginalSamplerConfig
+from .samplers.uniform import UniformSamplerConfig
 
-
-class _Config(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-NoiseInputs = dict[str, tuple[tuple[int, ...], int, str]]
-"""The noise an argmin takes as inputs: name -> (shape, batch axis, ``"uniform"`` or ``"normal"``)."""
-
-
-class EnergyNetConfig(_Config):
-    """The network over concat(obs, action); defaults are Ta et al.'s MLP (appendix D).
-
-    ``kind="resnet"`` is Implicit BC's ``ResNetPreActivation``: a linear projection to ``hidden_size``, then
-    ``residual_blocks`` blocks ``x + W2 relu(W1 relu(x))`` (IBC's "depth 2" is one block), then the output
-    layer. ``hidden_layers`` counts the MLP's layers and ``residual_blocks`` the ResNet's blocks.
-    """
-
-    kind: Literal["mlp", "resnet"] = "mlp"
-    hidden_size: int = Field(256, ge=1)
-    hidden_layers: int = Field(2, ge=1)
-    residual_blocks: int = Field(1, ge=1)
-    activation: Literal["relu"] = "relu"
-    init_std: float = Field(0.05, gt=0, description="weights and biases drawn from N(0, init_std)")
-    dropout: float = Field(0.0, ge=0, lt=1)
-    spectral_norm: bool = False
-
-
-class NormalizerConfig(_Config):
+class NormalizerConfig(FrozenConfig):
     """Min-max normalisation to [-1, 1]; ``action_margin`` widens the action box on each side.
 
     ``observations="standard"`` standardises observations (mean 0, standard deviation 1 per dimension) as
@@ -54,103 +38,11 @@ class NormalizerConfig(_Config):
     observations: Literal["min_max", "standard"] = "min_max"
 
 
-class StepSchedule(_Config):
-    """Polynomial decay of the Langevin step size from ``start`` to ``end`` over the chain's iterations."""
-
-    start: float = Field(1.0, gt=0)
-    end: float = Field(0.001, gt=0)
-    power: float = Field(2.0, gt=0)
+SamplerConfig = Annotated[Union[negative_sampler_configs()], Field(discriminator="kind")]
+"""Training negatives: every registered method that makes them (DFO only acts; its negatives are ``uniform``)."""
 
 
-class UniformSamplerConfig(_Config):
-    """Independent uniform samples in the widened action box (DFO-style negatives)."""
-
-    kind: Literal["uniform"] = "uniform"
-    num_samples: int = Field(256, ge=1)
-
-
-class DFOConfig(_Config):
-    """Derivative-free optimisation: uniform samples, then resampling around low energies with shrinking noise."""
-
-    kind: Literal["dfo"] = "dfo"
-    num_samples: int = Field(1024, ge=1)
-    iterations: int = Field(3, ge=0)
-    noise_scale: float = Field(0.33, ge=0)
-    noise_shrink: float = Field(0.5, gt=0, le=1)
-    warm_start_fraction: float = Field(0.0, ge=0, le=1, description="share of candidates started near the last action")
-    warm_start_spread: float = Field(0.05, ge=0, description="std of the warm-start candidates, normalised units")
-
-    def noise_inputs(self, batch: int, action_size: int) -> NoiseInputs:
-        """``initial_uniform (B, N, A)`` places the candidates in the box, ``resample_uniform (K, B)`` is one
-        systematic-resampling offset per row and round, ``perturb_normal (K, B, N, A)`` the perturbations."""
-        n, k = self.num_samples, self.iterations
-        return {"initial_uniform": ((batch, n, action_size), 0, "uniform"),
-                "resample_uniform": ((k, batch), 1, "uniform"),
-                "perturb_normal": ((k, batch, n, action_size), 1, "normal")}
-
-
-class LangevinConfig(_Config):
-    """Langevin MCMC over actions.
-
-    ``rule="ibc"``: ``y - lam/2 dE/dy + lam * noise_scale * w`` (IBC's code, Ta et al. eq. 6);
-    ``rule="correct"``: ``y - tau dE/dy + sqrt(2 tau) w`` (eq. 8). ``chains="short"`` runs
-    ``num_samples`` independent chains of ``iterations`` and keeps each one's last sample (IBC's way);
-    ``chains="long"`` runs one chain per observation, drops ``burn_in`` iterations, then keeps every
-    ``thinning``-th of the next samples until it has ``num_samples``. ``uniform_samples`` adds that many
-    uniform negatives per example to the chains' samples in training: chains end near the demonstrated
-    action, so without far negatives nothing ranks one mode (say, the other goal) against another.
-    """
-
-    kind: Literal["langevin"] = "langevin"
-    rule: Literal["ibc", "correct"] = "ibc"
-    num_samples: int = Field(8, ge=1)
-    iterations: int = Field(10, ge=1)
-    noise_scale: float = Field(0.1, ge=0, description="sigma of the ibc rule; unused by the correct rule")
-    step: StepSchedule = StepSchedule()
-    delta_clip: float = Field(0.25, gt=0, description="per-iteration move limit, fraction of the action range")
-    chains: Literal["short", "long"] = "short"
-    burn_in: int = Field(100, ge=0)
-    thinning: int = Field(1, ge=1)
-    warm_start_fraction: float = Field(0.0, ge=0, le=1, description="inference: share of chains started near the last action")
-    warm_start_spread: float = Field(0.05, ge=0, description="inference: std of the warm-start chains, normalised units")
-    uniform_samples: int = Field(0, ge=0, description="training: extra uniform negatives per example beside the chains' samples")
-
-    def noise_inputs(self, batch: int, action_size: int) -> NoiseInputs:
-        """``initial_uniform (B, N, A)`` starts the chains in the box, ``step_normal (K, B, N, A)`` moves them."""
-        n, k = self.num_samples, self.iterations
-        return {"initial_uniform": ((batch, n, action_size), 0, "uniform"),
-                "step_normal": ((k, batch, n, action_size), 1, "normal")}
-
-
-class MarginalLossConfig(_Config):
-    """How the marginal EBM of the Marginal Action Sampler learns: the MCMC loss (eq. 4) plus optional
-    regularisers (appendix A's max-entropy term, an L2 pull of the data's energies to zero)."""
-
-    max_entropy_weight: float = Field(0.0, ge=0, description="times half the variance of the samples' energies")
-    positive_l2_weight: float = Field(0.0, ge=0, description="times the mean squared energy of the data's actions")
-
-
-class MarginalSamplerConfig(_Config):
-    """Marginal Action Sampler (Ta et al., section V): a second, unconditional EBM ``E_gamma(y)`` over actions,
-    trained alongside the conditional one by ``langevin`` MCMC; the samples it draws each step are the
-    conditional EBM's InfoNCE negatives, independent of the observation as InfoNCE's bound asks."""
-
-    kind: Literal["marginal"] = "marginal"
-    energy: EnergyNetConfig = EnergyNetConfig(hidden_size=64)
-    langevin: LangevinConfig = LangevinConfig(rule="correct", num_samples=8, iterations=10)
-    loss: MarginalLossConfig = MarginalLossConfig()
-    learning_rate: float = Field(1e-3, gt=0)
-
-    @property
-    def num_samples(self) -> int:
-        return self.langevin.num_samples
-
-
-SamplerConfig = Annotated[Union[UniformSamplerConfig, LangevinConfig, MarginalSamplerConfig], Field(discriminator="kind")]
-"""Training negatives; DFO is an inference method (its training negatives are ``uniform``)."""
-
-
-class RegressionConfig(_Config):
+class RegressionConfig(FrozenConfig):
     """An explicit (regression) policy's "inference": the network's output is the action. No optimiser, no noise."""
 
     kind: Literal["regression"] = "regression"
@@ -159,30 +51,17 @@ class RegressionConfig(_Config):
         return {}
 
 
-InferenceConfig = Annotated[Union[DFOConfig, LangevinConfig, RegressionConfig], Field(discriminator="kind")]
+InferenceConfig = Annotated[Union[(*action_optimizer_configs(), RegressionConfig)], Field(discriminator="kind")]
 """How a policy acts; each kind names the noise its argmin takes (``noise_inputs``), the one contract that
 torch, the exported graph and ``OnnxPolicy`` share."""
 
 
-def inference_config(values: dict) -> DFOConfig | LangevinConfig | RegressionConfig:
+def inference_config(values: dict) -> FrozenConfig:
     """The inference config a JSON dict describes (as an exported file's metadata carries it)."""
     return TypeAdapter(InferenceConfig).validate_python(values)
 
 
-class LossConfig(_Config):
-    """Main loss plus weighted regularisers (weights of 0 switch them off). ``mse`` trains an explicit
-    policy instead: an MLP from observation to action, by mean squared error (the regression baseline)."""
-
-    kind: Literal["info_nce", "mcmc", "mse"] = "info_nce"
-    max_entropy_weight: float = Field(0.0, ge=0, description="times half the variance of the negatives' energies")
-    positive_l2_weight: float = Field(0.0, ge=0, description="times the mean squared positive energy")
-    gradient_penalty_weight: float = Field(0.0, ge=0)
-    gradient_penalty_margin: float = Field(1.0, ge=0)
-    gradient_penalty_actions: Literal["negatives", "all"] = Field(
-        "negatives", description="where dE/dy is penalised: the negatives, or the positive and the negatives (IBC)")
-
-
-class OptimConfig(_Config):
+class OptimConfig(FrozenConfig):
     """Adam with step decay, as appendix D: lr 1e-3, batch 512, gamma 0.99 every 100 epochs.
 
     ``lr_decay_every_steps`` (when > 0) counts the decay interval in gradient steps instead of epochs, as
@@ -197,7 +76,7 @@ class OptimConfig(_Config):
     ema_decay: float = Field(0.0, ge=0, lt=1, description="Polyak average of the weights, used by the policy; 0: off")
 
 
-class AugmentConfig(_Config):
+class AugmentConfig(FrozenConfig):
     """Perturbations of each training batch's observations (the actions stay as demonstrated).
 
     ``observation_noise`` is the standard deviation of Gaussian noise added to the normalised observations:
@@ -218,7 +97,7 @@ class AugmentConfig(_Config):
         return value
 
 
-class TrainConfig(_Config):
+class TrainConfig(FrozenConfig):
     """A whole training run: model, data handling, negatives, loss, optimiser, logging and evaluation."""
 
     energy: EnergyNetConfig = EnergyNetConfig()
@@ -326,3 +205,9 @@ def describe_validation_error(err: ValidationError) -> str:
     return "; ".join(
         f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']} (got {e.get('input')!r})" for e in err.errors()
     )
+
+
+__all__ = ["AugmentConfig", "DFOConfig", "EnergyNetConfig", "InferenceConfig", "LangevinConfig", "LossConfig",
+           "MarginalLossConfig", "MarginalSamplerConfig", "NormalizerConfig", "OptimConfig", "RegressionConfig",
+           "SamplerConfig", "StepSchedule", "TrainConfig", "UniformSamplerConfig", "describe_validation_error",
+           "inference_config"]

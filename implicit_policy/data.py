@@ -146,7 +146,12 @@ def _validate(demos: Demonstrations) -> None:
 
 
 def load_demonstrations(path: str | os.PathLike) -> Demonstrations:
-    """Load and validate a demonstration ``.npz``; raise :class:`DemonstrationError` naming what is wrong."""
+    """Load and validate a demonstration ``.npz``, or a Minari dataset given as ``minari:ID`` or
+    ``minari:PATH`` (:mod:`implicit_policy.minari_io`); raise :class:`DemonstrationError` naming what is wrong."""
+    if str(path).startswith("minari:"):
+        from .minari_io import load_minari
+
+        return load_minari(str(path))
     path = Path(path)
     if not path.is_file():
         raise DemonstrationError(f"demonstration file not found: {path}")

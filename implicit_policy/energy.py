@@ -3,12 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Literal
 
 import torch
 from torch import nn
+from pydantic import Field
 from torch.nn.utils.parametrizations import spectral_norm
 
-from .config import EnergyNetConfig
+from .frozen_config import FrozenConfig
+
+
+class EnergyNetConfig(FrozenConfig):
+    """The network over concat(obs, action); defaults are Ta et al.'s MLP (appendix D).
+
+    ``kind="resnet"`` is Implicit BC's ``ResNetPreActivation``: a linear projection to ``hidden_size``, then
+    ``residual_blocks`` blocks ``x + W2 relu(W1 relu(x))`` (IBC's "depth 2" is one block), then the output
+    layer. ``hidden_layers`` counts the MLP's layers and ``residual_blocks`` the ResNet's blocks.
+    """
+
+    kind: Literal["mlp", "resnet"] = "mlp"
+    hidden_size: int = Field(256, ge=1)
+    hidden_layers: int = Field(2, ge=1)
+    residual_blocks: int = Field(1, ge=1)
+    activation: Literal["relu"] = "relu"
+    init_std: float = Field(0.05, gt=0, description="weights and biases drawn from N(0, init_std)")
+    dropout: float = Field(0.0, ge=0, lt=1)
+    spectral_norm: bool = False
+
 
 EnergyFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 """``obs (B, O) x actions (B, M, A) -> energies (B, M)``: an energy net or any function of that shape."""

@@ -22,7 +22,8 @@ def evaluate(policy: Policy, env_id: str, episodes: int = 100, seed: int = 1000,
     """Success rate (``info["is_success"]`` at each episode's end; None for an env that never reports it),
     mean return and length, and per-episode outcomes over episodes seeded ``seed .. seed + episodes - 1``.
     A batch row whose episode ends early has its observation history restarted (``policy.reset(rows)``).
-    On particle envs, ``first_goal_rate`` is the share of episodes that at least reached the first goal."""
+    Env-specific diagnostics are added from ``implicit_policy_envs.episode_diagnostics`` (on particle envs,
+    ``first_goal_rate``: the share of episodes that at least reached the first goal)."""
     runs = rollout(env_id, policy.act, lambda info: policy.reset(), episodes, seed, batch_size, progress,
                    on_episode_end=lambda rows: policy.reset(rows))
     result = {
@@ -35,6 +36,4 @@ def evaluate(policy: Policy, env_id: str, episodes: int = 100, seed: int = 1000,
         "successes": runs.successes.astype(int).tolist() if runs.reports_success else None,
         "returns": runs.returns.tolist(),
     }
-    if env_id in implicit_policy_envs.particle_env_ids():
-        result["first_goal_rate"] = float(np.mean(runs.first_step_at("first_goal") >= 0))
-    return result
+    return result | implicit_policy_envs.episode_diagnostics(env_id, runs)

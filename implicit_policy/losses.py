@@ -5,10 +5,26 @@ Shapes: ``positive (B,)`` energies of the demonstrated actions, ``negative (B, M
 
 from __future__ import annotations
 
-import torch
+from typing import Literal
 
-from .config import LossConfig
+import torch
+from pydantic import Field
+
 from .energy import EnergyFn
+from .frozen_config import FrozenConfig
+
+
+class LossConfig(FrozenConfig):
+    """Main loss plus weighted regularisers (weights of 0 switch them off). ``mse`` trains an explicit
+    policy instead: an MLP from observation to action, by mean squared error (the regression baseline)."""
+
+    kind: Literal["info_nce", "mcmc", "mse"] = "info_nce"
+    max_entropy_weight: float = Field(0.0, ge=0, description="times half the variance of the negatives' energies")
+    positive_l2_weight: float = Field(0.0, ge=0, description="times the mean squared positive energy")
+    gradient_penalty_weight: float = Field(0.0, ge=0)
+    gradient_penalty_margin: float = Field(1.0, ge=0)
+    gradient_penalty_actions: Literal["negatives", "all"] = Field(
+        "negatives", description="where dE/dy is penalised: the negatives, or the positive and the negatives (IBC)")
 
 
 def info_nce_loss(positive: torch.Tensor, negative: torch.Tensor) -> torch.Tensor:

@@ -15,7 +15,7 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
-from .runtime import ControlLoopPolicy, noise_specs, observation_input_shape
+from .runtime import ControlLoopPolicy, NoiseInputs, noise_distribution, observation_input_shape
 
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
@@ -61,6 +61,24 @@ def read_onnx(path: str | os.PathLike) -> tuple[onnx.ModelProto, dict[str, str]]
     return model, meta
 
 
+def graph_noise_inputs(model: onnx.ModelProto, path: str | os.PathLike, obs_shape: tuple[int, ...]) -> NoiseInputs:
+    """The noise inputs an argmin graph declares (shapes with the batch axis as 0), read from the graph itself
+    so that ``OnnxPolicy`` needs no config classes; ``ValueError`` if the ``obs`` input is not ``(B, *obs_shape)``
+    or a noise input lacks its one batch axis or its ``_uniform``/``_normal`` suffix."""
+    declared = {i.name: [d.dim_value or d.dim_param for d in i.type.tensor_type.shape.dim] for i in model.graph.input}
+    obs = declared.pop("obs", None)
+    if obs is None or obs[1:] != list(obs_shape) or isinstance(obs[0], int):
+        raise ValueError(f"{path}: graph input 'obs' is {obs}, not (B, {', '.join(map(str, obs_shape))}) as its metadata records")
+    noise: NoiseInputs = {}
+    for name, dims in declared.items():
+        batch_axes = [axis for axis, size in enumerate(dims) if not isinstance(size, int)]
+        if len(batch_axes) != 1:
+            raise ValueError(f"{path}: graph input {name!r} {dims} has {len(batch_axes)} batch axes, not one")
+        noise[name] = (tuple(0 if axis == batch_axes[0] else size for axis, size in enumerate(dims)), batch_axes[0],
+                       noise_distribution(name))
+    return noise
+
+
 class OnnxPolicy(ControlLoopPolicy):
     """Same ``act``/``reset`` as ``ImplicitPolicy``, from one exported ``.onnx`` argmin file.
 
@@ -81,19 +99,17 @@ class OnnxPolicy(ControlLoopPolicy):
         self.normalizer = json.loads(meta["normalizer"])
         self.action_low = np.asarray(json.loads(meta["action_low"]), dtype=np.float32)
         self.action_high = np.asarray(json.loads(meta["action_high"]), dtype=np.float32)
-        declared = {i.name: [d.dim_value or d.dim_param for d in i.type.tensor_type.shape.dim] for i in model.graph.input}
-        expected = {"obs": ["B", *observation_input_shape(self.n_obs_steps, self.obs_size)]} | {
-            name: [("B" if axis == batch_axis else size) for axis, size in enumerate(shape)]
-            for name, (shape, batch_axis, _) in noise_specs(self.inference, 0, self.action_size).items()
-        }
-        if {k: [d if isinstance(d, int) else "B" for d in v] for k, v in declared.items()} != expected:
-            raise ValueError(f"{path}: graph inputs {declared} do not match its recorded sizes {expected}")
+        self._noise = graph_noise_inputs(model, path, observation_input_shape(self.n_obs_steps, self.obs_size))
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         self.session = ort.InferenceSession(model.SerializeToString(), options,
                                             providers=providers or ["CPUExecutionProvider"])
         super().__init__(seed)
+
+    def noise_inputs(self, batch: int) -> NoiseInputs:
+        return {name: (tuple(batch if axis == batch_axis else size for axis, size in enumerate(shape)), batch_axis, kind)
+                for name, (shape, batch_axis, kind) in self._noise.items()}
 
     def argmin(self, window: np.ndarray, noise: dict[str, np.ndarray]) -> np.ndarray:
         obs = window.reshape(len(window), *observation_input_shape(self.n_obs_steps, self.obs_size))

@@ -17,7 +17,7 @@ from .config import InferenceConfig, RegressionConfig
 from .energy import EnergyModel, build_energy_net
 from .regression import build_regression_net
 from .normalize import Normalizer
-from .runtime import ControlLoopPolicy
+from .runtime import ControlLoopPolicy, NoiseInputs
 from .samplers import build_sampler
 
 
@@ -79,6 +79,9 @@ class TorchPolicy(ControlLoopPolicy):
         if window.dim() == 2 and self.n_obs_steps > 1:
             window = window.unsqueeze(1).expand(-1, self.n_obs_steps, -1)
         return self.torch_normalizer.normalize_obs(window).flatten(1)  # flatten keeps B symbolic for export
+
+    def noise_inputs(self, batch: int) -> NoiseInputs:
+        return self.header.inference.noise_inputs(batch, self.action_size)
 
     @torch.no_grad()
     def argmin(self, window: np.ndarray, noise: dict[str, np.ndarray]) -> np.ndarray:

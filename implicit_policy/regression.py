@@ -7,8 +7,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .config import EnergyNetConfig
-from .energy import ResidualBlock, hidden_dropout, mlp_layers
+from .energy import EnergyNetConfig, ResidualBlock, hidden_dropout, mlp_layers
 
 
 class RegressionNet(nn.Module):

@@ -14,7 +14,7 @@ import gymnasium as gym
 import numpy as np
 from tqdm.auto import tqdm
 
-import implicit_policy_envs  # noqa: F401  (registers the particle envs)
+import implicit_policy_envs
 
 
 @dataclass(frozen=True)
@@ -48,22 +48,13 @@ class Rollouts:
         length = self.lengths[index]
         return self.observations[index, :length], self.actions[index, :length]
 
-    def first_step_at(self, goal: str) -> np.ndarray:
-        """Particle envs only: per episode ``(E,)``, the first recorded step at which the agent was within
-        the goal distance of ``goal`` (``"first_goal"`` or ``"second_goal"``), or -1 if it never was:
-        partial progress where the success rate alone reads 0."""
-        n_dim = self.observations.shape[-1] // 4
-        parts = implicit_policy_envs.particle.split_observation(self.observations, n_dim)
-        near = np.linalg.norm(parts["agent_position"] - parts[goal], axis=-1) < implicit_policy_envs.particle.GOAL_DISTANCE
-        near &= np.arange(near.shape[1])[None, :] < self.lengths[:, None]
-        return np.where(near.any(axis=1), near.argmax(axis=1), -1)
-
 
 def make_vector_env(env_id: str, num_envs: int) -> gym.vector.VectorEnv:
     """``num_envs`` copies of ``env_id``: the env's own batched implementation where it registers one (the
     particle envs), else Gymnasium's synchronous vector env. ``Dict`` observations (Gymnasium-Robotics'
     ``observation`` / ``achieved_goal`` / ``desired_goal``) are flattened by ``gymnasium.spaces.flatten``:
     the keys in sorted order, each part flattened, concatenated. ``ValueError`` for an unregistered id."""
+    implicit_policy_envs.ensure_registered(env_id)
     try:
         spec = gym.spec(env_id)
     except gym.error.Error as err:
@@ -165,14 +156,6 @@ def _run_batch(env: gym.vector.VectorEnv, act, on_reset, on_episode_end, seed: i
 
 
 def oracle_rollout(env_id: str, episodes: int, seed: int, batch_size: int = 256, progress: bool = False) -> Rollouts:
-    """The scripted demonstrator on ``episodes`` seeded episodes of ``env_id``."""
-    oracle = implicit_policy_envs.ParticleOracle(implicit_policy_envs.particle_n_dim(env_id))
-    return rollout(
-        env_id,
-        act=oracle.act,
-        on_reset=lambda info: oracle.reset(info["first_goal_index"]),
-        episodes=episodes,
-        seed=seed,
-        batch_size=batch_size,
-        progress=progress,
-    )
+    """The env's scripted demonstrator (``implicit_policy_envs.demonstrator``) on ``episodes`` seeded episodes."""
+    act, on_reset = implicit_policy_envs.demonstrator(env_id)
+    return rollout(env_id, act, on_reset, episodes, seed, batch_size, progress)

@@ -1,5 +1,5 @@
-"""What ``ImplicitPolicy`` and ``OnnxPolicy`` share, with numpy (and the pydantic configs) alone: observation
-checks, the noise contract of the argmin (:func:`noise_specs`), history, warm start, and clipping to the box.
+"""What ``ImplicitPolicy`` and ``OnnxPolicy`` share, with numpy alone: observation checks, the noise
+contract of the argmin (:data:`NoiseInputs`), history, warm start, and clipping to the box.
 
 Both policies draw their noise here from a ``numpy.random.Generator``, so the torch and the onnxruntime
 policy give the same actions for the same seed; they differ only in who evaluates the argmin.
@@ -12,20 +12,27 @@ from typing import Any
 
 import numpy as np
 
-from .config import NoiseInputs, inference_config
+NoiseInputs = dict[str, tuple[tuple[int, ...], int, str]]
+"""The noise an argmin takes as inputs: name -> (shape, batch axis, ``"uniform"`` or ``"normal"``). Each
+inference config declares its own (``noise_inputs(batch, action_size)``); the names end in ``_uniform`` or
+``_normal`` as they are drawn (:func:`noise_distribution`), so an exported graph's inputs state them too."""
+
+NOISE_DISTRIBUTIONS = ("uniform", "normal")
 
 
-def noise_specs(inference: dict[str, Any], batch: int, action_size: int) -> NoiseInputs:
-    """Noise inputs of an argmin over ``batch`` observations: name -> (shape, batch axis, ``"uniform"`` or
-    ``"normal"``), as the inference config's ``noise_inputs`` declares them (none for a regression)."""
-    return inference_config(inference).noise_inputs(batch, action_size)
+def noise_distribution(name: str) -> str:
+    """``"uniform"`` (U[0, 1)) or ``"normal"`` (N(0, 1)): what the noise input ``name`` is drawn from, by its suffix."""
+    kind = name.rpartition("_")[2]
+    if kind not in NOISE_DISTRIBUTIONS:
+        raise ValueError(f"noise input {name!r} must end in _uniform or _normal")
+    return kind
 
 
-def draw_noise(inference: dict[str, Any], batch: int, action_size: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """float32 noise arrays for one argmin over ``batch`` observations."""
+def draw_noise(specs: NoiseInputs, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """float32 noise arrays of the shapes ``specs`` gives."""
     return {
         name: (rng.random(shape, dtype=np.float32) if kind == "uniform" else rng.standard_normal(shape, dtype=np.float32))
-        for name, (shape, _, kind) in noise_specs(inference, batch, action_size).items()
+        for name, (shape, _, kind) in specs.items()
     }
 
 
@@ -111,6 +118,10 @@ class ControlLoopPolicy(ABC):
         self._restarted: np.ndarray | None = None  # rows (B,) whose episode restarts at their next observation
 
     @abstractmethod
+    def noise_inputs(self, batch: int) -> NoiseInputs:
+        """The noise the argmin takes for ``batch`` observations (none for a regression)."""
+
+    @abstractmethod
     def argmin(self, window: np.ndarray, noise: dict[str, np.ndarray]) -> np.ndarray:
         """Raw actions ``(B, A)`` for raw observation windows ``(B, n_obs_steps, O)`` and the given noise."""
 
@@ -150,7 +161,7 @@ class ControlLoopPolicy(ABC):
         """Actions for ``obs (O,) -> (A,)`` or ``(B, O) -> (B, A)``, float32, inside the action box."""
         batch, single = validate_observations(obs, self.obs_size)
         window = self._observe(batch)
-        noise = draw_noise(self.inference, len(batch), self.action_size, self.rng)
+        noise = draw_noise(self.noise_inputs(len(batch)), self.rng)
         fraction = self.inference.get("warm_start_fraction", 0.0)
         if fraction and self._previous is not None:
             warm_start(noise["initial_uniform"], normalize_actions(self.normalizer, self._previous), fraction,

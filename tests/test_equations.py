@@ -189,7 +189,7 @@ def test_numpy_and_torch_normalisers_agree():
 def test_dfo_is_refused_as_training_negatives():
     from implicit_policy.config import TrainConfig
 
-    with pytest.raises(ValueError, match="uniform.*langevin.*marginal"):
+    with pytest.raises(ValueError, match="(?s)(?=.*uniform)(?=.*langevin)(?=.*marginal)"):
         TrainConfig.model_validate({"sampler": {"kind": "dfo"}})
 
 

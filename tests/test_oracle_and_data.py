@@ -11,6 +11,7 @@ from implicit_policy import DemonstrationError, Demonstrations, collect_demonstr
 from implicit_policy.cli import main
 from implicit_policy.rollout import oracle_rollout
 from implicit_policy_envs import ParticleOracle
+from implicit_policy_envs.particle import first_step_at
 
 
 @pytest.mark.parametrize("env_id", ["Particle2D-v0", "Particle16D-v0", "Particle2DMultimodal-v0"])
@@ -20,13 +21,13 @@ def test_oracle_succeeds_on_seeded_episodes(env_id):
 
 def test_goal_progress_is_read_from_the_recorded_observations():
     runs = oracle_rollout("Particle2D-v0", 20, seed=0)
-    first, second = runs.first_step_at("first_goal"), runs.first_step_at("second_goal")
+    first, second = first_step_at(runs, "first_goal"), first_step_at(runs, "second_goal")
     assert np.all(first >= 1) and np.all(second > first)  # the oracle goes to goal 1, then goal 2
     parts = runs.observations[np.arange(20), first]
     assert np.all(np.linalg.norm(parts[:, :2] - parts[:, 4:6], axis=1) < 0.05)
     still = oracle_rollout("Particle2D-v0", 3, seed=0)
     frozen = type(still)(still.observations[:, :1], still.actions[:, :1], still.successes, still.returns, still.seeds)
-    assert np.all(frozen.first_step_at("second_goal") == -1)  # one step in, nothing reached yet
+    assert np.all(first_step_at(frozen, "second_goal") == -1)  # one step in, nothing reached yet
 
 
 def test_oracle_single_and_batched_agree():

@@ -162,7 +162,7 @@ def test_argmin_onnx_matches_torch_with_the_same_noise(exported):
     rng = np.random.default_rng(1)
     for b in (1, 2, 16):
         obs = rng.uniform(0, 1, (b, 8)).astype(np.float32)
-        noise = draw_noise(policy.header.inference.model_dump(), b, 2, rng)
+        noise = draw_noise(policy.noise_inputs(b), rng)
         got = onnx_policy.argmin(obs, noise)
         with torch.no_grad():
             want = module(torch.from_numpy(obs), *map(torch.from_numpy, noise.values())).numpy()

@@ -1,24 +1,45 @@
 """Optimisers over actions: one protocol (``sample`` for training negatives, ``infer`` for acting), plus the
-Marginal Action Sampler, which only samples (and learns)."""
+Marginal Action Sampler, which only samples (and learns).
+
+Each module here holds one method: its config class (with ``kind``, and ``noise_inputs`` if it acts) and
+its optimiser, registered together by :func:`~implicit_policy.samplers.base.register_method`. Every module
+of this package is imported below, so a new method is a new module: the run config's unions, the policies,
+the exported graph and ``OnnxPolicy`` pick it up from the registry.
+"""
 
 from __future__ import annotations
 
-from ..config import DFOConfig, LangevinConfig, MarginalSamplerConfig, UniformSamplerConfig
+import importlib
+import pkgutil
+
 from ..energy import EnergyFn, GradientFn
-from .base import ActionOptimizer, LearnedSampler, NegativeSampler, lowest_energy, uniform_actions
-from .dfo import DFOOptimizer
-from .langevin import LangevinSampler
-from .marginal import MarginalActionSampler
-from .uniform import UniformSampler
+from ..frozen_config import FrozenConfig
+from .base import METHODS, ActionMethod, ActionOptimizer, LearnedSampler, NegativeSampler, lowest_energy, uniform_actions
+
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")
+
+from .dfo import DFOOptimizer  # noqa: E402  (re-exported names; the loop above has imported them)
+from .langevin import LangevinSampler  # noqa: E402
+from .marginal import MarginalActionSampler  # noqa: E402
+from .uniform import UniformSampler  # noqa: E402
 
 
-def build_sampler(config: UniformSamplerConfig | DFOConfig | LangevinConfig | MarginalSamplerConfig,
-                  action_size: int, bound: float) -> ActionOptimizer | MarginalActionSampler:
-    """The sampler a config describes, over actions of ``action_size`` in ``[-bound, bound]``."""
-    kinds = {"uniform": UniformSampler, "dfo": DFOOptimizer, "langevin": LangevinSampler,
-             "marginal": MarginalActionSampler}
-    return kinds[config.kind](config, action_size, bound)
+def negative_sampler_configs() -> tuple[type[FrozenConfig], ...]:
+    """Config classes of the methods that make training negatives, by ``kind``."""
+    return tuple(METHODS[kind].config for kind in sorted(METHODS) if METHODS[kind].negatives)
 
 
-__all__ = ["ActionOptimizer", "EnergyFn", "GradientFn", "LearnedSampler", "NegativeSampler", "build_sampler", "lowest_energy",
-           "uniform_actions", "UniformSampler", "DFOOptimizer", "LangevinSampler", "MarginalActionSampler"]
+def action_optimizer_configs() -> tuple[type[FrozenConfig], ...]:
+    """Config classes of the methods a policy can act with, by ``kind``."""
+    return tuple(METHODS[kind].config for kind in sorted(METHODS) if METHODS[kind].acts)
+
+
+def build_sampler(config: FrozenConfig, action_size: int, bound: float) -> ActionOptimizer | LearnedSampler:
+    """The optimiser a config describes, over actions of ``action_size`` in ``[-bound, bound]``."""
+    return METHODS[config.kind].build(config, action_size, bound)
+
+
+__all__ = ["ActionMethod", "ActionOptimizer", "EnergyFn", "GradientFn", "LearnedSampler", "METHODS", "NegativeSampler",
+           "action_optimizer_configs", "build_sampler", "lowest_energy", "negative_sampler_configs", "uniform_actions",
+           "UniformSampler", "DFOOptimizer", "LangevinSampler", "MarginalActionSampler"]

@@ -6,11 +6,14 @@ All work in normalised action space, inside the box ``[-bound, bound]^A``.
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import torch
 
 from ..energy import EnergyFn, GradientFn
+from ..frozen_config import FrozenConfig
 
 
 class NegativeSampler(Protocol):
@@ -44,7 +47,7 @@ class ActionOptimizer(NegativeSampler, Protocol):
     def infer(self, energy: EnergyFn, obs: torch.Tensor, noise: dict[str, torch.Tensor],
               gradient: GradientFn | None = None) -> torch.Tensor:
         """The best action found ``(B, A)`` for each observation, from the noise that
-        :func:`implicit_policy.runtime.noise_specs` names (so torch and ONNX agree on the same noise).
+        its config's ``noise_inputs`` names (so torch and ONNX agree on the same noise).
         ``gradient`` gives ``dE/dy`` to optimisers that use it (autograd when None; a policy passes its
         energy net's explicit backward pass, which exports to ONNX); derivative-free ones ignore it."""
         ...
@@ -65,3 +68,35 @@ def lowest_energy(actions: torch.Tensor, energies: torch.Tensor) -> torch.Tensor
     """Per row, the candidate of ``actions (B, M, A)`` with the lowest of ``energies (B, M)``: ``(B, A)``."""
     best = energies.argmin(dim=1, keepdim=True).unsqueeze(-1)  # (B, 1, 1); gather keeps B symbolic for export
     return torch.gather(actions, 1, best.expand(-1, 1, actions.shape[2])).squeeze(1)
+
+
+@dataclass(frozen=True)
+class ActionMethod:
+    """An optimiser over actions and the config that selects it by ``kind``: what it may be used for in a
+    run (``negatives``: a training sampler; ``acts``: a policy's inference) and how to build it."""
+
+    config: type[FrozenConfig]
+    build: Callable[[Any, int, float], Any]
+    negatives: bool
+    acts: bool
+
+
+METHODS: dict[str, ActionMethod] = {}
+"""Every registered optimiser over actions, by its config's ``kind``; filled as ``samplers/`` is imported."""
+
+_Optimizer = TypeVar("_Optimizer", bound=type)
+
+
+def register_method(config: type[FrozenConfig], *, negatives: bool, acts: bool) -> Callable[[_Optimizer], _Optimizer]:
+    """Class decorator that registers an optimiser with its config: the config joins the run config's
+    ``sampler`` union (``negatives``) and/or ``inference`` union (``acts``), and ``build_sampler`` builds the
+    class, called as ``cls(config, action_size, bound)``, for configs of its ``kind``."""
+    kind = config.model_fields["kind"].default
+
+    def register(cls: _Optimizer) -> _Optimizer:
+        if kind in METHODS and METHODS[kind].build is not cls:
+            raise ValueError(f"optimiser kind {kind!r} is registered twice: {METHODS[kind].build.__name__} and {cls.__name__}")
+        METHODS[kind] = ActionMethod(config, cls, negatives, acts)
+        return cls
+
+    return register

@@ -7,12 +7,36 @@ same actions from the same noise.
 
 from __future__ import annotations
 
-import torch
+from typing import Literal
 
-from ..config import DFOConfig
+import torch
+from pydantic import Field
+
 from ..energy import EnergyFn, GradientFn
-from .base import box_from_uniform, lowest_energy
+from ..frozen_config import FrozenConfig
+from ..runtime import NoiseInputs
+from .base import box_from_uniform, lowest_energy, register_method
 from .uniform import UniformSampler
+
+
+class DFOConfig(FrozenConfig):
+    """Derivative-free optimisation: uniform samples, then resampling around low energies with shrinking noise."""
+
+    kind: Literal["dfo"] = "dfo"
+    num_samples: int = Field(1024, ge=1)
+    iterations: int = Field(3, ge=0)
+    noise_scale: float = Field(0.33, ge=0)
+    noise_shrink: float = Field(0.5, gt=0, le=1)
+    warm_start_fraction: float = Field(0.0, ge=0, le=1, description="share of candidates started near the last action")
+    warm_start_spread: float = Field(0.05, ge=0, description="std of the warm-start candidates, normalised units")
+
+    def noise_inputs(self, batch: int, action_size: int) -> NoiseInputs:
+        """``initial_uniform (B, N, A)`` places the candidates in the box, ``resample_uniform (K, B)`` is one
+        systematic-resampling offset per row and round, ``perturb_normal (K, B, N, A)`` the perturbations."""
+        n, k = self.num_samples, self.iterations
+        return {"initial_uniform": ((batch, n, action_size), 0, "uniform"),
+                "resample_uniform": ((k, batch), 1, "uniform"),
+                "perturb_normal": ((k, batch, n, action_size), 1, "normal")}
 
 
 def resample_by_energy(actions: torch.Tensor, energies: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
@@ -45,6 +69,7 @@ def dfo_argmin(energy: EnergyFn, obs: torch.Tensor, initial_uniform: torch.Tenso
     return lowest_energy(actions, energy(obs, actions))
 
 
+@register_method(DFOConfig, negatives=False, acts=True)
 class DFOOptimizer(UniformSampler):
     """DFO inference; its training negatives are uniform samples (inherited)."""
 

@@ -8,16 +8,60 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Literal
 
 import torch
+from pydantic import Field
 
-from ..config import LangevinConfig, StepSchedule
 from ..energy import EnergyFn, GradientFn
-from .base import box_from_uniform, lowest_energy, uniform_actions
+from ..frozen_config import FrozenConfig
+from ..runtime import NoiseInputs
+from .base import box_from_uniform, lowest_energy, register_method, uniform_actions
+
+
+class StepSchedule(FrozenConfig):
+    """Polynomial decay of the Langevin step size from ``start`` to ``end`` over the chain's iterations."""
+
+    start: float = Field(1.0, gt=0)
+    end: float = Field(0.001, gt=0)
+    power: float = Field(2.0, gt=0)
+
+
+class LangevinConfig(FrozenConfig):
+    """Langevin MCMC over actions.
+
+    ``rule="ibc"``: ``y - lam/2 dE/dy + lam * noise_scale * w`` (IBC's code, Ta et al. eq. 6);
+    ``rule="correct"``: ``y - tau dE/dy + sqrt(2 tau) w`` (eq. 8). ``chains="short"`` runs
+    ``num_samples`` independent chains of ``iterations`` and keeps each one's last sample (IBC's way);
+    ``chains="long"`` runs one chain per observation, drops ``burn_in`` iterations, then keeps every
+    ``thinning``-th of the next samples until it has ``num_samples``. ``uniform_samples`` adds that many
+    uniform negatives per example to the chains' samples in training: chains end near the demonstrated
+    action, so without far negatives nothing ranks one mode (say, the other goal) against another.
+    """
+
+    kind: Literal["langevin"] = "langevin"
+    rule: Literal["ibc", "correct"] = "ibc"
+    num_samples: int = Field(8, ge=1)
+    iterations: int = Field(10, ge=1)
+    noise_scale: float = Field(0.1, ge=0, description="sigma of the ibc rule; unused by the correct rule")
+    step: StepSchedule = StepSchedule()
+    delta_clip: float = Field(0.25, gt=0, description="per-iteration move limit, fraction of the action range")
+    chains: Literal["short", "long"] = "short"
+    burn_in: int = Field(100, ge=0)
+    thinning: int = Field(1, ge=1)
+    warm_start_fraction: float = Field(0.0, ge=0, le=1, description="inference: share of chains started near the last action")
+    warm_start_spread: float = Field(0.05, ge=0, description="inference: std of the warm-start chains, normalised units")
+    uniform_samples: int = Field(0, ge=0, description="training: extra uniform negatives per example beside the chains' samples")
+
+    def noise_inputs(self, batch: int, action_size: int) -> NoiseInputs:
+        """``initial_uniform (B, N, A)`` starts the chains in the box, ``step_normal (K, B, N, A)`` moves them."""
+        n, k = self.num_samples, self.iterations
+        return {"initial_uniform": ((batch, n, action_size), 0, "uniform"),
+                "step_normal": ((k, batch, n, action_size), 1, "normal")}
+
 
 ACTION_RANGE = 2.0
 """Width of the normalised demonstration action range [-1, 1], the unit of ``delta_clip``."""
-
 
 
 def ibc_langevin_update(y: torch.Tensor, grad: torch.Tensor, step: float, noise: torch.Tensor,
@@ -89,6 +133,7 @@ def langevin_samples(gradient: GradientFn, obs: torch.Tensor, y: torch.Tensor, n
     return torch.stack(kept)
 
 
+@register_method(LangevinConfig, negatives=True, acts=True)
 class LangevinSampler:
     """Langevin chains in the normalised box; see :class:`~implicit_policy.config.LangevinConfig`."""
 

@@ -8,15 +8,44 @@ mutual-information bound wants independent of the observation and drawn from p(y
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
+from pydantic import Field
 
-from ..config import LossConfig, MarginalSamplerConfig
-from ..energy import EnergyFn, build_energy_net
-from ..losses import total_loss
+from ..energy import EnergyFn, EnergyNetConfig, build_energy_net
+from ..frozen_config import FrozenConfig
+from ..losses import LossConfig, total_loss
 from ..optimizer_state import load_optimizer_state_tensors, optimizer_state_tensors, under_prefix, with_prefix
-from .langevin import LangevinSampler
+from .base import register_method
+from .langevin import LangevinConfig, LangevinSampler
 
 
+class MarginalLossConfig(FrozenConfig):
+    """How the marginal EBM of the Marginal Action Sampler learns: the MCMC loss (eq. 4) plus optional
+    regularisers (appendix A's max-entropy term, an L2 pull of the data's energies to zero)."""
+
+    max_entropy_weight: float = Field(0.0, ge=0, description="times half the variance of the samples' energies")
+    positive_l2_weight: float = Field(0.0, ge=0, description="times the mean squared energy of the data's actions")
+
+
+class MarginalSamplerConfig(FrozenConfig):
+    """Marginal Action Sampler (Ta et al., section V): a second, unconditional EBM ``E_gamma(y)`` over actions,
+    trained alongside the conditional one by ``langevin`` MCMC; the samples it draws each step are the
+    conditional EBM's InfoNCE negatives, independent of the observation as InfoNCE's bound asks."""
+
+    kind: Literal["marginal"] = "marginal"
+    energy: EnergyNetConfig = EnergyNetConfig(hidden_size=64)
+    langevin: LangevinConfig = LangevinConfig(rule="correct", num_samples=8, iterations=10)
+    loss: MarginalLossConfig = MarginalLossConfig()
+    learning_rate: float = Field(1e-3, gt=0)
+
+    @property
+    def num_samples(self) -> int:
+        return self.langevin.num_samples
+
+
+@register_method(MarginalSamplerConfig, negatives=True, acts=False)
 class MarginalActionSampler:
     """Negatives ``(B, M, A)`` from Langevin chains on ``E_gamma``; :meth:`update` trains ``E_gamma``."""
 

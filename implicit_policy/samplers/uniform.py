@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
+from pydantic import Field
 
-from ..config import DFOConfig, UniformSamplerConfig
 from ..energy import EnergyFn, GradientFn
-from .base import box_from_uniform, lowest_energy, uniform_actions
+from ..frozen_config import FrozenConfig
+from .base import box_from_uniform, lowest_energy, register_method, uniform_actions
 
 
+class UniformSamplerConfig(FrozenConfig):
+    """Independent uniform samples in the widened action box (DFO-style negatives)."""
+
+    kind: Literal["uniform"] = "uniform"
+    num_samples: int = Field(256, ge=1)
+
+
+@register_method(UniformSamplerConfig, negatives=True, acts=False)
 class UniformSampler:
-    def __init__(self, config: UniformSamplerConfig | DFOConfig, action_size: int, bound: float) -> None:
+    def __init__(self, config: UniformSamplerConfig, action_size: int, bound: float) -> None:
         self.config, self.action_size, self.bound = config, action_size, bound
 
     def sample(self, energy: EnergyFn, obs: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
