@@ -24,7 +24,7 @@ import argparse
 from pathlib import Path
 
 from implicit_policy.config import LangevinConfig, StepSchedule
-from implicit_policy.experiments import (Trial, add_budget_arguments, demonstrations_for, format_table, run_trials,
+from implicit_policy.experiments import (Trial, add_budget_arguments, demonstrations_for, failures, finished, format_table, run_trials,
                                          summarize, trial_config, write_results)
 from implicit_policy.plots import plot_success_curves
 from implicit_policy.presets import preset
@@ -60,13 +60,16 @@ def main() -> None:
     trials = [
         Trial(method, seed, str(data),
               trial_config(lines[method], seed, args.steps, args.eval_every, args.eval_episodes, args.threads),
-              str(out / "runs" / method.lower().replace(", ", "_").replace(" ", "_").replace("+", "_") / f"seed_{seed}"))
+              str(out / "runs" / method.lower().replace(", ", "_").replace(" ", "_").replace("+", "_") / f"seed_{seed}"),
+              args.test_episodes)
         for seed in args.seeds for method in chosen  # all lines of a seed first: early partial results
     ]
-    results = run_trials(trials, jobs=args.jobs, desc="compare samplers")
+    results = run_trials(trials, jobs=args.jobs, desc="compare samplers", address=args.address)
+    if failures(results):
+        print(f"trials that did not finish (rerun to retry them; finished ones are kept):\n{failures(results)}")
     summary = summarize(results)
     write_results(out, "compare_samplers", results, {"args": vars(args), "summary": summary})
-    plot_success_curves(results, out / "compare_samplers.png",
+    plot_success_curves(finished(results), out / "compare_samplers.png",
                         f"Particle2D-v0, {args.episodes} demos, {args.steps} steps, {len(args.seeds)} seeds (mean +- std)")
     print(format_table(summary))
     print(f"wrote {out}/compare_samplers.{{png,json,csv}}")

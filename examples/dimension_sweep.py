@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from implicit_policy.experiments import (Trial, add_budget_arguments, demonstrations_for, format_table, run_trials,
+from implicit_policy.experiments import (Trial, add_budget_arguments, demonstrations_for, failures, finished, format_table, run_trials,
                                          summarize, trial_config, write_results)
 from implicit_policy.plots import plot_success_vs_dimension
 from implicit_policy.presets import preset
@@ -43,9 +43,12 @@ def main() -> None:
             for method in args.methods:
                 config = trial_config(preset(METHODS[method]), seed, args.steps, args.eval_every, args.eval_episodes,
                                       args.threads)
-                trials.append(Trial(method, seed, str(data), config, str(out / "runs" / f"{n}d" / method.lower() / f"seed_{seed}")))
-    results = run_trials(trials, jobs=args.jobs, desc="dimension sweep")
-    by_dim = {n: summarize([r for r in results if r["env_id"] == f"Particle{n}D-v0"]) for n in args.dims}
+                trials.append(Trial(method, seed, str(data), config, str(out / "runs" / f"{n}d" / method.lower() / f"seed_{seed}"),
+                                    args.test_episodes))
+    results = run_trials(trials, jobs=args.jobs, desc="dimension sweep", address=args.address)
+    if failures(results):
+        print(f"trials that did not finish (rerun to retry them; finished ones are kept):\n{failures(results)}")
+    by_dim = {n: summarize([r for r in finished(results) if r["env_id"] == f"Particle{n}D-v0"]) for n in args.dims}
     write_results(out, "dimension_sweep", results, {"args": vars(args), "summary": {str(n): s for n, s in by_dim.items()}})
     plot_success_vs_dimension(by_dim, out / "dimension_sweep.png",
                               f"{args.episodes} demos, {args.steps} steps per run, {len(args.seeds)} seeds (mean +- std)")

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from implicit_policy.evaluate import evaluate
-from implicit_policy.experiments import (TEST_SEED, Trial, add_budget_arguments, demonstrations_for, format_table,
+from implicit_policy.experiments import (TEST_SEED, Trial, add_budget_arguments, demonstrations_for, failures, format_table,
                                          run_trials, summarize, trial_config, write_results)
 from implicit_policy.plots import plot_success_curves, plot_trajectories
 from implicit_policy.policy import load_policy
@@ -49,7 +49,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="results/multimodal")
     add_budget_arguments(parser, seeds=[0, 1], eval_every=500)
-    parser.add_argument("--test-episodes", type=int, default=100)
     parser.add_argument("--draw", type=int, default=6, help="test episodes drawn per method")
     args = parser.parse_args()
     out = Path(args.out)
@@ -60,7 +59,9 @@ def main() -> None:
               str(out / "runs" / method.lower() / f"seed_{seed}"), args.test_episodes)
         for seed in args.seeds for method in METHODS
     ]
-    results = run_trials(trials, jobs=args.jobs, desc="multimodal")
+    results = run_trials(trials, jobs=args.jobs, desc="multimodal", address=args.address)
+    if failures(results):
+        raise SystemExit(f"trials that did not finish (rerun to retry them; finished ones are kept):\n{failures(results)}")
     drawn, modes = {}, {"Oracle": mode_split(oracle_rollout(ENV_ID, args.test_episodes, TEST_SEED))}
     for r, trial in zip(results, trials):
         policy = load_policy(trial.run_dir, seed=trial.seed)

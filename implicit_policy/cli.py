@@ -44,11 +44,10 @@ def _oracle(args: argparse.Namespace) -> int:
     return 0
 
 
-def _train(args: argparse.Namespace) -> int:
+def _config_from_args(args: argparse.Namespace):
+    """The TrainConfig that --preset/--config, then --steps, --seed, --set, --device and --threads describe."""
     from .config import TrainConfig
-    from .data import load_demonstrations
     from .presets import DEFAULT_PRESET, preset
-    from .train import train
 
     if args.config and args.preset:
         raise ValueError("give either --preset or --config, not both")
@@ -62,6 +61,14 @@ def _train(args: argparse.Namespace) -> int:
         config = config.updated(device=args.device)
     if args.threads is not None:
         config = config.updated(torch_threads=args.threads)
+    return config
+
+
+def _train(args: argparse.Namespace) -> int:
+    from .data import load_demonstrations
+    from .train import train
+
+    config = _config_from_args(args)
     demos = load_demonstrations(args.data)
     from .atomic import check_output_folder
 
@@ -69,6 +76,37 @@ def _train(args: argparse.Namespace) -> int:
     result = train(config, demos, args.out, resume=args.resume, progress=not args.quiet)
     success = "n/a" if result.final_success_rate is None else f"{result.final_success_rate:.1%}"
     print(f"trained {result.steps} steps in {result.seconds:.0f} s into {args.out}; validation success {success}")
+    return 0
+
+
+def _tune(args: argparse.Namespace) -> int:
+    from .atomic import check_output_folder
+    from .data import load_demonstrations
+    from .ray_sweep import require_ray
+    from .search import format_search_table, load_space, run_search
+
+    require_ray()
+    config = _config_from_args(args)
+    if args.eval_every is not None or args.eval_episodes is not None:
+        config = config.updated(**{k: v for k, v in (("eval_every", args.eval_every),
+                                                     ("eval_episodes", args.eval_episodes)) if v is not None})
+    config = config.updated(checkpoint_every=config.eval_every)  # an interrupted trial resumes from its last validation
+    if args.trials < 1:
+        raise ValueError(f"--trials must be >= 1, got {args.trials}")
+    if args.jobs is not None and args.jobs < 1:
+        raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
+    space = load_space(args.space, config)
+    load_demonstrations(args.data)  # a clear error now, not in every trial
+    check_output_folder(args.out, "--out")
+    found = run_search(config, args.data, space, args.trials, args.out, seed=args.search_seed, jobs=args.jobs,
+                       address=args.address, grace=args.grace, test_episodes=args.test_episodes)
+    print(format_search_table(found["trials"]))
+    if found["best"] is None:
+        print(f"no trial finished; see {args.out}/trials.json")
+        return 1
+    print(f"best: {found['best']['trial']} (validation {found['best']['best_validation']:.0%}); wrote "
+          f"{args.out}/best_config.json (implicit-policy train --config {args.out}/best_config.json ...), "
+          f"trials.csv, trials.json, trials.png")
     return 0
 
 
@@ -176,21 +214,28 @@ def build_parser() -> argparse.ArgumentParser:
     oracle.set_defaults(run=_oracle)
 
     train = commands.add_parser("train", help="train an energy model on demonstrations")
-    train.add_argument("--data", required=True, help="demonstrations .npz from `collect`")
+    train.add_argument("--data", required=True, help="demonstrations: a .npz from `collect`, or minari:ID / minari:PATH")
     train.add_argument("--out", required=True, help="run folder (checkpoints, metrics.jsonl)")
-    train.add_argument("--preset", help="ibc-langevin (default), dfo, correct-langevin, ibc-mas, correct-mas, "
-                       "correct-mas-maxent, or mse (the explicit regression baseline)")
-    train.add_argument("--config", help="a TrainConfig JSON file instead of a preset")
-    train.add_argument("--steps", type=int, help="override the number of training steps")
-    train.add_argument("--seed", type=int, help="override the seed")
-    train.add_argument("--set", action="append", metavar="PATH=VALUE", help="set any config field, e.g. "
-                       "--set n_obs_steps=2 --set sampler.iterations=30 (repeatable; VALUE is JSON)")
-    train.add_argument("--device", help="torch device to train on: cpu (the config's default) or cuda")
-    train.add_argument("--threads", type=int, help="torch threads (the config's torch_threads, 1 by default: one "
-                       "training per core; 0 takes every core)")
+    _add_config_arguments(train)
     train.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(run=_train)
+
+    tune = commands.add_parser("tune", help="search config fields on Ray Tune with early stopping (ASHA); "
+                               "needs the sweep extra")
+    tune.add_argument("--data", required=True, help="demonstrations: a .npz, or minari:ID / minari:PATH")
+    tune.add_argument("--space", required=True, help="JSON: field -> {choice|uniform|loguniform|randint: [...]}")
+    tune.add_argument("--trials", type=int, required=True, help="settings drawn from the space, one trial each")
+    tune.add_argument("--out", required=True, help="search folder: trials/, best_config.json, trials.{csv,json,png}")
+    _add_config_arguments(tune)
+    tune.add_argument("--eval-every", type=int, help="validation interval in steps: one report to the scheduler")
+    tune.add_argument("--eval-episodes", type=int, help="validation episodes per report")
+    tune.add_argument("--test-episodes", type=int, default=100, help="test episodes of each finished trial")
+    tune.add_argument("--grace", type=int, default=1, help="validations before ASHA may stop a trial")
+    tune.add_argument("--search-seed", type=int, default=0, help="seed of the draws from the space")
+    tune.add_argument("--jobs", type=int, help="trials at once (default: as many as Ray's CPUs allow)")
+    tune.add_argument("--address", help="a Ray cluster to run on (or set RAY_ADDRESS); default: a local Ray")
+    tune.set_defaults(run=_tune)
 
     evaluate = commands.add_parser("eval", help="closed-loop success rate of a trained policy")
     evaluate.add_argument("--policy", required=True, help="run folder or checkpoint folder")
@@ -221,6 +266,19 @@ def build_parser() -> argparse.ArgumentParser:
     config.add_argument("--preset", default="ibc-langevin")
     config.set_defaults(run=_config)
     return parser
+
+
+def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--preset", help="ibc-langevin (default), dfo, correct-langevin, ibc-mas, correct-mas, "
+                        "correct-mas-maxent, or mse (the explicit regression baseline)")
+    parser.add_argument("--config", help="a TrainConfig JSON file instead of a preset")
+    parser.add_argument("--steps", type=int, help="override the number of training steps")
+    parser.add_argument("--seed", type=int, help="override the seed")
+    parser.add_argument("--set", action="append", metavar="PATH=VALUE", help="set any config field, e.g. "
+                        "--set n_obs_steps=2 --set sampler.iterations=30 (repeatable; VALUE is JSON)")
+    parser.add_argument("--device", help="torch device to train on: cpu (the config's default) or cuda")
+    parser.add_argument("--threads", type=int, help="torch threads (the config's torch_threads, 1 by default: one "
+                        "training per core; 0 takes every core)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,6 +13,7 @@ import json
 import multiprocessing
 import os
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,8 +62,9 @@ def validation_curve(run_dir: str | os.PathLike) -> list[tuple[int, float]]:
     return [(r["step"], r["success_rate"]) for r in map(json.loads, lines) if "success_rate" in r]
 
 
-def run_trial(trial: Trial) -> dict[str, Any]:
-    """Train (or finish, or just read) one trial, then test its best-validated weights on fresh episodes."""
+def run_trial(trial: Trial, on_validation: Callable[[int, float], None] | None = None) -> dict[str, Any]:
+    """Train (or finish, or just read) one trial, then test its best-validated weights on fresh episodes;
+    ``on_validation(step, score)`` after each validation (Ray Tune reports it to its scheduler)."""
     from .evaluate import evaluate
     from .policy import load_policy
     from .train import train
@@ -73,7 +75,7 @@ def run_trial(trial: Trial) -> dict[str, Any]:
         return json.loads(result_path.read_text())
     demos: Demonstrations = load_demonstrations(trial.data)
     resume = (run_dir / "latest").exists()
-    trained = train(trial.config, demos, run_dir, resume=resume, progress=False)
+    trained = train(trial.config, demos, run_dir, resume=resume, progress=False, on_validation=on_validation)
     policy = load_policy(run_dir, seed=trial.seed)
     test = evaluate(policy, demos.env_id, trial.test_episodes, TEST_SEED)
     curve = validation_curve(run_dir)
@@ -82,15 +84,26 @@ def run_trial(trial: Trial) -> dict[str, Any]:
         "train_seconds": trained.seconds if not resume else None,
         "curve": [list(point) for point in curve], "final_validation": curve[-1][1] if curve else None,
         "best_validation": max(s for _, s in curve) if curve else None,
-        "test_success": test["success_rate"], "test_first_goal": test["first_goal_rate"],
+        "test_success": test["success_rate"], "test_first_goal": test.get("first_goal_rate"),
         "test_episodes": trial.test_episodes,
     }
     atomic_write_text(result_path, json.dumps(result, indent=2))
     return result
 
 
-def run_trials(trials: list[Trial], jobs: int = 1, desc: str = "runs") -> list[dict[str, Any]]:
-    """Run every trial, ``jobs`` at a time in separate processes; results in the trials' order."""
+def run_trials(trials: list[Trial], jobs: int = 1, desc: str = "runs", address: str | None = None) -> list[dict[str, Any]]:
+    """Run every trial; results in the trials' order.
+
+    ``jobs`` 1 (and no ``address``): one after the other in this process. Otherwise on Ray Tune
+    (:mod:`implicit_policy.ray_sweep`) where the ``sweep`` extra is installed, ``jobs`` at a time locally or
+    on the cluster at ``address`` / ``$RAY_ADDRESS``; a trial that fails is then an entry with ``"status":
+    "failed"`` and its ``"error"``, and the others go on. Without Ray, ``jobs`` local processes.
+    """
+    from . import ray_sweep
+
+    if address or os.environ.get("RAY_ADDRESS") or (jobs > 1 and ray_sweep.have_ray()):
+        print(f"{desc}: {len(trials)} trials on Ray Tune", flush=True)
+        return ray_sweep.run_on_ray(trials, jobs=jobs if jobs > 1 else None, address=address, name=desc.replace(" ", "_"))
     results: dict[int, dict[str, Any]] = {}
     with tqdm(total=len(trials), desc=desc, unit="run") as bar:
         if jobs <= 1:
@@ -111,6 +124,16 @@ def _indexed_trial(item: tuple[int, Trial]) -> tuple[int, dict[str, Any]]:
     return item[0], run_trial(item[1])
 
 
+def finished(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The results of trials that finished (not failed, not stopped early by a scheduler)."""
+    return [r for r in results if "status" not in r]
+
+
+def failures(results: list[dict[str, Any]]) -> str:
+    """One line per trial that did not finish, with its reason ('' when all did)."""
+    return "\n".join(f"{r['method']} seed {r['seed']}: {r['status']}: {r['error']}" for r in results if "status" in r)
+
+
 def mean_std(values: list[float]) -> tuple[float, float]:
     """Mean and sample standard deviation (0 for a single value)."""
     return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
@@ -119,7 +142,7 @@ def mean_std(values: list[float]) -> tuple[float, float]:
 def summarize(results: list[dict[str, Any]], key: str = "method") -> dict[str, dict[str, Any]]:
     """Per ``key`` value: seeds, and mean/std of final validation, best validation and test success."""
     groups: dict[str, list[dict[str, Any]]] = {}
-    for r in results:
+    for r in finished(results):
         groups.setdefault(str(r[key]), []).append(r)
     summary = {}
     for name, group in groups.items():
@@ -152,7 +175,7 @@ def write_results(out: Path, name: str, results: list[dict[str, Any]], extra: di
     atomic_write_csv(out / f"{name}.csv", [
         {"method": r["method"], "env_id": r["env_id"], "seed": r["seed"], "step": step,
          "validation_success": success, "test_success": r["test_success"]}
-        for r in results for step, success in r["curve"]
+        for r in finished(results) for step, success in r["curve"]
     ])
 
 
@@ -171,9 +194,13 @@ def add_budget_arguments(parser: argparse.ArgumentParser, seeds: list[int], eval
     parser.add_argument("--steps", type=int, default=steps, help="training steps per run, the same for every method")
     parser.add_argument("--eval-every", type=int, default=eval_every, help="validation (and checkpoint) interval")
     parser.add_argument("--eval-episodes", type=int, default=50, help="validation episodes (seeds 100000..)")
-    parser.add_argument("--jobs", type=int, default=1, help="runs in parallel (each uses --threads torch threads)")
+    parser.add_argument("--test-episodes", type=int, default=100, help="test episodes of each trial (seeds 1000..)")
+    parser.add_argument("--jobs", type=int, default=1, help="runs in parallel (each uses --threads torch threads); "
+                        "on Ray Tune where the sweep extra is installed")
+    parser.add_argument("--address", help="run the trials on this Ray cluster (or set RAY_ADDRESS); run folders and "
+                        "data must be on a filesystem every node sees")
     parser.add_argument("--threads", type=int, default=1)
 
 
-__all__ = ["Trial", "add_budget_arguments", "demonstrations_for", "format_table", "mean_std", "run_trial", "run_trials", "summarize", "trial_config",
+__all__ = ["Trial", "add_budget_arguments", "demonstrations_for", "failures", "finished", "format_table", "mean_std", "run_trial", "run_trials", "summarize", "trial_config",
            "validation_curve", "write_results", "TEST_SEED"]

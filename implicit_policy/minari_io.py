@@ -15,6 +15,7 @@ of ``L`` steps holds ``L + 1`` observations; the last (after the final action) h
 from __future__ import annotations
 
 import importlib.util
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -85,9 +86,12 @@ def collect_minari(env_id: str, episodes: int, seed: int, dataset_id: str, progr
                                      rewards=rewards, terminations=terminations, truncations=truncations,
                                      infos={"is_success": np.asarray(successes)}))
     env.close()
-    return minari.create_dataset_from_buffers(dataset_id, buffers, env=env_id, algorithm_name="scripted demonstrator",
-                                              description=f"implicit-policy collect: {episodes} episodes, seeds "
-                                                          f"{seed}..{seed + episodes - 1}")
+    with warnings.catch_warnings():  # Minari asks for an author's name and e-mail, which a script does not have
+        warnings.simplefilter("ignore", UserWarning)
+        return minari.create_dataset_from_buffers(
+            dataset_id, buffers, env=env_id, eval_env=env_id, algorithm_name="scripted demonstrator",
+            author="implicit-policy collect",
+            description=f"implicit-policy collect: {episodes} episodes, seeds {seed}..{seed + episodes - 1}")
 
 
 def _stack(observations: list) -> Any:
@@ -180,10 +184,20 @@ def check_spaces_fit(observation_space: gym.Space, action_space: gym.Space, env_
         env.close()
     for name, ours, theirs in (("observation", observation_space, env_spaces[0]), ("action", action_space, env_spaces[1])):
         if gym.spaces.flatdim(ours) != gym.spaces.flatdim(theirs) or _shapes(ours) != _shapes(theirs):
-            raise DemonstrationError(f"Minari dataset {source!r} has {name} space {ours}, but its env {env_id} has "
-                                     f"{theirs}: the dataset does not fit the env")
+            raise DemonstrationError(f"Minari dataset {source!r} has {name} space {describe_space(ours)}, but its env "
+                                     f"{env_id} has {describe_space(theirs)}: the dataset does not fit the env")
     if not isinstance(action_space, gym.spaces.Box):
-        raise DemonstrationError(f"Minari dataset {source!r} has action space {action_space}; implicit-policy needs a Box")
+        raise DemonstrationError(f"Minari dataset {source!r} has action space {describe_space(action_space)}; "
+                                 "implicit-policy needs a Box")
+
+
+def describe_space(space: gym.Space) -> str:
+    """A space on one line, by shape rather than by every bound: ``Box(16,)`` or ``Dict(a: Box(3,), ...)``."""
+    if isinstance(space, gym.spaces.Dict):
+        return "Dict(" + ", ".join(f"{key}: {describe_space(sub)}" for key, sub in space.items()) + ")"
+    if isinstance(space, gym.spaces.Box):
+        return f"Box{space.shape}"
+    return type(space).__name__
 
 
 def _shapes(space: gym.Space) -> Any:

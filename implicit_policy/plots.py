@@ -96,6 +96,37 @@ def plot_success_curves(results: list[dict], path: str | os.PathLike, title: str
     return save_figure(fig, path)
 
 
+def plot_search(rows: list[dict], trials: list, path: str | os.PathLike) -> Path | None:
+    """A search's trials: each one's validation curve (dashed where the scheduler stopped it, crosses where it
+    failed), the best finished trial drawn thick."""
+    if not have_matplotlib():
+        return None
+    from .experiments import validation_curve
+
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    finished = [r for r in rows if r["status"] == "finished" and r["best_validation"] is not None]
+    best = max(finished, key=lambda r: r["best_validation"], default=None)
+    for row, trial in zip(rows, trials):
+        metrics = Path(trial.run_dir) / "metrics.jsonl"
+        curve = validation_curve(trial.run_dir) if metrics.exists() else []
+        if not curve:
+            continue
+        steps, values = zip(*curve)
+        style = {"finished": "-", "stopped": "--"}.get(row["status"], ":")
+        ax.plot(steps, values, style, marker="x" if row["status"] == "failed" else "o", ms=3,
+                lw=3 if row is best else 1.2, label=f"{row['trial']} ({row['status']})")
+    ax.set_xlabel("training step")
+    ax.set_ylabel("validation success rate")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right", ncol=2)
+    ax.set_title(f"search: {len(rows)} trials, {len(finished)} finished" +
+                 (f", best {best['trial']} ({best['best_validation']:.0%})" if best else ""), fontsize=10)
+    fig.tight_layout()
+    return save_figure(fig, path)
+
+
 def plot_energy_landscape(landscape, path: str | os.PathLike) -> Path | None:
     """One heatmap per observation of ``E - min E`` (colours capped at the 90th percentile, so the low
     valleys show), with the demonstrator's action, the policy's argmin, the agent and both goals marked."""

@@ -14,6 +14,7 @@ import json
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -266,7 +267,8 @@ class Trainer:
                              f"{', '.join(differ)}; only {', '.join(sorted(RESUMABLE_CHANGES))} may change on resume")
 
     # -- the loop ---------------------------------------------------------------------------------
-    def run(self, resume: bool = False, progress: bool = True) -> TrainResult:
+    def run(self, resume: bool = False, progress: bool = True,
+            on_validation: Callable[[int, float], None] | None = None) -> TrainResult:
         cfg = self.config
         self.run_dir.mkdir(parents=True, exist_ok=True)
         for leftover in self.run_dir.glob(".*.tmp"):  # atomic writes a killed run left half-done
@@ -311,6 +313,8 @@ class Trainer:
                                           "seconds": time.perf_counter() - started}) + "\n")
                     log.flush()
                     bar.set_postfix(loss=f"{losses[-1]:.3f}", success=success)
+                    if on_validation is not None:
+                        on_validation(self.step, success)
                 if self.step % cfg.checkpoint_every == 0 or last:
                     self.save_checkpoint()
                 bar.update(1)
@@ -340,9 +344,10 @@ def _truncate_metrics(path: Path, step: int) -> None:
 
 
 def train(config: TrainConfig, demos: Demonstrations, run_dir: str | os.PathLike, resume: bool = False,
-          progress: bool = True) -> TrainResult:
-    """Train an energy net on ``demos`` into ``run_dir``; see :class:`Trainer`."""
+          progress: bool = True, on_validation: Callable[[int, float], None] | None = None) -> TrainResult:
+    """Train an energy net on ``demos`` into ``run_dir``; see :class:`Trainer`. ``on_validation(step, score)``
+    is called after each closed-loop validation (a sweep reports it to its scheduler)."""
     with run_folder_lock(run_dir):  # one writer per run folder
         if resume:
             resolve_checkpoint(run_dir, latest=True)  # a clear error if there is nothing to resume
-        return Trainer(config, demos, run_dir).run(resume=resume, progress=progress)
+        return Trainer(config, demos, run_dir).run(resume=resume, progress=progress, on_validation=on_validation)
