@@ -22,11 +22,11 @@ import numpy as np
 from implicit_policy.evaluate import evaluate
 from implicit_policy.experiments import (TEST_SEED, Trial, add_budget_arguments, demonstrations_for, failures, format_table,
                                          run_trials, summarize, trial_config, write_results)
-from implicit_policy.plots import plot_success_curves, plot_trajectories
+from implicit_policy.plots import have_matplotlib, plot_success_curves, pyplot, save_figure
 from implicit_policy.policy import load_policy
 from implicit_policy.presets import preset
 from implicit_policy.rollout import Rollouts, oracle_rollout, rollout
-from implicit_policy_envs.particle import first_step_at
+from implicit_policy_envs.particle import GOAL_DISTANCE, first_step_at, split_observation
 
 ENV_ID = "Particle2DMultimodal-v0"
 METHODS = {"Langevin": "ibc-langevin", "DFO": "dfo", "MSE": "mse"}
@@ -43,6 +43,38 @@ def mode_split(runs: Rollouts) -> dict[str, float]:
     first = first_goal_reached(runs)
     return {"goal_1_first": float(np.mean(first == 0)), "goal_2_first": float(np.mean(first == 1)),
             "neither_goal": float(np.mean(first == -1))}
+
+
+def plot_trajectories(drawn: dict[str, tuple], path: Path, title: str) -> Path | None:
+    """One row per method, one panel per episode: the agent's path (2-D particle envs) from its start (dot)
+    with both goals; ``drawn`` maps a method to ``(observations (E, T, O), successes (E,))``."""
+    if not have_matplotlib():
+        return None
+    plt = pyplot()
+    rows, cols = len(drawn), max(len(obs) for obs, _ in drawn.values())
+    fig, axes = plt.subplots(rows, cols, figsize=(2.3 * cols, 2.4 * rows), squeeze=False)
+    for row, (method, (observations, successes)) in enumerate(drawn.items()):
+        for col in range(cols):
+            ax = axes[row][col]
+            ax.set_xlim(-0.05, 1.05)
+            ax.set_ylim(-0.05, 1.05)
+            ax.set_aspect("equal")
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if col >= len(observations):
+                continue
+            parts = split_observation(observations[col], 2)
+            for goal, colour in (("first_goal", "green"), ("second_goal", "blue")):
+                ax.add_patch(plt.Circle(parts[goal][0], GOAL_DISTANCE, color=colour, alpha=0.35))
+            path_xy = parts["agent_position"]
+            ax.plot(path_xy[:, 0], path_xy[:, 1], "-", color="darkred", lw=1.2)
+            ax.plot(*path_xy[0], "o", color="red", ms=4)
+            ax.set_title("success" if successes[col] else "failure", fontsize=8,
+                         color="black" if successes[col] else "crimson")
+        axes[row][0].set_ylabel(method, fontsize=10)
+    fig.suptitle(f"{title}\n(green: goal 1, blue: goal 2, red dot: start)", fontsize=10)
+    fig.tight_layout()
+    return save_figure(fig, path)
 
 
 def main() -> None:

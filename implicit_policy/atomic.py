@@ -26,8 +26,11 @@ def _check_creatable(folder: Path, what: str) -> None:
     existing = next(p for p in [folder, *folder.parents] if p.exists())
     if not existing.is_dir():
         raise ValueError(f"{what}: {existing} is a file, not a folder")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise ValueError(f"{what}: folder {existing} is not writable")
+    try:  # a real probe: permission bits say nothing for root, read-only mounts or /proc
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as err:
+        raise ValueError(f"{what}: folder {existing} is not writable ({err.strerror})") from None
 
 
 def check_output_folder(path: str | os.PathLike, what: str = "output folder") -> Path:

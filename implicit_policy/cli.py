@@ -292,6 +292,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading: not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as err:  # the filesystem refused (full disk, a folder gone meanwhile): one line, not a traceback
+        where = f": {err.filename}" if err.filename else ""
+        print(f"implicit-policy {args.command}: error: {err.strerror or err}{where}", file=sys.stderr)
+        return 2
     except RuntimeError as err:
         train_module = sys.modules.get("implicit_policy.train")
         if train_module is None or not isinstance(err, train_module.TrainingDiverged):

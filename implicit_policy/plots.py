@@ -129,13 +129,16 @@ def plot_search(rows: list[dict], trials: list, path: str | os.PathLike) -> Path
 
 def plot_energy_landscape(landscape, path: str | os.PathLike) -> Path | None:
     """One heatmap per observation of ``E - min E`` (colours capped at the 90th percentile, so the low
-    valleys show), with the demonstrator's action, the policy's argmin, the agent and both goals marked."""
+    valleys show), with the demonstrator's action and the policy's argmin marked (on particle envs, the agent
+    and both goals too)."""
     if not have_matplotlib():
         return None
     import numpy as np
 
+    from implicit_policy_envs import particle_env_ids
     from implicit_policy_envs.particle import split_observation
 
+    particle = landscape.env_id in particle_env_ids()
     plt = pyplot()
     count = len(landscape.observations)
     fig, axes = plt.subplots(1, count, figsize=(4 * count, 4.2), squeeze=False)
@@ -145,10 +148,11 @@ def plot_energy_landscape(landscape, path: str | os.PathLike) -> Path | None:
         image = ax.imshow(relative, origin="lower", extent=extent, cmap="viridis_r",
                           vmax=float(np.percentile(relative, 90)), aspect="equal")
         fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="E - min E")
-        parts = split_observation(landscape.observations[i][None], 2)
-        ax.plot(*parts["first_goal"][0], "o", mfc="none", mec="lime", ms=12, mew=2, label="first goal")
-        ax.plot(*parts["second_goal"][0], "o", mfc="none", mec="deepskyblue", ms=12, mew=2, label="second goal")
-        ax.plot(*parts["agent_position"][0], "o", color="red", ms=5, label="agent")
+        if particle:  # a particle env's action is a position: mark the goals and the agent in the same plane
+            parts = split_observation(landscape.observations[i][None], 2)
+            ax.plot(*parts["first_goal"][0], "o", mfc="none", mec="lime", ms=12, mew=2, label="first goal")
+            ax.plot(*parts["second_goal"][0], "o", mfc="none", mec="deepskyblue", ms=12, mew=2, label="second goal")
+            ax.plot(*parts["agent_position"][0], "o", color="red", ms=5, label="agent")
         ax.plot(*landscape.demonstrator_actions[i], "*", color="white", mec="black", ms=14, label="demonstrator")
         ax.plot(*landscape.policy_actions[i], "X", color="orange", mec="black", ms=10, label="policy argmin")
         ax.set_title(f"seed {landscape.seeds[i]}, step {landscape.steps[i]}", fontsize=10)
@@ -181,39 +185,5 @@ def plot_success_vs_dimension(by_dim: dict[int, dict], path: str | os.PathLike, 
     ax.grid(alpha=0.3)
     ax.legend()
     ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    return save_figure(fig, path)
-
-
-def plot_trajectories(drawn: dict[str, tuple], path: str | os.PathLike, title: str) -> Path | None:
-    """One row per method, one panel per episode: the agent's path (2-D particle envs) from its start (dot)
-    with both goals; ``drawn`` maps a method to ``(observations (E, T, O), successes (E,))``."""
-    if not have_matplotlib():
-        return None
-    from implicit_policy_envs.particle import GOAL_DISTANCE, split_observation
-
-    plt = pyplot()
-    rows, cols = len(drawn), max(len(obs) for obs, _ in drawn.values())
-    fig, axes = plt.subplots(rows, cols, figsize=(2.3 * cols, 2.4 * rows), squeeze=False)
-    for row, (method, (observations, successes)) in enumerate(drawn.items()):
-        for col in range(cols):
-            ax = axes[row][col]
-            ax.set_xlim(-0.05, 1.05)
-            ax.set_ylim(-0.05, 1.05)
-            ax.set_aspect("equal")
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if col >= len(observations):
-                continue
-            parts = split_observation(observations[col], 2)
-            for goal, colour in (("first_goal", "green"), ("second_goal", "blue")):
-                ax.add_patch(plt.Circle(parts[goal][0], GOAL_DISTANCE, color=colour, alpha=0.35))
-            path_xy = parts["agent_position"]
-            ax.plot(path_xy[:, 0], path_xy[:, 1], "-", color="darkred", lw=1.2)
-            ax.plot(*path_xy[0], "o", color="red", ms=4)
-            ax.set_title("success" if successes[col] else "failure", fontsize=8,
-                         color="black" if successes[col] else "crimson")
-        axes[row][0].set_ylabel(method, fontsize=10)
-    fig.suptitle(f"{title}\n(green: goal 1, blue: goal 2, red dot: start)", fontsize=10)
     fig.tight_layout()
     return save_figure(fig, path)

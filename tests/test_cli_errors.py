@@ -46,7 +46,21 @@ CASES = [
     (["export", "--policy", "{run}", "--out", "{file}/p.onnx"], "is a file, not a folder"),
     (["train", "--data", "{data}", "--config", "{config}", "--out", "{file}/run", "--quiet"], "is a file, not a folder"),
     (["plot-energy", "--policy", "{run}", "--out", "{dir}/e.png", "--grid", "0"], "--grid must be"),
+    (["plot-energy", "--policy", "{run}", "--out", "{file}/e.png"], "is a file, not a folder"),
+    (["plot-energy", "--policy", "{run}", "--out", "{dir}"], "is a folder"),
+    # a parent that cannot be created (a read-only filesystem: /proc refuses even root)
+    (["collect", "--env", "Particle2D-v0", "--episodes", "2", "--out", "/proc/ip-test/d.npz"], "not writable"),
+    (["train", "--data", "{data}", "--config", "{config}", "--out", "/proc/ip-test/run", "--quiet"], "not writable"),
+    (["eval", "--policy", "{run}", "--episodes", "2", "--json", "/proc/ip-test/e.json", "--quiet"], "not writable"),
+    (["export", "--policy", "{run}", "--out", "/proc/ip-test/p.onnx"], "not writable"),
+    (["plot-energy", "--policy", "{run}", "--out", "/proc/ip-test/e.png"], "not writable"),
+    (["collect", "--env", "Nope-v0", "--episodes", "2", "--out", "{dir}/n.npz"], "unknown particle env id"),
+    (["train", "--data", "minari:nope/none-v0", "--config", "{config}", "--out", "{dir}/t6", "--quiet"], "inari"),
+    (["train", "--data", "{missing}.npz", "--config", "{config}", "--out", "{dir}/t7", "--quiet"], "not found"),
+    (["eval", "--policy", "{run}", "--episodes", "0", "--quiet"], "episodes must be"),
 ]
+if not __import__("torch").cuda.is_available():  # on a GPU machine this is no error
+    CASES.append((["eval", "--policy", "{run}", "--episodes", "2", "--device", "cuda", "--quiet"], "no CUDA GPU"))
 
 
 @pytest.mark.parametrize("argv, message", CASES, ids=[" ".join(c[0][:2]) + f" #{i}" for i, c in enumerate(CASES)])

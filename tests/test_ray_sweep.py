@@ -89,11 +89,13 @@ data, out = sys.argv[1], sys.argv[2]
 base = preset("dfo").with_settings(["energy.hidden_size=32", "optim.batch_size=64", "inference.num_samples=64"])
 trials = [Trial(name, 0, data, trial_config(base, 0, steps, 100, 5, threads=1), f"{out}/{name}", 5)
           for name, steps in (("victim", 100000), ("survivor", 200))]
+trials.append(Trial("diverges", 0, data, trial_config(base.with_settings(["optim.learning_rate=1e30"]), 0, 200, 100, 5,
+                                                      threads=1), f"{out}/diverges", 5))
 print(json.dumps(run_trials(trials, jobs=2, desc="kill test")))
 '''
 
 
-def test_a_killed_trial_is_reported_failed_and_the_sweep_finishes(tmp_path, demos):
+def test_killed_and_diverged_trials_are_reported_failed_and_the_sweep_finishes(tmp_path, demos):
     out = tmp_path / "sweep"
     sweep = subprocess.Popen([sys.executable, "-c", KILL_SWEEP, str(demos), str(out)], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True, env=os.environ | {"RAY_ADDRESS": ""})
@@ -105,6 +107,25 @@ def test_a_killed_trial_is_reported_failed_and_the_sweep_finishes(tmp_path, demo
     os.kill(holder, signal.SIGKILL)  # the Ray worker that trains the victim
     stdout, stderr = sweep.communicate(timeout=300)
     assert sweep.returncode == 0, stderr[-3000:]
-    victim, survivor = json.loads(stdout.strip().splitlines()[-1])
+    victim, survivor, diverges = json.loads(stdout.strip().splitlines()[-1])
     assert victim["status"] == "failed" and victim["error"], victim
     assert "status" not in survivor and survivor["steps"] == 200
+    assert diverges["status"] == "failed" and "loss became nan" in diverges["error"], diverges
+
+
+@pytest.mark.parametrize("space, extra, message", [
+    (None, [], "search space file not found"),
+    ({"optim.learning_rate": {"normal": [0, 1]}}, [], "must map to one of"),
+    ({"optim.learning_rate": {"loguniform": [0, 1]}}, [], "loguniform needs low > 0"),
+    ({"optim.no_such_field": {"choice": [1, 2]}}, [], "no field 'no_such_field'"),
+    ({"optim.learning_rate": {"choice": [1e-3]}}, ["--trials", "0"], "--trials must be >= 1"),
+])
+def test_bad_search_inputs_give_one_line_and_exit_2(tmp_path, demos, capsys, space, extra, message):
+    path = tmp_path / "space.json"
+    if space is not None:
+        path.write_text(json.dumps(space))
+    argv = ["tune", "--data", str(demos), "--space", str(path), "--out", str(tmp_path / "s"), *extra]
+    argv += [] if "--trials" in extra else ["--trials", "2"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and message in err, err
