@@ -347,6 +347,8 @@ def train(config: TrainConfig, demos: Demonstrations, run_dir: str | os.PathLike
           progress: bool = True, on_validation: Callable[[int, float], None] | None = None) -> TrainResult:
     """Train an energy net on ``demos`` into ``run_dir``; see :class:`Trainer`. ``on_validation(step, score)``
     is called after each closed-loop validation (a sweep reports it to its scheduler)."""
+    if not isinstance(demos, Demonstrations):
+        raise ValueError(f"demos must be Demonstrations (load_demonstrations(path) reads a file), got {type(demos).__name__}")
     with run_folder_lock(run_dir):  # one writer per run folder
         if resume:
             resolve_checkpoint(run_dir, latest=True)  # a clear error if there is nothing to resume

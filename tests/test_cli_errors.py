@@ -83,3 +83,23 @@ def test_help_is_for_users(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "collect demonstrations, train, evaluate" in " ".join(capsys.readouterr().out.split())
+
+
+def test_bad_api_arguments_raise_value_errors_naming_the_problem(files, tmp_path):
+    """The API half of the table: the same one-line ValueErrors a script gets without the CLI."""
+    from implicit_policy import ImplicitPolicy, collect_demonstrations
+    from implicit_policy.config import TrainConfig
+    from implicit_policy.train import train
+
+    cases = [
+        (lambda: collect_demonstrations("Particle2D-v0", episodes=2.5, seed=0), "episodes must be a positive integer"),
+        (lambda: collect_demonstrations("Particle2D-v0", episodes=2, seed=-1), "seed must be"),
+        (lambda: train(TrainConfig.load(files["config"]), files["data"], tmp_path / "r"), "demos must be Demonstrations"),
+        (lambda: ImplicitPolicy.load(files["run"], seed=-1), "seed must be a non-negative integer"),
+        (lambda: ImplicitPolicy.load(files["run"]).act([[0.0] * 8, [0.0] * 3]), "observation must be"),
+    ]
+    if not __import__("torch").cuda.is_available():
+        cases.append((lambda: ImplicitPolicy.load(files["run"], device="cuda"), "no CUDA GPU"))
+    for call, message in cases:
+        with pytest.raises(ValueError, match=message):
+            call()
