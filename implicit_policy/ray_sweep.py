@@ -17,7 +17,7 @@ import dataclasses
 import importlib.util
 import json
 import os
-import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +94,7 @@ def run_on_ray(trials: list[Trial], jobs: int | None = None, address: str | None
             tune_config=tune.TuneConfig(max_concurrent_trials=jobs, scheduler=scheduler,
                                         metric=METRIC if scheduler is not None else None,
                                         mode="max" if scheduler is not None else None),
-            run_config=tune.RunConfig(name=name, storage_path=tempfile.mkdtemp(prefix="ray-results-"),
+            run_config=tune.RunConfig(name=name, storage_path=_tune_storage(trials[i] for i in pending),
                                       failure_config=tune.FailureConfig(max_failures=0, fail_fast=False), verbose=0),
         )
         grid = tuner.fit()
@@ -110,6 +110,12 @@ def run_on_ray(trials: list[Trial], jobs: int | None = None, address: str | None
     else:
         outcomes = {}
     return [_result_of(t, outcomes.get(t.run_dir)) for t in trials]
+
+
+def _tune_storage(trials: Iterable[Trial]) -> str:
+    """Where Tune keeps its own state: ``ray_results`` beside the trials' run folders (on a cluster, on the
+    filesystem every node sees, as the run folders are)."""
+    return str(Path(os.path.commonpath([t.run_dir for t in trials])) / "ray_results")
 
 
 def _absolute(data: str) -> str:
