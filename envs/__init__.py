@@ -9,7 +9,7 @@ after ``import implicit_policy`` or ``import implicit_policy_envs``, and
 
 from gymnasium.envs.registration import register, registry
 
-from .demonstrators import demonstrator, demonstrator_env_ids, ensure_registered, episode_diagnostics
+from .demonstrators import demonstrator, ensure_registered, episode_diagnostics
 from .oracle import ParticleOracle
 from .particle import EPISODE_STEPS, ParticleEnv, ParticleVectorEnv, split_observation
 
@@ -45,5 +45,5 @@ for _n in PARTICLE_DIMENSIONS:
     _register(f"Particle{_n}D-v0", n_dim=_n)
 _register(MULTIMODAL_ID, n_dim=2, multimodal=True)
 
-__all__ = ["ParticleEnv", "ParticleVectorEnv", "ParticleOracle", "demonstrator", "demonstrator_env_ids", "ensure_registered",
+__all__ = ["ParticleEnv", "ParticleVectorEnv", "ParticleOracle", "demonstrator", "ensure_registered",
            "episode_diagnostics", "particle_env_ids", "particle_n_dim", "split_observation"]

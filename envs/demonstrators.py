@@ -19,14 +19,11 @@ from .oracle import ParticleOracle
 Act = Callable[[np.ndarray], np.ndarray]
 OnReset = Callable[[dict], None]
 
-ROBOTICS_IDS = (fetch_push.ENV_ID,)
-"""Gymnasium-Robotics ids we have demonstrators for; they register when ``gymnasium_robotics`` is imported."""
-
-
 def ensure_registered(env_id: str) -> None:
-    """Register Gymnasium-Robotics' envs on first use of one of their ids, if that package is installed
-    (``pip install "implicit-policy[robotics]"``), so ``FetchPush-v4`` works like a bundled id."""
-    if env_id in registry or env_id not in ROBOTICS_IDS or importlib.util.find_spec("gymnasium_robotics") is None:
+    """Register Gymnasium-Robotics' envs when an id is not registered yet and that package is installed
+    (``pip install "implicit-policy[robotics]"``), so ``FetchPush-v4`` (or any of its ids) works like a
+    bundled id; an id it does not have stays unknown, for the caller's error."""
+    if env_id in registry or importlib.util.find_spec("gymnasium_robotics") is None:
         return
     import gymnasium
 
@@ -55,11 +52,6 @@ def _demonstrator_factories() -> dict[str, Callable[[str], tuple[Act, OnReset]]]
     from . import particle_env_ids
 
     return {env_id: _particle for env_id in particle_env_ids()} | {fetch_push.ENV_ID: _fetch_push}
-
-
-def demonstrator_env_ids() -> list[str]:
-    """Every env id with a scripted demonstrator."""
-    return list(_demonstrator_factories())
 
 
 def demonstrator(env_id: str) -> tuple[Act, OnReset]:

@@ -26,8 +26,6 @@ OBS_SIZE = 31
 GRIPPER = slice(6, 9)
 BLOCK = slice(9, 12)
 GOAL = slice(3, 6)
-STEP_METRES = 0.05
-"""How far the gripper moves per step for an action of 1 (the env's ``pos_ctrl * 0.05``)."""
 
 
 class FetchPushDemonstrator:

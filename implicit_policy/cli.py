@@ -13,11 +13,11 @@ from collections.abc import Sequence
 def _collect(args: argparse.Namespace) -> int:
     from .atomic import check_output_file
     from .collect import collect_demonstrations
-    from .minari_io import collect_minari, is_minari_source, load_minari
+    from .minari_io import PREFIX, collect_minari, is_minari_source, load_minari
 
     started = time.perf_counter()
     if is_minari_source(args.out):
-        collect_minari(args.env, args.episodes, args.seed, args.out[len("minari:"):], progress=not args.quiet)
+        collect_minari(args.env, args.episodes, args.seed, args.out[len(PREFIX):], progress=not args.quiet)
         demos = load_minari(args.out)
     else:
         check_output_file(args.out, "--out")
@@ -65,13 +65,12 @@ def _config_from_args(args: argparse.Namespace):
 
 
 def _train(args: argparse.Namespace) -> int:
+    from .atomic import check_output_folder
     from .data import load_demonstrations
     from .train import train
 
     config = _config_from_args(args)
     demos = load_demonstrations(args.data)
-    from .atomic import check_output_folder
-
     check_output_folder(args.out, "--out")
     result = train(config, demos, args.out, resume=args.resume, progress=not args.quiet)
     success = "n/a" if result.final_success_rate is None else f"{result.final_success_rate:.1%}"
@@ -128,10 +127,9 @@ def _load_any_policy(path: str, device: str, seed: int, threads: int):
 
 
 def _export(args: argparse.Namespace) -> int:
+    from .atomic import check_output_file
     from .export import export_argmin, export_energy
     from .policy import load_policy
-
-    from .atomic import check_output_file
 
     check_output_file(args.out, "--out")
     policy = load_policy(args.policy)
@@ -142,9 +140,8 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
+    from .atomic import atomic_write_text, check_output_file
     from .evaluate import evaluate
-
-    from .atomic import check_output_file
 
     if args.threads < 1:
         raise ValueError(f"--threads must be >= 1, got {args.threads}")
@@ -159,18 +156,15 @@ def _eval(args: argparse.Namespace) -> int:
     print(f"{env_id}: success {success} over {args.episodes} episodes "
           f"(seeds {args.seed}..{args.seed + args.episodes - 1}), mean return {result['mean_return']:.3f}")
     if args.json:
-        from .atomic import atomic_write_text
-
         atomic_write_text(args.json, json.dumps(result, indent=2))
     return 0
 
 
 def _plot_energy(args: argparse.Namespace) -> int:
+    from .atomic import check_output_file
     from .landscape import energy_landscape
     from .plots import have_matplotlib, plot_energy_landscape
     from .policy import ImplicitPolicy
-
-    from .atomic import check_output_file
 
     if not have_matplotlib():
         raise ValueError("plot-energy needs matplotlib: pip install 'implicit-policy[plot]'")

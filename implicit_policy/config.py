@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Annotated, Literal, Union, get_args
 
-from pydantic import BaseModel, Field, TypeAdapter, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from .atomic import atomic_write_text
 from .energy import EnergyNetConfig
@@ -54,11 +54,6 @@ class RegressionConfig(FrozenConfig):
 InferenceConfig = Annotated[Union[(*action_optimizer_configs(), RegressionConfig)], Field(discriminator="kind")]
 """How a policy acts; each kind names the noise its argmin takes (``noise_inputs``), the one contract that
 torch, the exported graph and ``OnnxPolicy`` share."""
-
-
-def inference_config(values: dict) -> FrozenConfig:
-    """The inference config a JSON dict describes (as an exported file's metadata carries it)."""
-    return TypeAdapter(InferenceConfig).validate_python(values)
 
 
 class OptimConfig(FrozenConfig):
@@ -209,5 +204,4 @@ def describe_validation_error(err: ValidationError) -> str:
 
 __all__ = ["AugmentConfig", "DFOConfig", "EnergyNetConfig", "InferenceConfig", "LangevinConfig", "LossConfig",
            "MarginalLossConfig", "MarginalSamplerConfig", "NormalizerConfig", "OptimConfig", "RegressionConfig",
-           "SamplerConfig", "StepSchedule", "TrainConfig", "UniformSamplerConfig", "describe_validation_error",
-           "inference_config"]
+           "SamplerConfig", "StepSchedule", "TrainConfig", "UniformSamplerConfig", "describe_validation_error"]

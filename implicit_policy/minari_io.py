@@ -137,17 +137,16 @@ def load_minari(source: str) -> Demonstrations:
     if env_id is None:
         raise DemonstrationError(f"Minari dataset {source!r} records no env; implicit-policy needs the env to evaluate in")
     check_spaces_fit(dataset.observation_space, dataset.action_space, env_id, source)
-    observations, actions, lengths, seeds, successes = [], [], [], [], []
+    observations, actions, lengths, successes = [], [], [], []
     for episode in dataset.iterate_episodes():
         flat = _flatten_steps(dataset.observation_space, episode.observations)
         length = len(episode.actions)
         observations.append(flat[:length])
         actions.append(np.asarray(episode.actions, dtype=np.float32).reshape(length, -1))
         lengths.append(length)
-        seeds.append(-1 if getattr(episode, "seed", None) is None else int(episode.seed))
         success = (episode.infos or {}).get("is_success")
         successes.append(bool(np.asarray(success)[-1]) if success is not None and len(success) else False)
-    seeds = _episode_seeds(dataset, seeds)
+    seeds = _episode_seeds(dataset)
     return Demonstrations(
         observations=np.concatenate(observations).astype(np.float32),
         actions=np.concatenate(actions).astype(np.float32),
@@ -159,10 +158,8 @@ def load_minari(source: str) -> Demonstrations:
     )
 
 
-def _episode_seeds(dataset: Any, seeds: list[int]) -> list[int]:
-    """Seeds from the episodes' metadata where ``EpisodeData`` does not carry them."""
-    if any(s >= 0 for s in seeds):
-        return seeds
+def _episode_seeds(dataset: Any) -> list[int]:
+    """Each episode's reset seed, from the episodes' metadata (``EpisodeData`` carries none); -1 where unrecorded."""
     metadata = dataset.storage.get_episode_metadata(dataset.episode_indices)
     return [int(m["seed"]) if m.get("seed") is not None else -1 for m in metadata]
 

@@ -96,20 +96,16 @@ def plot_success_curves(results: list[dict], path: str | os.PathLike, title: str
     return save_figure(fig, path)
 
 
-def plot_search(rows: list[dict], trials: list, path: str | os.PathLike) -> Path | None:
-    """A search's trials: each one's validation curve (dashed where the scheduler stopped it, crosses where it
-    failed), the best finished trial drawn thick."""
+def plot_search(rows: list[dict], curves: list[list[tuple[int, float]]], best: dict | None,
+                path: str | os.PathLike) -> Path | None:
+    """A search's trials (``rows``, and each one's validation curve): dashed where the scheduler stopped it,
+    crosses where it failed, the ``best`` finished trial drawn thick."""
     if not have_matplotlib():
         return None
-    from .experiments import validation_curve
-
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
-    finished = [r for r in rows if r["status"] == "finished" and r["best_validation"] is not None]
-    best = max(finished, key=lambda r: r["best_validation"], default=None)
-    for row, trial in zip(rows, trials):
-        metrics = Path(trial.run_dir) / "metrics.jsonl"
-        curve = validation_curve(trial.run_dir) if metrics.exists() else []
+    finished = sum(r["status"] == "finished" for r in rows)
+    for row, curve in zip(rows, curves):
         if not curve:
             continue
         steps, values = zip(*curve)
@@ -121,7 +117,7 @@ def plot_search(rows: list[dict], trials: list, path: str | os.PathLike) -> Path
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="lower right", ncol=2)
-    ax.set_title(f"search: {len(rows)} trials, {len(finished)} finished" +
+    ax.set_title(f"search: {len(rows)} trials, {finished} finished" +
                  (f", best {best['trial']} ({best['best_validation']:.0%})" if best else ""), fontsize=10)
     fig.tight_layout()
     return save_figure(fig, path)

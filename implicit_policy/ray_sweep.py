@@ -23,6 +23,7 @@ from typing import Any
 
 from .atomic import atomic_write_text
 from .experiments import Trial, run_trial
+from .minari_io import PREFIX as MINARI
 
 METRIC = "success_rate"
 DONE = "trial.json"
@@ -120,11 +121,10 @@ def _tune_storage(trials: Iterable[Trial]) -> str:
 
 def _absolute(data: str) -> str:
     """A demonstrations path made absolute; ``minari:ID`` (a dataset in the store) stays as it is."""
-    if data.startswith("minari:") and not Path(data[len("minari:"):]).exists():
-        return data
-    if data.startswith("minari:"):
-        return "minari:" + str(Path(data[len("minari:"):]).resolve())
-    return str(Path(data).resolve())
+    if not data.startswith(MINARI):
+        return str(Path(data).resolve())
+    name = Path(data[len(MINARI):])
+    return f"{MINARI}{name.resolve()}" if name.exists() else data
 
 
 def _result_of(trial: Trial, outcome: dict[str, Any] | None) -> dict[str, Any]:

@@ -62,9 +62,7 @@ def make_vector_env(env_id: str, num_envs: int) -> gym.vector.VectorEnv:
     mode = "vector_entry_point" if spec.vector_entry_point else "sync"
     env = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode)
     if isinstance(env.single_observation_space, gym.spaces.Dict):
-        env.close()
-        env = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="sync",
-                           wrappers=[gym.wrappers.FlattenObservation])
+        env = gym.wrappers.vector.FlattenObservation(env)
     return env
 
 

@@ -80,9 +80,9 @@ def sample_settings(space: dict[str, dict[str, list]], trials: int, seed: int) -
 
 
 def search_trials(base: TrainConfig, data: str, space: dict, trials: int, seed: int, out: Path,
-                  test_episodes: int) -> list[Trial]:
-    """The search's trials, from ``out/search.json`` when it exists (a resumed search: refused if its
-    space, base config, data or size differ) or drawn now and recorded there."""
+                  test_episodes: int) -> tuple[list[Trial], list[dict[str, Any]]]:
+    """The search's trials and the settings each was drawn with, from ``out/search.json`` when it exists (a
+    resumed search: refused if its space, base config, data or size differ) or drawn now and recorded there."""
     record_path = out / "search.json"
     record = {"space": space, "trials": trials, "seed": seed, "data": data, "base_config": base.model_dump(mode="json")}
     if record_path.exists():
@@ -98,7 +98,7 @@ def search_trials(base: TrainConfig, data: str, space: dict, trials: int, seed: 
     return [Trial(f"trial_{i:03d}", base.seed, data,
                   base.with_settings([f"{field}={json.dumps(value)}" for field, value in draw.items()]),
                   str(out / "trials" / f"trial_{i:03d}"), test_episodes)
-            for i, draw in enumerate(draws)]
+            for i, draw in enumerate(draws)], draws
 
 
 def asha(base: TrainConfig, grace: int) -> Any:
@@ -120,10 +120,10 @@ def run_search(base: TrainConfig, data: str, space: dict, trials: int, out: str 
     if base.eval_episodes < 1 or base.eval_every < 1:
         raise ValueError("a search ranks trials by validation: eval_episodes and eval_every must be >= 1")
     out = Path(out)
-    trial_list = search_trials(base, data, space, trials, seed, out, test_episodes)
+    trial_list, draws = search_trials(base, data, space, trials, seed, out, test_episodes)
     results = run_on_ray(trial_list, jobs=jobs, address=address, scheduler=asha(base, grace), name="tune")
-    settings = json.loads((out / "search.json").read_text())["settings"]
-    rows = [_row(trial, result, draw) for trial, result, draw in zip(trial_list, results, settings)]
+    curves = [validation_curve(t.run_dir) if (Path(t.run_dir) / "metrics.jsonl").exists() else [] for t in trial_list]
+    rows = [_row(*row) for row in zip(trial_list, results, draws, curves)]
     ranked = [row for row in rows if row["status"] == "finished" and row["best_validation"] is not None]
     best = max(ranked, key=lambda row: row["best_validation"], default=None)
     if best is not None:
@@ -133,12 +133,11 @@ def run_search(base: TrainConfig, data: str, space: dict, trials: int, out: str 
                                           for row in rows])
     from .plots import plot_search
 
-    plot_search(rows, trial_list, out / "trials.png")
+    plot_search(rows, curves, best, out / "trials.png")
     return {"best": best, "trials": rows}
 
 
-def _row(trial: Trial, result: dict[str, Any], draw: dict[str, Any]) -> dict[str, Any]:
-    curve = validation_curve(trial.run_dir) if (Path(trial.run_dir) / "metrics.jsonl").exists() else []
+def _row(trial: Trial, result: dict[str, Any], draw: dict[str, Any], curve: list[tuple[int, float]]) -> dict[str, Any]:
     return {
         "trial": trial.method, "settings": draw, "status": result.get("status", "finished"),
         "best_validation": max((s for _, s in curve), default=None), "last_step": curve[-1][0] if curve else 0,
