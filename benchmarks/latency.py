@@ -22,10 +22,10 @@ import torch
 
 from implicit_policy.atomic import atomic_write_text
 from implicit_policy.config import DFOConfig, InferenceConfig, LangevinConfig
-from implicit_policy.evaluate import evaluate
-from implicit_policy.export import export_argmin
-from implicit_policy.onnx_policy import OnnxPolicy
-from implicit_policy.policy import ImplicitPolicy
+from implicit_policy.evaluation.evaluate import evaluate
+from implicit_policy.policies.export import export_argmin
+from implicit_policy.policies.torch_policy import ImplicitPolicy
+from implicit_policy.runtime.onnx_policy import OnnxPolicy
 
 SWEEP: dict[str, InferenceConfig] = {
     "dfo 64x3": DFOConfig(num_samples=64, iterations=3),
@@ -85,16 +85,26 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=100)
     parser.add_argument("--json", help="write all figures here")
     parser.add_argument("--device", default="cpu", help="torch device of ImplicitPolicy (cpu or cuda)")
-    parser.add_argument("--providers", nargs="+", default=["CPUExecutionProvider"],
-                        help="onnxruntime providers, e.g. CUDAExecutionProvider CPUExecutionProvider (onnxruntime-gpu)")
-    parser.add_argument("--configs", nargs="+", default=list(SWEEP), choices=list(SWEEP), help="inference configs to time")
+    parser.add_argument(
+        "--providers",
+        nargs="+",
+        default=["CPUExecutionProvider"],
+        help="onnxruntime providers, e.g. CUDAExecutionProvider CPUExecutionProvider (onnxruntime-gpu)",
+    )
+    parser.add_argument(
+        "--configs", nargs="+", default=list(SWEEP), choices=list(SWEEP), help="inference configs to time"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     peak = matmul_flops_per_second()
-    print(f"torch {torch.__version__}, 1 thread, policy on {args.device}; onnxruntime {args.providers}; "
-          f"measured fp32 matmul (CPU): {peak / 1e9:.1f} GFLOP/s")
-    header = (f"{'config':<16}{'torch p50':>10}{'p99':>8}{'onnx p50':>10}{'p99':>8}{'torch B16':>11}{'onnx B16':>10}"
-              f"{'GFLOP/s':>9}{'of peak':>9}")
+    print(
+        f"torch {torch.__version__}, 1 thread, policy on {args.device}; onnxruntime {args.providers}; "
+        f"measured fp32 matmul (CPU): {peak / 1e9:.1f} GFLOP/s"
+    )
+    header = (
+        f"{'config':<16}{'torch p50':>10}{'p99':>8}{'onnx p50':>10}{'p99':>8}{'torch B16':>11}{'onnx B16':>10}"
+        f"{'GFLOP/s':>9}{'of peak':>9}"
+    )
     if args.success:
         header += f"{'success':>9}{'+warm':>7}"
     print(header + "   (latencies in ms)")
@@ -106,16 +116,21 @@ def main() -> None:
             policy = ImplicitPolicy.load(args.policy, inference=config, device=args.device)
             onnx_policy = OnnxPolicy(export_argmin(policy, Path(tmp) / "p.onnx"), threads=1, providers=args.providers)
             env_id, obs_size = policy.header.env_id, policy.obs_size
-            one, sixteen = rng.uniform(0, 1, obs_size).astype(np.float32), rng.uniform(0, 1, (16, obs_size)).astype(np.float32)
+            one, sixteen = (
+                rng.uniform(0, 1, obs_size).astype(np.float32),
+                rng.uniform(0, 1, (16, obs_size)).astype(np.float32),
+            )
             row = {"config": name, "inference": config.model_dump()}
             row["torch_p50"], row["torch_p99"] = percentiles(policy, one, args.repeats)
             row["onnx_p50"], row["onnx_p99"] = percentiles(onnx_policy, one, args.repeats)
             row["torch_b16_p50"], _ = percentiles(policy, sixteen, args.repeats // 4)
             row["onnx_b16_p50"], _ = percentiles(onnx_policy, sixteen, args.repeats // 4)
             row["onnx_gflops"] = energy_flops(policy, 1) / (row["onnx_p50"] / 1e3) / 1e9
-            line = (f"{name:<16}{row['torch_p50']:>10.2f}{row['torch_p99']:>8.2f}{row['onnx_p50']:>10.2f}"
-                    f"{row['onnx_p99']:>8.2f}{row['torch_b16_p50']:>11.2f}{row['onnx_b16_p50']:>10.2f}"
-                    f"{row['onnx_gflops']:>9.1f}{row['onnx_gflops'] * 1e9 / peak:>9.0%}")
+            line = (
+                f"{name:<16}{row['torch_p50']:>10.2f}{row['torch_p99']:>8.2f}{row['onnx_p50']:>10.2f}"
+                f"{row['onnx_p99']:>8.2f}{row['torch_b16_p50']:>11.2f}{row['onnx_b16_p50']:>10.2f}"
+                f"{row['onnx_gflops']:>9.1f}{row['onnx_gflops'] * 1e9 / peak:>9.0%}"
+            )
             if args.success:
                 row["success"] = evaluate(onnx_policy, env_id, args.episodes, 1000)["success_rate"]
                 warm = config.model_copy(update={"warm_start_fraction": 0.25})
@@ -125,8 +140,13 @@ def main() -> None:
             print(line, flush=True)
             rows.append(row)
     if args.json:
-        atomic_write_text(args.json, json.dumps({"matmul_gflops": peak / 1e9, "device": args.device,
-                                                 "providers": args.providers, "rows": rows}, indent=2))
+        atomic_write_text(
+            args.json,
+            json.dumps(
+                {"matmul_gflops": peak / 1e9, "device": args.device, "providers": args.providers, "rows": rows},
+                indent=2,
+            ),
+        )
 
 
 if __name__ == "__main__":

@@ -14,14 +14,19 @@ import time
 from pathlib import Path
 
 from implicit_policy.atomic import atomic_write_text
-from implicit_policy.experiments import Trial, demonstrations_for, run_trials, trial_config
+from implicit_policy.experiments.runner import run_trials
+from implicit_policy.experiments.trials import Trial, demonstrations_for, trial_config
 from implicit_policy.presets import preset
 
 
 def tiny_trials(root: Path, data: Path, count: int, steps: int) -> list[Trial]:
     base = preset("dfo").with_settings(["energy.hidden_size=32", "optim.batch_size=64", "inference.num_samples=128"])
-    return [Trial("dfo", seed, str(data), trial_config(base, seed, steps, steps, 5, threads=1), str(root / f"seed_{seed}"), 5)
-            for seed in range(count)]
+    return [
+        Trial(
+            "dfo", seed, str(data), trial_config(base, seed, steps, steps, 5, threads=1), str(root / f"seed_{seed}"), 5
+        )
+        for seed in range(count)
+    ]
 
 
 def main() -> None:
@@ -32,7 +37,7 @@ def main() -> None:
     args = parser.parse_args()
     import ray
 
-    from implicit_policy import ray_sweep
+    from implicit_policy.experiments import ray_tune as ray_sweep
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -47,10 +52,18 @@ def main() -> None:
         ray_sweep.run_on_ray(tiny_trials(root / "on_ray", data, args.trials, args.steps), jobs=1, name="overhead")
         on_ray = time.perf_counter() - started
         ray.shutdown()
-    figures = {"trials": args.trials, "steps": args.steps, "in_process_s": in_process, "ray_start_s": ray_start,
-               "on_ray_s": on_ray, "overhead_per_trial_s": (on_ray - in_process) / args.trials}
-    print(f"{args.trials} trials of {args.steps} steps, one at a time: in-process {in_process:.1f} s; Ray start-up "
-          f"{ray_start:.1f} s, then {on_ray:.1f} s on Ray: {figures['overhead_per_trial_s']:.1f} s per trial")
+    figures = {
+        "trials": args.trials,
+        "steps": args.steps,
+        "in_process_s": in_process,
+        "ray_start_s": ray_start,
+        "on_ray_s": on_ray,
+        "overhead_per_trial_s": (on_ray - in_process) / args.trials,
+    }
+    print(
+        f"{args.trials} trials of {args.steps} steps, one at a time: in-process {in_process:.1f} s; Ray start-up "
+        f"{ray_start:.1f} s, then {on_ray:.1f} s on Ray: {figures['overhead_per_trial_s']:.1f} s per trial"
+    )
     if args.json:
         atomic_write_text(args.json, json.dumps(figures, indent=2))
 

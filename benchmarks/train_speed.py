@@ -19,7 +19,7 @@ import torch
 from implicit_policy import collect_demonstrations
 from implicit_policy.config import LangevinConfig, MarginalSamplerConfig
 from implicit_policy.presets import PRESETS
-from implicit_policy.train import Trainer
+from implicit_policy.training.trainer import Trainer
 
 
 def _chain_passes(energy, obs: torch.Tensor, candidates: torch.Tensor, iterations: int) -> None:
@@ -75,10 +75,15 @@ def main() -> None:
         share = net_only_seconds(trainer, args.steps) / args.steps / step_seconds
         sampler = config.sampler
         chains = sampler if isinstance(sampler, LangevinConfig) else getattr(sampler, "langevin", None)
-        negatives = "none (mse)" if config.explicit else f"{sampler.kind} x{sampler.num_samples}" + (
-            f", {chains.iterations} it" if chains else "")
-        print(f"{name:<18}{negatives:>22}{config.optim.batch_size:>7}{1 / step_seconds:>10.2f}"
-              f"{1000 * step_seconds:>10.1f}{share:>11.0%}")
+        negatives = (
+            "none (mse)"
+            if config.explicit
+            else f"{sampler.kind} x{sampler.num_samples}" + (f", {chains.iterations} it" if chains else "")
+        )
+        print(
+            f"{name:<18}{negatives:>22}{config.optim.batch_size:>7}{1 / step_seconds:>10.2f}"
+            f"{1000 * step_seconds:>10.1f}{share:>11.0%}"
+        )
 
 
 if __name__ == "__main__":

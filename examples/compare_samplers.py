@@ -24,16 +24,33 @@ import argparse
 from pathlib import Path
 
 from implicit_policy.config import LangevinConfig, StepSchedule
-from implicit_policy.experiments import (Trial, add_budget_arguments, demonstrations_for, failures, finished, format_table, run_trials,
-                                         summarize, trial_config, write_results)
-from implicit_policy.plots import plot_success_curves
+from implicit_policy.diagnostics.plots import plot_success_curves
+from implicit_policy.experiments.runner import run_trials
+from implicit_policy.experiments.trials import (
+    Trial,
+    add_budget_arguments,
+    demonstrations_for,
+    failures,
+    finished,
+    format_table,
+    summarize,
+    trial_config,
+    write_results,
+)
 from implicit_policy.presets import preset
 
 
 def methods() -> dict:
     ibc = preset("ibc-langevin")
-    long_chain = LangevinConfig(rule="ibc", num_samples=8, noise_scale=0.1, chains="long", burn_in=50, thinning=5,
-                                step=StepSchedule(start=1.0, end=0.01, power=2.0))
+    long_chain = LangevinConfig(
+        rule="ibc",
+        num_samples=8,
+        noise_scale=0.1,
+        chains="long",
+        burn_in=50,
+        thinning=5,
+        step=StepSchedule(start=1.0, end=0.01, power=2.0),
+    )
     return {
         "Ibc": ibc,
         "Ibc, MAS": preset("ibc-mas"),
@@ -58,19 +75,27 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown methods {sorted(unknown)}; choose from {list(lines)}")
     trials = [
-        Trial(method, seed, str(data),
-              trial_config(lines[method], seed, args.steps, args.eval_every, args.eval_episodes, args.threads),
-              str(out / "runs" / method.lower().replace(", ", "_").replace(" ", "_").replace("+", "_") / f"seed_{seed}"),
-              args.test_episodes)
-        for seed in args.seeds for method in chosen  # all lines of a seed first: early partial results
+        Trial(
+            method,
+            seed,
+            str(data),
+            trial_config(lines[method], seed, args.steps, args.eval_every, args.eval_episodes, args.threads),
+            str(out / "runs" / method.lower().replace(", ", "_").replace(" ", "_").replace("+", "_") / f"seed_{seed}"),
+            args.test_episodes,
+        )
+        for seed in args.seeds
+        for method in chosen  # all lines of a seed first: early partial results
     ]
     results = run_trials(trials, jobs=args.jobs, desc="compare samplers", address=args.address)
     if failures(results):
         print(f"trials that did not finish (rerun to retry them; finished ones are kept):\n{failures(results)}")
     summary = summarize(results)
     write_results(out, "compare_samplers", results, {"args": vars(args), "summary": summary})
-    plot_success_curves(finished(results), out / "compare_samplers.png",
-                        f"Particle2D-v0, {args.episodes} demos, {args.steps} steps, {len(args.seeds)} seeds (mean +- std)")
+    plot_success_curves(
+        finished(results),
+        out / "compare_samplers.png",
+        f"Particle2D-v0, {args.episodes} demos, {args.steps} steps, {len(args.seeds)} seeds (mean +- std)",
+    )
     print(format_table(summary))
     print(f"wrote {out}/compare_samplers.{{png,json,csv}}")
 

@@ -18,8 +18,8 @@ import argparse
 import numpy as np
 import torch
 
-from implicit_policy.policy import ImplicitPolicy, load_policy
-from implicit_policy.rollout import oracle_rollout, rollout
+from implicit_policy.evaluation.rollout import oracle_rollout, rollout
+from implicit_policy.policies.torch_policy import ImplicitPolicy, load_policy
 from implicit_policy_envs.particle import first_step_at, split_observation
 
 ENV_ID = "Particle2D-v0"
@@ -28,16 +28,21 @@ ENV_ID = "Particle2D-v0"
 def closed_loop_report(policy: ImplicitPolicy, episodes: int, seed: int) -> None:
     runs = rollout(ENV_ID, policy.act, lambda info: policy.reset(), episodes, seed)
     parts = split_observation(runs.observations, 2)
-    to_second = (np.linalg.norm(runs.actions[:, 0] - parts["second_goal"][:, 0], axis=1)
-                 < np.linalg.norm(runs.actions[:, 0] - parts["first_goal"][:, 0], axis=1))
+    to_second = np.linalg.norm(runs.actions[:, 0] - parts["second_goal"][:, 0], axis=1) < np.linalg.norm(
+        runs.actions[:, 0] - parts["first_goal"][:, 0], axis=1
+    )
     first, second = first_step_at(runs, "first_goal"), first_step_at(runs, "second_goal")
     failed = ~runs.successes.astype(bool)
     print(f"closed loop, {episodes} episodes from seed {seed}: success {runs.success_rate:.1%}")
-    print(f"  first set-point nearer the second goal: {to_second.mean():.1%} of episodes, "
-          f"{to_second[failed].sum()} of the {failed.sum()} failures")
-    print(f"  failures: never reached goal 1: {(failed & (first < 0)).sum()}; "
-          f"reached goal 1, not goal 2: {(failed & (first >= 0) & (second < 0)).sum()}; "
-          f"reached both, not at goal 2 at the end: {(failed & (first >= 0) & (second >= 0)).sum()}")
+    print(
+        f"  first set-point nearer the second goal: {to_second.mean():.1%} of episodes, "
+        f"{to_second[failed].sum()} of the {failed.sum()} failures"
+    )
+    print(
+        f"  failures: never reached goal 1: {(failed & (first < 0)).sum()}; "
+        f"reached goal 1, not goal 2: {(failed & (first >= 0) & (second < 0)).sum()}; "
+        f"reached both, not at goal 2 at the end: {(failed & (first >= 0) & (second >= 0)).sum()}"
+    )
 
 
 @torch.no_grad()
@@ -56,9 +61,13 @@ def first_step_report(policy: ImplicitPolicy, starts: int, seed: int) -> None:
     distance = np.linalg.norm(parts["agent_position"] - parts["first_goal"], axis=1)
     edges = np.quantile(distance, np.linspace(0, 1, 6))
     bins = np.digitize(distance, edges[1:-1])
-    print(f"first step, {starts} fresh starts from seed {seed}: the energy prefers the second goal in {wrong.mean():.1%}")
-    print("  by the start's distance to goal 1: " + ", ".join(
-        f"{edges[i]:.2f}-{edges[i + 1]:.2f}: {wrong[bins == i].mean():.0%}" for i in range(5)))
+    print(
+        f"first step, {starts} fresh starts from seed {seed}: the energy prefers the second goal in {wrong.mean():.1%}"
+    )
+    print(
+        "  by the start's distance to goal 1: "
+        + ", ".join(f"{edges[i]:.2f}-{edges[i + 1]:.2f}: {wrong[bins == i].mean():.0%}" for i in range(5))
+    )
     for c in (0.5, 1.0, 2.0):
         moving = obs.copy()
         split_observation(moving, 2)["agent_velocity"][:] = c * (parts["first_goal"] - parts["agent_position"])

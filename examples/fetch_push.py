@@ -18,15 +18,15 @@ from pathlib import Path
 import numpy as np
 
 from implicit_policy.atomic import atomic_write_text
-from implicit_policy.collect import collect_demonstrations
-from implicit_policy.evaluate import evaluate
-from implicit_policy.export import export_argmin
-from implicit_policy.onnx_policy import OnnxPolicy
-from implicit_policy.plots import have_matplotlib, pyplot
-from implicit_policy.policy import load_policy
+from implicit_policy.data.collect import collect_demonstrations
+from implicit_policy.diagnostics.plots import have_matplotlib, pyplot
+from implicit_policy.evaluation.evaluate import evaluate
+from implicit_policy.evaluation.rollout import Rollouts, rollout
+from implicit_policy.policies.export import export_argmin
+from implicit_policy.policies.torch_policy import load_policy
 from implicit_policy.presets import preset
-from implicit_policy.rollout import Rollouts, rollout
-from implicit_policy.train import train
+from implicit_policy.runtime.onnx_policy import OnnxPolicy
+from implicit_policy.training.trainer import train
 from implicit_policy_envs.fetch_push import BLOCK, ENV_ID, GOAL, GRIPPER
 
 TEST_SEED = 5000
@@ -42,8 +42,15 @@ def timed_control_loop(policy: OnnxPolicy, episodes: int, seed: int) -> tuple[Ro
         ticks.append(time.perf_counter() - started)
         return actions
 
-    runs = rollout(ENV_ID, act, lambda info: policy.reset(), episodes, seed, batch_size=1,
-                   on_episode_end=lambda rows: policy.reset(rows))
+    runs = rollout(
+        ENV_ID,
+        act,
+        lambda info: policy.reset(),
+        episodes,
+        seed,
+        batch_size=1,
+        on_episode_end=lambda rows: policy.reset(rows),
+    )
     return runs, np.asarray(ticks)
 
 
@@ -96,13 +103,29 @@ def main() -> None:
     export_argmin(policy, args.out / "policy.onnx")
     onnx_policy = OnnxPolicy(args.out / "policy.onnx", threads=1, seed=0)
     runs, ticks = timed_control_loop(onnx_policy, 10, TEST_SEED)
-    loop = {"episodes": 10, "success_rate": runs.success_rate, "act_ms_p50": float(np.percentile(ticks, 50) * 1e3),
-            "act_ms_p99": float(np.percentile(ticks, 99) * 1e3), "ticks": len(ticks)}
+    loop = {
+        "episodes": 10,
+        "success_rate": runs.success_rate,
+        "act_ms_p50": float(np.percentile(ticks, 50) * 1e3),
+        "act_ms_p99": float(np.percentile(ticks, 99) * 1e3),
+        "ticks": len(ticks),
+    }
     atomic_write_text(args.out / "control_loop.json", json.dumps(loop, indent=2))
-    print(f"ONNX control loop: success {loop['success_rate']:.0%} on 10 episodes, act() p50 {loop['act_ms_p50']:.2f} ms, "
-          f"p99 {loop['act_ms_p99']:.2f} ms per tick")
-    picture = plot_rollouts(Rollouts(runs.observations[:4], runs.actions[:4], runs.successes[:4], runs.returns[:4],
-                                     runs.seeds[:4], runs.lengths[:4]), args.out / "rollouts.png")
+    print(
+        f"ONNX control loop: success {loop['success_rate']:.0%} on 10 episodes, act() p50 {loop['act_ms_p50']:.2f} ms, "
+        f"p99 {loop['act_ms_p99']:.2f} ms per tick"
+    )
+    picture = plot_rollouts(
+        Rollouts(
+            runs.observations[:4],
+            runs.actions[:4],
+            runs.successes[:4],
+            runs.returns[:4],
+            runs.seeds[:4],
+            runs.lengths[:4],
+        ),
+        args.out / "rollouts.png",
+    )
     if picture:
         print(f"wrote {picture}")
     print(f"fetch_push.py: {time.perf_counter() - started:.0f} s wall time")

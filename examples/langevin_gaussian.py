@@ -1,7 +1,7 @@
 """Seed paper Fig. 1 / appendix B: does Langevin MCMC sample the distribution it is given?
 
 Runs the package's own Langevin chains (``run_langevin`` and ``langevin_samples`` of
-``implicit_policy.samplers.langevin``, with both update rules) on a known 2-D Gaussian energy ``E(y) = |y - mu|^2 / (2 s^2)``: 4000 iterations at a constant step
+``implicit_policy.optimizers.langevin``, with both update rules) on a known 2-D Gaussian energy ``E(y) = |y - mu|^2 / (2 s^2)``: 4000 iterations at a constant step
 size, the last 1000 kept. The correct rule (eq. 8) reproduces the mean and variance; IBC's rule (eq. 6) keeps
 the mean but its noise ``lam * w`` has variance ``lam^2`` where Langevin needs ``lam`` (``N(0, lam^2)``
 mistaken for ``N(0, lam)``), so its variance comes out about ``lam * sigma^2`` times too small.
@@ -24,8 +24,8 @@ from tqdm.auto import tqdm
 
 from implicit_policy.atomic import atomic_write_csv, atomic_write_text
 from implicit_policy.config import LangevinConfig
-from implicit_policy.plots import pyplot, save_figure
-from implicit_policy.samplers.langevin import langevin_samples, run_langevin
+from implicit_policy.diagnostics.plots import pyplot, save_figure
+from implicit_policy.optimizers.langevin import langevin_samples, run_langevin
 
 MEAN = torch.tensor([1.0, -0.5])
 STD = 1.0
@@ -46,8 +46,9 @@ def stationary_variance(rule: str, step: float, sigma: float) -> float:
     return b**2 / (1 - a**2)
 
 
-def run_chains(rule: str, step: float, chains: int, iterations: int, keep: int, sigma: float,
-               generator: torch.Generator) -> torch.Tensor:
+def run_chains(
+    rule: str, step: float, chains: int, iterations: int, keep: int, sigma: float, generator: torch.Generator
+) -> torch.Tensor:
     """The last ``keep`` samples of ``chains`` chains from the origin: ``(keep, chains, 2)``."""
     config = LangevinConfig(rule=rule, noise_scale=sigma, delta_clip=1e9)  # no clipping: plain Langevin
     y = torch.zeros(1, chains, 2)
@@ -61,8 +62,12 @@ def run_chains(rule: str, step: float, chains: int, iterations: int, keep: int, 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default="results/langevin_gaussian")
-    parser.add_argument("--steps", type=float, nargs="+", default=[0.01, 0.05, 0.1, 0.5], help="step sizes (lam or tau)")
-    parser.add_argument("--sigma", type=float, default=1.0, help="noise scale of the IBC rule (the paper's Fig. 1 uses 1)")
+    parser.add_argument(
+        "--steps", type=float, nargs="+", default=[0.01, 0.05, 0.1, 0.5], help="step sizes (lam or tau)"
+    )
+    parser.add_argument(
+        "--sigma", type=float, default=1.0, help="noise scale of the IBC rule (the paper's Fig. 1 uses 1)"
+    )
     parser.add_argument("--iterations", type=int, default=4000)
     parser.add_argument("--keep", type=int, default=1000)
     parser.add_argument("--chains", type=int, default=200, help="independent chains pooled for the table")
@@ -79,23 +84,33 @@ def main() -> None:
         first_chains[rule, step] = samples[:, 0]
         pooled = samples.reshape(-1, 2)
         variance = pooled.var(dim=0).mean().item()
-        rows.append({
-            "rule": rule, "step": step,
-            "mean_x": pooled[:, 0].mean().item(), "mean_y": pooled[:, 1].mean().item(),
-            "mean_error_in_std": ((pooled.mean(0) - MEAN).norm() / STD).item(),
-            "variance": variance, "true_variance": STD**2, "variance_ratio": variance / STD**2,
-            "predicted_ratio": stationary_variance(rule, step, args.sigma) / STD**2,
-            "single_chain_variance": samples[:, 0].var(dim=0).mean().item(),
-        })
+        rows.append(
+            {
+                "rule": rule,
+                "step": step,
+                "mean_x": pooled[:, 0].mean().item(),
+                "mean_y": pooled[:, 1].mean().item(),
+                "mean_error_in_std": ((pooled.mean(0) - MEAN).norm() / STD).item(),
+                "variance": variance,
+                "true_variance": STD**2,
+                "variance_ratio": variance / STD**2,
+                "predicted_ratio": stationary_variance(rule, step, args.sigma) / STD**2,
+                "single_chain_variance": samples[:, 0].var(dim=0).mean().item(),
+            }
+        )
 
     header = f"{'rule':<8}{'step':>7}{'mean':>18}{'|mean err|/std':>16}{'variance':>10}{'true':>7}{'ratio':>8}{'predicted':>11}"
-    print(f"true mean ({MEAN[0]:.2f}, {MEAN[1]:.2f}), true variance {STD**2:.2f}; "
-          f"{args.chains} chains x last {args.keep} of {args.iterations} iterations")
+    print(
+        f"true mean ({MEAN[0]:.2f}, {MEAN[1]:.2f}), true variance {STD**2:.2f}; "
+        f"{args.chains} chains x last {args.keep} of {args.iterations} iterations"
+    )
     print(header)
     for r in rows:
-        print(f"{r['rule']:<8}{r['step']:>7g}{'(' + format(r['mean_x'], '.3f') + ', ' + format(r['mean_y'], '.3f') + ')':>18}"
-              f"{r['mean_error_in_std']:>16.3f}{r['variance']:>10.4f}{r['true_variance']:>7.2f}{r['variance_ratio']:>8.3f}"
-              f"{r['predicted_ratio']:>11.3f}")
+        print(
+            f"{r['rule']:<8}{r['step']:>7g}{'(' + format(r['mean_x'], '.3f') + ', ' + format(r['mean_y'], '.3f') + ')':>18}"
+            f"{r['mean_error_in_std']:>16.3f}{r['variance']:>10.4f}{r['true_variance']:>7.2f}{r['variance_ratio']:>8.3f}"
+            f"{r['predicted_ratio']:>11.3f}"
+        )
 
     atomic_write_text(out / "langevin_gaussian.json", json.dumps({"args": vars(args), "rows": rows}, indent=2))
     atomic_write_csv(out / "langevin_gaussian.csv", rows)

@@ -36,8 +36,16 @@ def summarize(run: Path, base: dict) -> dict:
     seconds = max((r["seconds"] for r in records), default=None)
     test = json.loads((run / "eval.json").read_text()) if (run / "eval.json").is_file() else {}
     best = max(curve, key=lambda point: point[1]) if curve else (None, None)
-    return {"run": run.name, "changes": changes, "curve": curve, "best_validation": best[1], "best_step": best[0],
-            "train_seconds": seconds, "test_success": test.get("success_rate"), "test_episodes": test.get("episodes")}
+    return {
+        "run": run.name,
+        "changes": changes,
+        "curve": curve,
+        "best_validation": best[1],
+        "best_step": best[0],
+        "train_seconds": seconds,
+        "test_success": test.get("success_rate"),
+        "test_episodes": test.get("episodes"),
+    }
 
 
 def main() -> None:

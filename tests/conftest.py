@@ -1,7 +1,8 @@
 import pytest
 
 from implicit_policy import collect_demonstrations
-from implicit_policy.config import EnergyNetConfig, LangevinConfig, OptimConfig, TrainConfig
+from implicit_policy.config import EnergyNetConfig, LangevinConfig, OptimConfig
+from tiny import tiny_config as tiny
 
 
 @pytest.fixture(scope="session")
@@ -12,15 +13,13 @@ def demos_2d():
 
 @pytest.fixture
 def tiny_config():
-    """A small model and short run: real training, seconds not minutes."""
-    return TrainConfig(
+    """The shared tiny config (``tests/tiny.py``) a little longer: 40 steps, checkpoints every 10."""
+    return tiny(
         energy=EnergyNetConfig(hidden_size=32),
         sampler=LangevinConfig(num_samples=4, iterations=3),
         inference=LangevinConfig(num_samples=8, iterations=3, noise_scale=0.01),
         optim=OptimConfig(batch_size=32),
         steps=40,
-        log_every=5,
-        eval_every=0,
         eval_episodes=4,
         checkpoint_every=10,
     )

@@ -7,11 +7,11 @@ import pytest
 from gymnasium import spaces
 
 from implicit_policy import ImplicitPolicy
-from implicit_policy.collect import demonstrations_from_rollouts
 from implicit_policy.config import EnergyNetConfig, LangevinConfig, OptimConfig, TrainConfig
-from implicit_policy.evaluate import evaluate
-from implicit_policy.rollout import rollout
-from implicit_policy.train import train
+from implicit_policy.data.collect import demonstrations_from_rollouts
+from implicit_policy.evaluation.evaluate import evaluate
+from implicit_policy.evaluation.rollout import rollout
+from implicit_policy.training.trainer import train
 
 ENV_ID = "ReachLineTest-v0"
 
@@ -50,9 +50,17 @@ def test_trains_and_evaluates_on_an_env_it_did_not_write(tmp_path):
     assert runs.success_rate == 1.0 and len(set(runs.lengths.tolist())) > 1  # episodes of different lengths
     demos = demonstrations_from_rollouts(runs, ENV_ID, seed=0)
     assert demos.episode_lengths.tolist() == runs.lengths.tolist()
-    config = TrainConfig(energy=EnergyNetConfig(hidden_size=32), sampler=LangevinConfig(num_samples=4, iterations=3),
-                         inference=LangevinConfig(num_samples=16, iterations=3, noise_scale=0.01), n_obs_steps=2,
-                         optim=OptimConfig(batch_size=32), steps=30, eval_every=15, eval_episodes=8, checkpoint_every=15)
+    config = TrainConfig(
+        energy=EnergyNetConfig(hidden_size=32),
+        sampler=LangevinConfig(num_samples=4, iterations=3),
+        inference=LangevinConfig(num_samples=16, iterations=3, noise_scale=0.01),
+        n_obs_steps=2,
+        optim=OptimConfig(batch_size=32),
+        steps=30,
+        eval_every=15,
+        eval_episodes=8,
+        checkpoint_every=15,
+    )
     result = train(config, demos, tmp_path, progress=False)
     assert result.final_success_rate is not None
     policy = ImplicitPolicy.load(tmp_path)
@@ -83,7 +91,7 @@ def test_evaluate_restarts_the_history_of_rows_whose_episode_ended():
 
 
 def test_unknown_env_and_non_box_spaces_are_refused(tmp_path):
-    from implicit_policy.rollout import box_spaces
+    from implicit_policy.evaluation.rollout import box_spaces
 
     with pytest.raises(ValueError, match="unknown Gymnasium env id"):
         box_spaces("NoSuchEnv-v9")
@@ -94,8 +102,9 @@ def test_unknown_env_and_non_box_spaces_are_refused(tmp_path):
 class GoalReach(ReachLine):
     """ReachLine with a Gymnasium-Robotics style ``Dict`` observation."""
 
-    observation_space = spaces.Dict({"observation": spaces.Box(0.0, 1.0, (1,), np.float32),
-                                     "desired_goal": spaces.Box(0.0, 1.0, (1,), np.float32)})
+    observation_space = spaces.Dict(
+        {"observation": spaces.Box(0.0, 1.0, (1,), np.float32), "desired_goal": spaces.Box(0.0, 1.0, (1,), np.float32)}
+    )
 
     def reset(self, *, seed=None, options=None):
         obs, info = super().reset(seed=seed)
@@ -111,7 +120,7 @@ class GoalReach(ReachLine):
 
 
 def test_dict_observations_are_flattened_in_sorted_key_order(tmp_path):
-    from implicit_policy.rollout import box_spaces
+    from implicit_policy.evaluation.rollout import box_spaces
 
     gym.register("GoalReachTest-v0", entry_point=GoalReach, max_episode_steps=30)
     try:

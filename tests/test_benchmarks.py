@@ -1,15 +1,32 @@
-"""The benchmark scripts still run against the current API (their figures live in the README, not here)."""
+"""The benchmark scripts still run against the current API (their figures live in the docs, not here)."""
 
 import subprocess
 import sys
 from pathlib import Path
 
+from tiny import tiny_config
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_train_speed_benchmark_reports_each_preset():
-    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "train_speed.py"), "--steps", "1", "--threads", "1",
-                          "--presets", "ibc-langevin", "ibc-mas", "mse"], capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "train_speed.py"),
+            "--steps",
+            "1",
+            "--threads",
+            "1",
+            "--presets",
+            "ibc-langevin",
+            "ibc-mas",
+            "mse",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
     rows = [line.split() for line in out.stdout.splitlines()[2:]]
     assert [row[0] for row in rows] == ["ibc-langevin", "ibc-mas", "mse"]
@@ -17,16 +34,27 @@ def test_train_speed_benchmark_reports_each_preset():
 
 
 def test_latency_benchmark_times_a_history_resnet_policy(demos_2d, tmp_path):
-    from implicit_policy.config import EnergyNetConfig, LangevinConfig, OptimConfig, TrainConfig
-    from implicit_policy.train import train
+    from implicit_policy.config import EnergyNetConfig
+    from implicit_policy.training.trainer import train
 
-    config = TrainConfig(energy=EnergyNetConfig(kind="resnet", hidden_size=16), n_obs_steps=2,
-                         sampler=LangevinConfig(num_samples=4, iterations=2), optim=OptimConfig(batch_size=16),
-                         steps=2, eval_every=0, eval_episodes=0, checkpoint_every=2)
+    config = tiny_config(energy=EnergyNetConfig(kind="resnet", hidden_size=16), n_obs_steps=2, steps=2)
     train(config, demos_2d, tmp_path / "run", progress=False)
-    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "latency.py"), "--policy", str(tmp_path / "run"),
-                          "--repeats", "8", "--configs", "dfo 64x3", "langevin 16x10"],
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "latency.py"),
+            "--policy",
+            str(tmp_path / "run"),
+            "--repeats",
+            "8",
+            "--configs",
+            "dfo 64x3",
+            "langevin 16x10",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
     rows = [line.split() for line in out.stdout.splitlines() if line.startswith(("dfo", "langevin"))]
     assert len(rows) == 2 and all(float(value) > 0 for row in rows for value in row[2:8])

@@ -3,18 +3,25 @@
 import math
 
 import numpy as np
-
 import pytest
 import torch
 
-from implicit_policy.config import LangevinConfig, StepSchedule
-from implicit_policy.energy import EnergyNet
-from implicit_policy.config import EnergyNetConfig
-from implicit_policy.losses import (gradient_penalty, info_nce_loss, max_entropy_regularizer, mcmc_loss,
-                                    positive_energy_l2)
-from implicit_policy.normalize import Normalizer
-from implicit_policy.samplers.langevin import (correct_langevin_update, ibc_langevin_update, langevin_move,
-                                               polynomial_step_size)
+from implicit_policy.config import EnergyNetConfig, LangevinConfig, StepSchedule
+from implicit_policy.models.energy import EnergyNet
+from implicit_policy.models.losses import (
+    gradient_penalty,
+    info_nce_loss,
+    max_entropy_regularizer,
+    mcmc_loss,
+    positive_energy_l2,
+)
+from implicit_policy.models.normalize import Normalizer
+from implicit_policy.optimizers.langevin import (
+    correct_langevin_update,
+    ibc_langevin_update,
+    langevin_move,
+    polynomial_step_size,
+)
 
 
 def test_info_nce_hand_computed():
@@ -54,7 +61,7 @@ def test_correct_langevin_rule_one_step():
 
 def _gaussian_chain_samples(rule: str, step: float) -> torch.Tensor:
     """Last 100 of 400 iterations of 2000 chains on E(y) = (y - 1)^2 / 2 (mean 1, variance 1), no clipping."""
-    from implicit_policy.samplers.langevin import langevin_samples, run_langevin
+    from implicit_policy.optimizers.langevin import langevin_samples, run_langevin
 
     generator = torch.Generator().manual_seed(0)
     config = LangevinConfig(rule=rule, noise_scale=1.0, delta_clip=1e9)
@@ -125,7 +132,7 @@ def test_energy_net_is_an_mlp_over_the_concatenation():
 def test_energy_net_seed_paper_init_and_options():
     torch.manual_seed(0)
     net = EnergyNet(8, 2)
-    assert [l.out_features for l in net.layers] == [256, 256, 1]
+    assert [layer.out_features for layer in net.layers] == [256, 256, 1]
     weights = torch.cat([p.flatten() for p in net.parameters()])
     assert weights.std().item() == pytest.approx(0.05, rel=0.05)
     sn = EnergyNet(8, 2, EnergyNetConfig(hidden_size=8, hidden_layers=3, spectral_norm=True, dropout=0.1))
@@ -142,47 +149,60 @@ def test_normalizer_maps_demo_range_to_unit_box():
 
 
 def test_systematic_resampling_keeps_candidates_in_proportion():
-    from implicit_policy.samplers.dfo import resample_by_energy
+    from implicit_policy.optimizers.dfo import resample_by_energy
 
     actions = torch.tensor([[[0.0], [1.0], [2.0]]])
     probs = torch.tensor([[0.5, 0.25, 0.25]])
     # positions (i + 0.5) / 4 = 0.125, 0.375, 0.625, 0.875 against cdf 0.5, 0.75, 1.0 -> 0, 0, 1, 2
-    picked = resample_by_energy(torch.cat([actions, actions[:, :1]], dim=1),
-                                -torch.log(torch.cat([probs, torch.zeros(1, 1)], dim=1)), torch.tensor([0.5]))
+    picked = resample_by_energy(
+        torch.cat([actions, actions[:, :1]], dim=1),
+        -torch.log(torch.cat([probs, torch.zeros(1, 1)], dim=1)),
+        torch.tensor([0.5]),
+    )
     assert picked.squeeze(-1).tolist() == [[0.0, 0.0, 1.0, 2.0]]
     rng = torch.Generator().manual_seed(0)
     energies = torch.randn(3, 1000, generator=rng)
-    counts = torch.stack([torch.bincount(row, minlength=1000) for row in
-                          resample_by_energy(torch.arange(1000.0).expand(3, -1).unsqueeze(-1), energies,
-                                             torch.rand(3, generator=rng)).squeeze(-1).long()])
+    counts = torch.stack(
+        [
+            torch.bincount(row, minlength=1000)
+            for row in resample_by_energy(
+                torch.arange(1000.0).expand(3, -1).unsqueeze(-1), energies, torch.rand(3, generator=rng)
+            )
+            .squeeze(-1)
+            .long()
+        ]
+    )
     expected = 1000 * torch.softmax(-energies, dim=1)
     assert ((counts - expected).abs() <= 1.0 + 1e-4).all()  # systematic: every count within 1 of N * p
 
 
 def test_gradient_penalty_over_all_actions_includes_the_positive():
     from implicit_policy.config import LossConfig
-    from implicit_policy.losses import total_loss
+    from implicit_policy.models.losses import total_loss
 
-    energy = lambda obs, y: 3 * (y ** 2).sum(-1)  # noqa: E731  dE/dy = 6y: 0 at the negatives, 6 at the positive
+    energy = lambda obs, y: 3 * (y**2).sum(-1)  # noqa: E731  dE/dy = 6y: 0 at the negatives, 6 at the positive
     positives, negatives = torch.ones(2, 2), torch.zeros(2, 4, 2)
     e_pos, e_neg = energy(None, positives.unsqueeze(1)).squeeze(1), energy(None, negatives)
     only_negatives = LossConfig(gradient_penalty_weight=1.0)
     every_action = LossConfig(gradient_penalty_weight=1.0, gradient_penalty_actions="all")
-    assert total_loss(only_negatives, energy, None, e_pos, e_neg, negatives, positives)["gradient_penalty"].item() == 0.0
+    assert (
+        total_loss(only_negatives, energy, None, e_pos, e_neg, negatives, positives)["gradient_penalty"].item() == 0.0
+    )
     penalty = total_loss(every_action, energy, None, e_pos, e_neg, negatives, positives)["gradient_penalty"]
     assert penalty.item() == pytest.approx((6 - 1) ** 2 / 5)  # one of five actions per row is penalised
 
 
 def test_numpy_and_torch_normalisers_agree():
     """``runtime.normalize_actions`` and ``action_bound`` (numpy, for OnnxPolicy) are ``Normalizer``'s maps."""
-    from implicit_policy.runtime import action_bound, normalize_actions
+    from implicit_policy.runtime.control_loop import action_bound, normalize_actions
 
     rng = np.random.default_rng(0)
     obs, act = rng.normal(size=(50, 3)).astype(np.float32), rng.uniform(-2, 5, (50, 2)).astype(np.float32)
     act[:, 1] = 0.7  # a constant dimension takes the unit-range path in both
     norm = Normalizer.fit(obs, act, margin=0.1)
-    np.testing.assert_allclose(normalize_actions(norm.state(), act), norm.normalize_actions(torch.as_tensor(act)).numpy(),
-                               rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(
+        normalize_actions(norm.state(), act), norm.normalize_actions(torch.as_tensor(act)).numpy(), rtol=1e-6, atol=1e-6
+    )
     assert action_bound(norm.state()) == pytest.approx(norm.action_bound) == pytest.approx(1.2)
 
 
@@ -194,9 +214,9 @@ def test_dfo_is_refused_as_training_negatives():
 
 
 def test_langevin_negatives_can_include_uniform_ones():
-    from implicit_policy.samplers import LangevinSampler
+    from implicit_policy.optimizers import LangevinSampler
 
     sampler = LangevinSampler(LangevinConfig(num_samples=3, iterations=2, uniform_samples=5), action_size=2, bound=1.1)
-    energy = lambda obs, y: (y ** 2).sum(-1)  # noqa: E731
+    energy = lambda obs, y: (y**2).sum(-1)  # noqa: E731
     negatives = sampler.sample(energy, torch.zeros(4, 1), torch.Generator().manual_seed(0))
     assert negatives.shape == (4, 8, 2) and negatives.abs().max() <= 1.1

@@ -10,17 +10,20 @@ from pathlib import Path
 import matplotlib.image
 import pytest
 
-from implicit_policy.experiments import Trial, format_table, run_trials, summarize, trial_config, write_results
-from implicit_policy.plots import plot_success_curves, plot_success_vs_dimension
-from implicit_policy.train import train
+from implicit_policy.diagnostics.plots import plot_success_curves, plot_success_vs_dimension
+from implicit_policy.experiments.runner import run_trials
+from implicit_policy.experiments.trials import Trial, format_table, summarize, trial_config, write_results
+from implicit_policy.training.trainer import train
 
 
 @pytest.fixture
 def trials(tiny_config, demos_2d, tmp_path):
     data = demos_2d.save(tmp_path / "d.npz")
     config = trial_config(tiny_config, seed=0, steps=20, eval_every=10, eval_episodes=4)  # checkpoints every 10
-    return [Trial(method, 0, str(data), config, str(tmp_path / folder), test_episodes=4)
-            for method, folder in (("A", "a"), ("B", "b"))]
+    return [
+        Trial(method, 0, str(data), config, str(tmp_path / folder), test_episodes=4)
+        for method, folder in (("A", "a"), ("B", "b"))
+    ]
 
 
 def test_same_seed_same_numbers_and_finished_trials_are_read_back(trials, tmp_path):
@@ -43,18 +46,26 @@ def test_summary_table_and_figures(trials, tmp_path):
     write_results(tmp_path, "r", results, {"note": 1})
     assert json.loads((tmp_path / "r.json").read_text())["note"] == 1
     assert (tmp_path / "r.csv").read_text().splitlines()[0] == "method,env_id,seed,step,validation_success,test_success"
-    for path in (plot_success_curves(results, tmp_path / "c.png", "t"),
-                 plot_success_vs_dimension({2: summary, 4: summary}, tmp_path / "d.png", "t")):
+    for path in (
+        plot_success_curves(results, tmp_path / "c.png", "t"),
+        plot_success_vs_dimension({2: summary, 4: summary}, tmp_path / "d.png", "t"),
+    ):
         assert matplotlib.image.imread(path).ndim == 3
 
 
 def test_particle_diagnosis_counts_every_failure(tiny_config, demos_2d, tmp_path):
     train(tiny_config, demos_2d, tmp_path / "run", progress=False)
     script = Path(__file__).parents[1] / "examples" / "diagnose_particle.py"
-    out = subprocess.run([sys.executable, str(script), "--policy", str(tmp_path / "run"), "--episodes", "10"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, str(script), "--policy", str(tmp_path / "run"), "--episodes", "10"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     success = float(re.search(r"success ([\d.]+)%", out).group(1))
-    kinds = re.search(r"goal 1: (\d+); reached goal 1, not goal 2: (\d+); reached both, not at goal 2 at the end: (\d+)", out)
+    kinds = re.search(
+        r"goal 1: (\d+); reached goal 1, not goal 2: (\d+); reached both, not at goal 2 at the end: (\d+)", out
+    )
     assert sum(map(int, kinds.groups())) == round(10 * (1 - success / 100))
     assert len(re.findall(r"instead of 0: [\d.]+%", out)) == 3
 
@@ -62,12 +73,17 @@ def test_particle_diagnosis_counts_every_failure(tiny_config, demos_2d, tmp_path
 def test_run_summary_lists_the_changes_from_the_base_preset(demos_2d, tmp_path):
     from implicit_policy.presets import preset
 
-    config = preset("ibc-langevin").with_settings(["steps=4", "eval_every=2", "eval_episodes=2", "n_obs_steps=4",
-                                                   "optim.batch_size=8", "torch_threads=1"])
+    config = preset("ibc-langevin").with_settings(
+        ["steps=4", "eval_every=2", "eval_episodes=2", "n_obs_steps=4", "optim.batch_size=8", "torch_threads=1"]
+    )
     train(config, demos_2d, tmp_path / "run", progress=False)
     script = Path(__file__).parents[1] / "examples" / "summarize_runs.py"
-    out = subprocess.run([sys.executable, str(script), str(tmp_path / "run"), "--json", str(tmp_path / "s.json")],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "run"), "--json", str(tmp_path / "s.json")],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     row = out.splitlines()[2]
     assert "`n_obs_steps=4`" in row and "`steps=4`" in row and "torch_threads" not in row
     summary = json.loads((tmp_path / "s.json").read_text())["runs"][0]

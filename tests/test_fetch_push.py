@@ -13,8 +13,8 @@ pytest.importorskip("mujoco")
 
 from implicit_policy import OnnxPolicy  # noqa: E402
 from implicit_policy.cli import main  # noqa: E402
-from implicit_policy.collect import collect_demonstrations  # noqa: E402
-from implicit_policy.rollout import make_vector_env, oracle_rollout  # noqa: E402
+from implicit_policy.data.collect import collect_demonstrations  # noqa: E402
+from implicit_policy.evaluation.rollout import make_vector_env, oracle_rollout  # noqa: E402
 from implicit_policy_envs.fetch_push import FetchPushDemonstrator  # noqa: E402
 
 
@@ -41,11 +41,36 @@ def test_dict_observations_are_flattened_for_the_policy():
 
 def test_collect_train_eval_export_on_fetch_push(tmp_path):
     data, run, onnx_file = tmp_path / "fetch.npz", tmp_path / "run", tmp_path / "fetch.onnx"
-    assert main(["collect", "--env", "FetchPush-v4", "--episodes", "6", "--seed", "0", "--out", str(data), "--quiet"]) == 0
-    assert main(["train", "--data", str(data), "--preset", "ibc-langevin", "--steps", "10", "--out", str(run), "--quiet",
-                 "--set", "eval_episodes=2", "--set", "eval_every=10", "--set", "optim.batch_size=32"]) == 0
+    assert (
+        main(["collect", "--env", "FetchPush-v4", "--episodes", "6", "--seed", "0", "--out", str(data), "--quiet"]) == 0
+    )
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(data),
+                "--preset",
+                "ibc-langevin",
+                "--steps",
+                "10",
+                "--out",
+                str(run),
+                "--quiet",
+                "--set",
+                "eval_episodes=2",
+                "--set",
+                "eval_every=10",
+                "--set",
+                "optim.batch_size=32",
+            ]
+        )
+        == 0
+    )
     report = tmp_path / "eval.json"
-    assert main(["eval", "--policy", str(run), "--episodes", "3", "--seed", "5000", "--json", str(report), "--quiet"]) == 0
+    assert (
+        main(["eval", "--policy", str(run), "--episodes", "3", "--seed", "5000", "--json", str(report), "--quiet"]) == 0
+    )
     result = json.loads(report.read_text())
     assert result["env_id"] == "FetchPush-v4" and len(result["successes"]) == 3
     assert main(["export", "--policy", str(run), "--out", str(onnx_file)]) == 0

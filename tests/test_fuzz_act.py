@@ -4,16 +4,14 @@ import numpy as np
 import pytest
 
 from implicit_policy import ImplicitPolicy, OnnxPolicy, export_argmin
-from implicit_policy.config import EnergyNetConfig, LangevinConfig, OptimConfig, TrainConfig
-from implicit_policy.train import train
+from implicit_policy.training.trainer import train
+from tiny import tiny_config
 
 
 @pytest.fixture(scope="module")
 def policies(tmp_path_factory, demos_2d):
     run = tmp_path_factory.mktemp("fuzz")
-    config = TrainConfig(energy=EnergyNetConfig(hidden_size=16), sampler=LangevinConfig(num_samples=4, iterations=2),
-                         inference=LangevinConfig(num_samples=8, iterations=2, noise_scale=0.01), n_obs_steps=2,
-                         optim=OptimConfig(batch_size=16), steps=2, eval_every=0, eval_episodes=0, checkpoint_every=2)
+    config = tiny_config(steps=2, n_obs_steps=2)
     train(config, demos_2d, run, progress=False)
     torch_policy = ImplicitPolicy.load(run)
     return [torch_policy, OnnxPolicy(export_argmin(torch_policy, run / "p.onnx"))]
@@ -21,7 +19,9 @@ def policies(tmp_path_factory, demos_2d):
 
 def random_input(rng: np.random.Generator):
     shape = [tuple(rng.integers(0, 4, rng.integers(0, 4))), (8,), (int(rng.integers(1, 5)), 8)][rng.integers(0, 3)]
-    dtype = rng.choice([np.float16, np.float32, np.float64, np.int8, np.int64, np.uint8, np.bool_, np.complex64, object])
+    dtype = rng.choice(
+        [np.float16, np.float32, np.float64, np.int8, np.int64, np.uint8, np.bool_, np.complex64, object]
+    )
     scale = 10.0 ** rng.integers(-40, 40)
     values = rng.standard_normal(shape) * scale
     if rng.random() < 0.2 and values.size:

@@ -8,17 +8,34 @@ import pytest
 import torch
 
 from implicit_policy import ExplicitPolicy, ImplicitPolicy, OnnxPolicy, export_argmin
-from implicit_policy.config import EnergyNetConfig, LangevinConfig, LossConfig, OptimConfig, RegressionConfig, TrainConfig
-from implicit_policy.data import observation_windows
-from implicit_policy.train import Trainer, train
+from implicit_policy.config import (
+    EnergyNetConfig,
+    LangevinConfig,
+    LossConfig,
+    OptimConfig,
+    RegressionConfig,
+    TrainConfig,
+)
+from implicit_policy.data.demonstrations import observation_windows
+from implicit_policy.training.trainer import Trainer, train
 
 INFERENCE = LangevinConfig(num_samples=8, iterations=3, noise_scale=0.01)
 
 
 def _config(**options) -> TrainConfig:
-    return TrainConfig(**{"energy": EnergyNetConfig(hidden_size=32), "sampler": LangevinConfig(num_samples=4, iterations=3),
-                          "inference": INFERENCE, "optim": OptimConfig(batch_size=32), "steps": 20, "eval_every": 0,
-                          "eval_episodes": 0, "checkpoint_every": 20} | options)
+    return TrainConfig(
+        **{
+            "energy": EnergyNetConfig(hidden_size=32),
+            "sampler": LangevinConfig(num_samples=4, iterations=3),
+            "inference": INFERENCE,
+            "optim": OptimConfig(batch_size=32),
+            "steps": 20,
+            "eval_every": 0,
+            "eval_episodes": 0,
+            "checkpoint_every": 20,
+        }
+        | options
+    )
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +48,12 @@ def history_run(tmp_path_factory, demos_2d):
 @pytest.fixture(scope="module")
 def explicit_history_run(tmp_path_factory, demos_2d):
     path = tmp_path_factory.mktemp("explicit_history")
-    train(_config(n_obs_steps=3, loss=LossConfig(kind="mse"), inference=RegressionConfig()), demos_2d, path,
-          progress=False)
+    train(
+        _config(n_obs_steps=3, loss=LossConfig(kind="mse"), inference=RegressionConfig()),
+        demos_2d,
+        path,
+        progress=False,
+    )
     return path
 
 

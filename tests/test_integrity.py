@@ -8,9 +8,10 @@ import onnx
 import pytest
 
 from implicit_policy import ImplicitPolicy, OnnxPolicy, export_argmin
-from implicit_policy.checkpoint import CheckpointError, resolve_checkpoint
-from implicit_policy.config import EnergyNetConfig, LangevinConfig, OptimConfig, TrainConfig
-from implicit_policy.train import train
+from implicit_policy.config import LangevinConfig
+from implicit_policy.policies.checkpoint import CheckpointError, resolve_checkpoint
+from implicit_policy.training.trainer import train
+from tiny import tiny_config
 
 EDITS = {
     "config field": lambda c: c["train"].update(seed=7),
@@ -24,9 +25,7 @@ EDITS = {
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory, demos_2d):
     run = tmp_path_factory.mktemp("run")
-    config = TrainConfig(energy=EnergyNetConfig(hidden_size=16), sampler=LangevinConfig(num_samples=4, iterations=2),
-                         inference=LangevinConfig(num_samples=8, iterations=2, noise_scale=0.01),
-                         optim=OptimConfig(batch_size=16), steps=4, eval_every=0, eval_episodes=0, checkpoint_every=4)
+    config = tiny_config()
     train(config, demos_2d, run, progress=False)
     return resolve_checkpoint(run)
 
@@ -49,8 +48,10 @@ def test_inference_settings_change_through_the_api(checkpoint, tmp_path):
     assert ImplicitPolicy.load(tmp_path / "saved").header.inference.num_samples == 4
 
 
-@pytest.mark.parametrize("key, value", [("action_high", "[0.1, 0.1]"), ("inference", '{"kind": "langevin"}'),
-                                        ("normalizer", "{}"), ("n_obs_steps", "1")])
+@pytest.mark.parametrize(
+    "key, value",
+    [("action_high", "[0.1, 0.1]"), ("inference", '{"kind": "langevin"}'), ("normalizer", "{}"), ("n_obs_steps", "1")],
+)
 def test_edited_onnx_metadata_is_refused(checkpoint, tmp_path, key, value):
     path = export_argmin(ImplicitPolicy.load(checkpoint), tmp_path / "p.onnx")
     model = onnx.load(str(path))
@@ -65,13 +66,20 @@ def test_a_second_training_into_a_locked_folder_is_refused_and_a_dead_holder_doe
     import subprocess
     import sys
 
-    from implicit_policy.run_lock import RunFolderBusy, run_folder_lock
+    from implicit_policy.training.run_lock import RunFolderBusy, run_folder_lock
 
-    config = TrainConfig(energy=EnergyNetConfig(hidden_size=16), sampler=LangevinConfig(num_samples=4, iterations=2),
-                         optim=OptimConfig(batch_size=16), steps=4, eval_every=0, eval_episodes=0, checkpoint_every=4)
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time\nfrom implicit_policy.run_lock import "
-                               f"run_folder_lock\nwith run_folder_lock({str(tmp_path / 'run')!r}):\n"
-                               "    print('held', flush=True); time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    config = tiny_config()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\nfrom implicit_policy.training.run_lock import "
+            f"run_folder_lock\nwith run_folder_lock({str(tmp_path / 'run')!r}):\n"
+            "    print('held', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         with pytest.raises(RunFolderBusy, match=rf"being trained by process {holder.pid} "):

@@ -4,18 +4,24 @@ import math
 
 import torch
 
-from implicit_policy.config import (EnergyNetConfig, LangevinConfig, MarginalLossConfig, MarginalSamplerConfig,
-                                    TrainConfig)
+from implicit_policy.config import (
+    EnergyNetConfig,
+    LangevinConfig,
+    MarginalLossConfig,
+    MarginalSamplerConfig,
+    TrainConfig,
+)
+from implicit_policy.optimizers import LearnedSampler, MarginalActionSampler, build_sampler
 from implicit_policy.presets import preset
-from implicit_policy.samplers import LearnedSampler, MarginalActionSampler, build_sampler
-from implicit_policy.train import Trainer
+from implicit_policy.training.trainer import Trainer
 
 BOUND = 1.1
 
 
 def _sampler(rule="correct", samples=8, **loss):
-    config = MarginalSamplerConfig(langevin=LangevinConfig(rule=rule, num_samples=samples, iterations=10),
-                                   loss=MarginalLossConfig(**loss))
+    config = MarginalSamplerConfig(
+        langevin=LangevinConfig(rule=rule, num_samples=samples, iterations=10), loss=MarginalLossConfig(**loss)
+    )
     return build_sampler(config, action_size=2, bound=BOUND)
 
 
@@ -24,7 +30,7 @@ def test_samples_have_the_negatives_shape_and_stay_in_the_box():
     sampler = _sampler(samples=16)
     assert isinstance(sampler, MarginalActionSampler) and isinstance(sampler, LearnedSampler)
     obs = torch.randn(5, 8)
-    negatives = sampler.sample(lambda o, y: (y ** 2).sum(-1), obs, torch.Generator().manual_seed(0))
+    negatives = sampler.sample(lambda o, y: (y**2).sum(-1), obs, torch.Generator().manual_seed(0))
     assert negatives.shape == (5, 16, 2) and not negatives.requires_grad
     assert negatives.abs().max() <= BOUND
 
@@ -51,8 +57,9 @@ def test_marginal_samples_move_toward_the_demonstrated_actions():
 
 
 def test_trainer_trains_the_marginal_alongside_the_energy_net(tiny_config, demos_2d, tmp_path):
-    config = tiny_config.model_copy(update={"sampler": MarginalSamplerConfig(energy=EnergyNetConfig(hidden_size=16)),
-                                            "steps": 5})
+    config = tiny_config.model_copy(
+        update={"sampler": MarginalSamplerConfig(energy=EnergyNetConfig(hidden_size=16)), "steps": 5}
+    )
     trainer = Trainer(config, demos_2d, tmp_path)
     marginal_before = {k: v.clone() for k, v in trainer.sampler.energy.state_dict().items()}
     metrics = trainer.train_step()
@@ -69,7 +76,9 @@ def test_the_papers_four_trials_are_four_configs():
     assert trials["ibc-mas"].kind == "marginal" and trials["ibc-mas"].langevin.rule == "ibc"
     assert trials["correct-mas"].langevin.rule == "correct" and trials["correct-mas"].loss.max_entropy_weight == 0
     maxent = trials["correct-mas-maxent"]
-    assert maxent.langevin.rule == "correct" and maxent.loss.max_entropy_weight > 0 and maxent.loss.positive_l2_weight > 0
+    assert (
+        maxent.langevin.rule == "correct" and maxent.loss.max_entropy_weight > 0 and maxent.loss.positive_l2_weight > 0
+    )
     assert all(t.energy.hidden_size == 64 for t in list(trials.values())[1:])
     round_trip = TrainConfig.model_validate_json(preset("correct-mas-maxent").model_dump_json())
     assert round_trip == preset("correct-mas-maxent")

@@ -18,9 +18,9 @@ pytest.importorskip("h5py")
 from minari.data_collector import EpisodeBuffer  # noqa: E402
 
 from implicit_policy.cli import main  # noqa: E402
-from implicit_policy.collect import collect_demonstrations  # noqa: E402
 from implicit_policy.data import DemonstrationError, load_demonstrations  # noqa: E402
-from implicit_policy.minari_io import collect_minari  # noqa: E402
+from implicit_policy.data.collect import collect_demonstrations  # noqa: E402
+from implicit_policy.data.minari import collect_minari  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -30,8 +30,23 @@ def minari_store(tmp_path, monkeypatch):
 
 
 def test_collect_to_minari_train_and_eval_round_trip(tmp_path, capsys):
-    assert main(["collect", "--env", "Particle2D-v0", "--episodes", "12", "--seed", "0", "--out",
-                 "minari:particle2d/test-v0", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "collect",
+                "--env",
+                "Particle2D-v0",
+                "--episodes",
+                "12",
+                "--seed",
+                "0",
+                "--out",
+                "minari:particle2d/test-v0",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     assert "oracle success 100.0%" in capsys.readouterr().out
     from_minari = load_demonstrations("minari:particle2d/test-v0")
     from_npz = collect_demonstrations("Particle2D-v0", 12, 0)
@@ -41,10 +56,31 @@ def test_collect_to_minari_train_and_eval_round_trip(tmp_path, capsys):
     assert from_minari.env_id == "Particle2D-v0" and from_minari.episode_successes.all()
 
     run = tmp_path / "run"
-    assert main(["train", "--data", "minari:particle2d/test-v0", "--preset", "dfo", "--steps", "20", "--out", str(run),
-                 "--set", "eval_episodes=0", "--set", "optim.batch_size=32", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                "minari:particle2d/test-v0",
+                "--preset",
+                "dfo",
+                "--steps",
+                "20",
+                "--out",
+                str(run),
+                "--set",
+                "eval_episodes=0",
+                "--set",
+                "optim.batch_size=32",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     report = tmp_path / "eval.json"
-    assert main(["eval", "--policy", str(run), "--episodes", "4", "--seed", "1000", "--json", str(report), "--quiet"]) == 0
+    assert (
+        main(["eval", "--policy", str(run), "--episodes", "4", "--seed", "1000", "--json", str(report), "--quiet"]) == 0
+    )
     result = json.loads(report.read_text())
     assert result["env_id"] == "Particle2D-v0" and result["episodes"] == 4 and 0.0 <= result["success_rate"] <= 1.0
 
@@ -54,12 +90,26 @@ def test_a_dataset_whose_spaces_do_not_fit_its_env_is_refused():
     obs, _ = env.reset(seed=0)
     action = env.action_space.sample()
     step = env.step(action)
-    buffer = EpisodeBuffer(id=0, seed=0, observations=np.stack([obs, step[0]]), actions=action[None],
-                           rewards=[0.0], terminations=[False], truncations=[True])
+    buffer = EpisodeBuffer(
+        id=0,
+        seed=0,
+        observations=np.stack([obs, step[0]]),
+        actions=action[None],
+        rewards=[0.0],
+        terminations=[False],
+        truncations=[True],
+    )
     with pytest.warns(UserWarning):
-        minari.create_dataset_from_buffers("mismatch/test-v0", [buffer], env="Particle2D-v0",
-                                           observation_space=env.observation_space, action_space=env.action_space)
-    with pytest.raises(DemonstrationError, match=r"observation space Box\(16,\), but its env Particle2D-v0 has Box\(8,\)"):
+        minari.create_dataset_from_buffers(
+            "mismatch/test-v0",
+            [buffer],
+            env="Particle2D-v0",
+            observation_space=env.observation_space,
+            action_space=env.action_space,
+        )
+    with pytest.raises(
+        DemonstrationError, match=r"observation space Box\(16,\), but its env Particle2D-v0 has Box\(8,\)"
+    ):
         load_demonstrations("minari:mismatch/test-v0")
 
 

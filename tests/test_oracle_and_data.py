@@ -9,7 +9,7 @@ import pytest
 
 from implicit_policy import DemonstrationError, Demonstrations, collect_demonstrations, load_demonstrations
 from implicit_policy.cli import main
-from implicit_policy.rollout import oracle_rollout
+from implicit_policy.evaluation.rollout import oracle_rollout
 from implicit_policy_envs import ParticleOracle
 from implicit_policy_envs.particle import first_step_at
 
@@ -139,7 +139,9 @@ def test_inconsistent_arrays_are_refused(changes, message):
 
 def test_collect_command_writes_file_atomically(tmp_path, capsys):
     out = tmp_path / "sub" / "p2d.npz"
-    assert main(["collect", "--env", "Particle2D-v0", "--episodes", "4", "--seed", "0", "--out", str(out), "--quiet"]) == 0
+    assert (
+        main(["collect", "--env", "Particle2D-v0", "--episodes", "4", "--seed", "0", "--out", str(out), "--quiet"]) == 0
+    )
     assert "oracle success 100.0%" in capsys.readouterr().out
     assert load_demonstrations(out).num_episodes == 4
     assert [p.name for p in out.parent.iterdir()] == ["p2d.npz"]  # no temporary file left behind
@@ -147,10 +149,22 @@ def test_collect_command_writes_file_atomically(tmp_path, capsys):
 
 def test_cli_reports_unknown_env_without_traceback():
     result = subprocess.run(
-        [sys.executable, "-m", "implicit_policy.cli", "collect", "--env", "Nope-v0", "--episodes", "1", "--out", "x.npz"],
-        capture_output=True, text=True,
+        [
+            sys.executable,
+            "-m",
+            "implicit_policy.cli",
+            "collect",
+            "--env",
+            "Nope-v0",
+            "--episodes",
+            "1",
+            "--out",
+            "x.npz",
+        ],
+        capture_output=True,
+        text=True,
     )
-    assert result.returncode == 2 and "unknown particle env id 'Nope-v0'" in result.stderr
+    assert result.returncode == 2 and "env 'Nope-v0' has no scripted demonstrator" in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -170,6 +184,10 @@ def test_atomic_writes_get_ordinary_permissions(tmp_path):
 
 
 def test_cli_output_piped_into_head_is_not_an_error():
-    result = subprocess.run(f"{sys.executable} -m implicit_policy.cli config --preset dfo | head -n 1",
-                            shell=True, capture_output=True, text=True)
+    result = subprocess.run(
+        f"{sys.executable} -m implicit_policy.cli config --preset dfo | head -n 1",
+        shell=True,
+        capture_output=True,
+        text=True,
+    )
     assert result.stdout.strip() == "{" and "Error" not in result.stderr

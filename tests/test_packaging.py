@@ -1,14 +1,17 @@
-"""The wheel ships every package: pyproject's explicit list (needed to map ``envs/`` to
-``implicit_policy_envs``) must name each folder of ``implicit_policy/`` that holds an ``__init__.py``."""
+"""The wheel ships every module: setuptools finds packages by their ``__init__.py``, so a folder of modules
+without one would be left out of the wheel (CI installs the wheel, not the checkout)."""
 
-import tomllib
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from setuptools import find_packages
+
+SRC = Path(__file__).resolve().parents[1] / "src"
 
 
-def test_pyproject_lists_every_package_folder():
-    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
-    on_disk = {".".join(init.parent.relative_to(ROOT).parts) for init in (ROOT / "implicit_policy").rglob("__init__.py")}
-    assert on_disk <= listed, f"pyproject.toml [tool.setuptools] packages lacks {sorted(on_disk - listed)}"
-    assert "implicit_policy_envs" in listed
+def test_every_folder_of_modules_is_a_package_the_wheel_ships():
+    found = set(find_packages(where=str(SRC)))
+    with_modules = {
+        ".".join(p.parent.relative_to(SRC).parts) for p in SRC.rglob("*.py") if "__pycache__" not in p.parts
+    }
+    assert with_modules <= found, f"folders without __init__.py, left out of the wheel: {sorted(with_modules - found)}"
+    assert {"implicit_policy", "implicit_policy.runtime", "implicit_policy_envs"} <= found

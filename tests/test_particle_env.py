@@ -25,7 +25,9 @@ def test_module_prefixed_id_registers_in_fresh_process():
     import subprocess
     import sys
 
-    code = "import gymnasium as gym; e = gym.make('implicit_policy_envs:Particle4D-v0'); print(e.observation_space.shape)"
+    code = (
+        "import gymnasium as gym; e = gym.make('implicit_policy_envs:Particle4D-v0'); print(e.observation_space.shape)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "(16,)"
 
@@ -99,8 +101,16 @@ def test_reward_only_on_last_step_of_success():
     assert rewards == [0.0] * 49 + [1.0] and info["is_success"]
 
 
-@pytest.mark.parametrize("bad", [np.zeros(3, np.float32), np.zeros((1, 2), np.float32), np.array(["a", "b"]),
-                                 np.array([np.nan, 0.5]), np.array([0.5, np.inf])])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        np.zeros(3, np.float32),
+        np.zeros((1, 2), np.float32),
+        np.array(["a", "b"]),
+        np.array([np.nan, 0.5]),
+        np.array([0.5, np.inf]),
+    ],
+)
 def test_bad_actions_raise_value_error_naming_shape(bad):
     env = gym.make("Particle2D-v0")
     env.reset(seed=0)

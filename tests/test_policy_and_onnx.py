@@ -4,27 +4,45 @@ Tests that take ``any_run_dir`` or ``exported`` run for both policy kinds (and f
 
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 from implicit_policy import ExplicitPolicy, ImplicitPolicy, OnnxPolicy, export_argmin, export_energy, load_policy
-from implicit_policy.checkpoint import CheckpointError
-from implicit_policy.config import DFOConfig, EnergyNetConfig, LangevinConfig, LossConfig, OptimConfig, RegressionConfig, TrainConfig
-from implicit_policy.evaluate import evaluate
-from implicit_policy.export import RawEnergy, argmin_module
-from implicit_policy.runtime import draw_noise
-from implicit_policy.train import train
+from implicit_policy.config import (
+    DFOConfig,
+    EnergyNetConfig,
+    LangevinConfig,
+    LossConfig,
+    OptimConfig,
+    RegressionConfig,
+    TrainConfig,
+)
+from implicit_policy.evaluation.evaluate import evaluate
+from implicit_policy.policies.checkpoint import CheckpointError
+from implicit_policy.policies.export import RawEnergy, argmin_module
+from implicit_policy.runtime.control_loop import draw_noise
+from implicit_policy.training.trainer import train
 
-INFERENCE = {"dfo": DFOConfig(num_samples=32, iterations=2), "langevin": LangevinConfig(num_samples=8, iterations=4,
-                                                                                       noise_scale=0.01)}
+INFERENCE = {
+    "dfo": DFOConfig(num_samples=32, iterations=2),
+    "langevin": LangevinConfig(num_samples=8, iterations=4, noise_scale=0.01),
+}
 
 
-def _trained(tmp_path_factory, demos, **options) -> "Path":
-    config = TrainConfig(energy=EnergyNetConfig(hidden_size=32), sampler=LangevinConfig(num_samples=4, iterations=3),
-                         optim=OptimConfig(batch_size=32), steps=30, eval_every=0, eval_episodes=0,
-                         checkpoint_every=30, **options)
+def _trained(tmp_path_factory, demos, **options) -> Path:
+    config = TrainConfig(
+        energy=EnergyNetConfig(hidden_size=32),
+        sampler=LangevinConfig(num_samples=4, iterations=3),
+        optim=OptimConfig(batch_size=32),
+        steps=30,
+        eval_every=0,
+        eval_episodes=0,
+        checkpoint_every=30,
+        **options,
+    )
     path = tmp_path_factory.mktemp("run")
     train(config, demos, path, progress=False)
     return path
@@ -82,8 +100,9 @@ def test_act_is_repeatable_with_a_seed(any_run_dir):
     np.testing.assert_array_equal(a, b)
 
 
-@pytest.mark.parametrize("bad", [np.zeros(7), np.zeros((2, 9)), np.array(["x"] * 8), np.full(8, np.nan),
-                                 np.zeros((1, 1, 8))])
+@pytest.mark.parametrize(
+    "bad", [np.zeros(7), np.zeros((2, 9)), np.array(["x"] * 8), np.full(8, np.nan), np.zeros((1, 1, 8))]
+)
 def test_bad_observations_raise_value_error_naming_shape(exported, bad):
     for policy in (exported[0], OnnxPolicy(exported[1])):
         with pytest.raises(ValueError, match=r"\(8,\)"):
@@ -96,8 +115,10 @@ def test_save_load_round_trip(run_dir, tmp_path):
     again = ImplicitPolicy.load(tmp_path / "p")
     obs = np.full((2, 8), 0.3, np.float32)
     assert again.header.inference == INFERENCE["dfo"]
-    np.testing.assert_array_equal(ImplicitPolicy.load(tmp_path / "p", seed=1).act(obs),
-                                  ImplicitPolicy.load(run_dir, seed=1, inference=INFERENCE["dfo"]).act(obs))
+    np.testing.assert_array_equal(
+        ImplicitPolicy.load(tmp_path / "p", seed=1).act(obs),
+        ImplicitPolicy.load(run_dir, seed=1, inference=INFERENCE["dfo"]).act(obs),
+    )
 
 
 def test_explicit_save_load_round_trip(explicit_run_dir, tmp_path):
@@ -111,7 +132,7 @@ def test_checkpoint_with_wrong_sizes_is_refused(any_run_dir, tmp_path):
     import json
     import shutil
 
-    from implicit_policy.checkpoint import resolve_checkpoint
+    from implicit_policy.policies.checkpoint import resolve_checkpoint
 
     shutil.copytree(resolve_checkpoint(any_run_dir), tmp_path / "c")
     config = json.loads((tmp_path / "c" / "config.json").read_text())
@@ -119,7 +140,7 @@ def test_checkpoint_with_wrong_sizes_is_refused(any_run_dir, tmp_path):
     (tmp_path / "c" / "config.json").write_text(json.dumps(config))
     with pytest.raises(CheckpointError, match="changed after it was written"):  # an edited file is refused
         load_policy(tmp_path / "c")
-    from implicit_policy.checkpoint import CheckpointHeader
+    from implicit_policy.policies.checkpoint import CheckpointHeader
 
     config["header_sha256"] = CheckpointHeader.model_validate(config).digest()  # a consistent file with wrong sizes
     (tmp_path / "c" / "config.json").write_text(json.dumps(config))
@@ -179,7 +200,7 @@ class Block:
 sys.meta_path.insert(0, Block())
 import numpy as np
 from implicit_policy import OnnxPolicy
-from implicit_policy.evaluate import evaluate
+from implicit_policy.evaluation.evaluate import evaluate
 policy = OnnxPolicy({str(exported[1])!r})
 assert policy.act(np.full(8, 0.5, np.float32)).shape == (2,)
 print(evaluate(policy, "Particle2D-v0", episodes=4, seed=1000)["episodes"], "torch" in sys.modules)
@@ -194,6 +215,9 @@ def test_onnx_and_torch_policies_agree_closed_loop(exported):
     torch_result = evaluate(policy, "Particle2D-v0", episodes=10, seed=1000)
     onnx_result = evaluate(OnnxPolicy(path), "Particle2D-v0", episodes=10, seed=1000)
     assert onnx_result["episodes"] == torch_result["episodes"] == 10
+    # the same noise drawn from the same seed: the same actions, so the same episodes
+    assert onnx_result["successes"] == torch_result["successes"]
+    np.testing.assert_allclose(onnx_result["returns"], torch_result["returns"], atol=1e-6)
 
 
 def test_damaged_or_tampered_onnx_is_refused(exported, tmp_path):
@@ -226,7 +250,7 @@ def test_torch_and_onnx_policies_give_the_same_actions_for_the_same_seed(exporte
 
 
 def test_warm_start_seeds_candidates_near_the_last_action_until_reset(run_dir):
-    from implicit_policy.runtime import warm_start
+    from implicit_policy.runtime.control_loop import warm_start
 
     rng = np.random.default_rng(0)
     initial = rng.random((2, 10, 2), dtype=np.float32)
@@ -249,14 +273,28 @@ def test_plot_energy_draws_the_landscape_of_a_trained_policy(run_dir, tmp_path, 
     import matplotlib.image
 
     from implicit_policy.cli import main
-    from implicit_policy.landscape import energy_landscape
+    from implicit_policy.diagnostics.landscape import energy_landscape
 
     landscape = energy_landscape(ImplicitPolicy.load(run_dir), count=2, grid=21)
     assert landscape.energies.shape == (2, 21, 21) and np.isfinite(landscape.energies).all()
     assert np.all((landscape.policy_actions >= 0) & (landscape.policy_actions <= 1))  # argmin marker inside the box
     assert np.all((landscape.demonstrator_actions >= 0) & (landscape.demonstrator_actions <= 1))
-    assert main(["plot-energy", "--policy", str(run_dir), "--out", str(tmp_path / "e.png"), "--observations", "2",
-                 "--grid", "21"]) == 0
+    assert (
+        main(
+            [
+                "plot-energy",
+                "--policy",
+                str(run_dir),
+                "--out",
+                str(tmp_path / "e.png"),
+                "--observations",
+                "2",
+                "--grid",
+                "21",
+            ]
+        )
+        == 0
+    )
     assert matplotlib.image.imread(tmp_path / "e.png").shape == (462, 880, 4)  # 2 panels of 4 x 4.2 in at 110 dpi
     assert "wrote" in capsys.readouterr().out
     policy_16d = type("Stub", (), {"action_size": 16})()
@@ -264,8 +302,10 @@ def test_plot_energy_draws_the_landscape_of_a_trained_policy(run_dir, tmp_path, 
         energy_landscape(policy_16d)
 
 
-@pytest.mark.parametrize("bad, message", [([[0.1] * 8, [0.2] * 7], "must be an array of shape"),
-                                          (np.full(8, 1e39), "beyond float32's range")])
+@pytest.mark.parametrize(
+    "bad, message",
+    [([[0.1] * 8, [0.2] * 7], "must be an array of shape"), (np.full(8, 1e39), "beyond float32's range")],
+)
 def test_ragged_and_out_of_range_observations_are_refused(run_dir, bad, message):
     with pytest.raises(ValueError, match=message):
         load_policy(run_dir).act(bad)

@@ -21,13 +21,32 @@ pytest.importorskip("ray")
 from implicit_policy.cli import main  # noqa: E402
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
-TINY = ["--steps", "20", "--eval-every", "10", "--eval-episodes", "4", "--test-episodes", "5", "--seeds", "0", "1", "--threads", "1"]
+TINY = [
+    "--steps",
+    "20",
+    "--eval-every",
+    "10",
+    "--eval-episodes",
+    "4",
+    "--test-episodes",
+    "5",
+    "--seeds",
+    "0",
+    "1",
+    "--threads",
+    "1",
+]
 
 
 def run_example(script: str, out: Path, *args: str) -> None:
     env = os.environ | {"RAY_ADDRESS": "", "TQDM_DISABLE": "1"}
-    done = subprocess.run([sys.executable, str(EXAMPLES / script), "--out", str(out), *TINY, *args],
-                          capture_output=True, text=True, timeout=420, env=env)
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / script), "--out", str(out), *TINY, *args],
+        capture_output=True,
+        text=True,
+        timeout=420,
+        env=env,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
 
 
@@ -37,10 +56,13 @@ def comparable(path: Path) -> list[dict]:
     return [{k: v for k, v in r.items() if k != "train_seconds"} for r in results]
 
 
-@pytest.mark.parametrize("script,name,args", [
-    ("compare_samplers.py", "compare_samplers", ["--methods", "Uniform, DFO"]),
-    ("dimension_sweep.py", "dimension_sweep", ["--dims", "2", "--methods", "DFO"]),
-])
+@pytest.mark.parametrize(
+    "script,name,args",
+    [
+        ("compare_samplers.py", "compare_samplers", ["--methods", "Uniform, DFO"]),
+        ("dimension_sweep.py", "dimension_sweep", ["--dims", "2", "--methods", "DFO"]),
+    ],
+)
 def test_examples_on_ray_give_the_in_process_result_files(tmp_path, script, name, args):
     run_example(script, tmp_path / "in_process", *args, "--jobs", "1")
     run_example(script, tmp_path / "on_ray", *args, "--jobs", "2")
@@ -51,13 +73,35 @@ def test_examples_on_ray_give_the_in_process_result_files(tmp_path, script, name
 @pytest.fixture(scope="module")
 def demos(tmp_path_factory):
     path = tmp_path_factory.mktemp("data") / "p1d.npz"
-    assert main(["collect", "--env", "Particle1D-v0", "--episodes", "60", "--seed", "0", "--out", str(path), "--quiet"]) == 0
+    assert (
+        main(["collect", "--env", "Particle1D-v0", "--episodes", "60", "--seed", "0", "--out", str(path), "--quiet"])
+        == 0
+    )
     return path
 
 
-SEARCH = ["--preset", "dfo", "--steps", "750", "--eval-every", "250", "--eval-episodes", "30", "--test-episodes", "10",
-          "--set", "energy.hidden_size=32", "--set", "optim.batch_size=64", "--set", "inference.num_samples=128",
-          "--jobs", "2", "--search-seed", "49"]  # seed 49 draws the learning rates 1e-2, 1e-2, 1e-12, 1e-12
+SEARCH = [
+    "--preset",
+    "dfo",
+    "--steps",
+    "750",
+    "--eval-every",
+    "250",
+    "--eval-episodes",
+    "30",
+    "--test-episodes",
+    "10",
+    "--set",
+    "energy.hidden_size=32",
+    "--set",
+    "optim.batch_size=64",
+    "--set",
+    "inference.num_samples=128",
+    "--jobs",
+    "2",
+    "--search-seed",
+    "49",
+]  # seed 49 draws the learning rates 1e-2, 1e-2, 1e-12, 1e-12
 
 
 def test_a_search_stops_trials_early_and_writes_a_best_config_that_trains(tmp_path, demos):
@@ -73,17 +117,35 @@ def test_a_search_stops_trials_early_and_writes_a_best_config_that_trains(tmp_pa
     assert (out / "trials.csv").exists() and (out / "trials.png").exists()
     assert table["best"]["settings"]["optim.learning_rate"] == 1e-2
     run = tmp_path / "from_best"
-    assert main(["train", "--data", str(demos), "--config", str(out / "best_config.json"), "--out", str(run),
-                 "--steps", "5", "--set", "eval_episodes=0", "--quiet"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(demos),
+                "--config",
+                str(out / "best_config.json"),
+                "--out",
+                str(run),
+                "--steps",
+                "5",
+                "--set",
+                "eval_episodes=0",
+                "--quiet",
+            ]
+        )
+        == 0
+    )
     # resumed: nothing finished or stopped runs again
     before = {p: p.stat().st_mtime for p in (out / "trials").glob("*/metrics.jsonl")}
     assert main(args) == 0
     assert {p: p.stat().st_mtime for p in (out / "trials").glob("*/metrics.jsonl")} == before
 
 
-KILL_SWEEP = '''
+KILL_SWEEP = """
 import json, sys
-from implicit_policy.experiments import Trial, run_trials, trial_config
+from implicit_policy.experiments.trials import Trial, trial_config
+from implicit_policy.experiments.runner import run_trials
 from implicit_policy.presets import preset
 data, out = sys.argv[1], sys.argv[2]
 base = preset("dfo").with_settings(["energy.hidden_size=32", "optim.batch_size=64", "inference.num_samples=64"])
@@ -92,13 +154,18 @@ trials = [Trial(name, 0, data, trial_config(base, 0, steps, 100, 5, threads=1), 
 trials.append(Trial("diverges", 0, data, trial_config(base.with_settings(["optim.learning_rate=1e30"]), 0, 200, 100, 5,
                                                       threads=1), f"{out}/diverges", 5))
 print(json.dumps(run_trials(trials, jobs=2, desc="kill test")))
-'''
+"""
 
 
 def test_killed_and_diverged_trials_are_reported_failed_and_the_sweep_finishes(tmp_path, demos):
     out = tmp_path / "sweep"
-    sweep = subprocess.Popen([sys.executable, "-c", KILL_SWEEP, str(demos), str(out)], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, env=os.environ | {"RAY_ADDRESS": ""})
+    sweep = subprocess.Popen(
+        [sys.executable, "-c", KILL_SWEEP, str(demos), str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ | {"RAY_ADDRESS": ""},
+    )
     lock = out / "victim" / "train.lock"
     deadline = time.time() + 180
     while not (lock.exists() and lock.read_text().strip()) and time.time() < deadline:
@@ -113,13 +180,16 @@ def test_killed_and_diverged_trials_are_reported_failed_and_the_sweep_finishes(t
     assert diverges["status"] == "failed" and "loss became nan" in diverges["error"], diverges
 
 
-@pytest.mark.parametrize("space, extra, message", [
-    (None, [], "search space file not found"),
-    ({"optim.learning_rate": {"normal": [0, 1]}}, [], "must map to one of"),
-    ({"optim.learning_rate": {"loguniform": [0, 1]}}, [], "loguniform needs low > 0"),
-    ({"optim.no_such_field": {"choice": [1, 2]}}, [], "no field 'no_such_field'"),
-    ({"optim.learning_rate": {"choice": [1e-3]}}, ["--trials", "0"], "--trials must be >= 1"),
-])
+@pytest.mark.parametrize(
+    "space, extra, message",
+    [
+        (None, [], "search space file not found"),
+        ({"optim.learning_rate": {"normal": [0, 1]}}, [], "must map to one of"),
+        ({"optim.learning_rate": {"loguniform": [0, 1]}}, [], "loguniform needs low > 0"),
+        ({"optim.no_such_field": {"choice": [1, 2]}}, [], "no field 'no_such_field'"),
+        ({"optim.learning_rate": {"choice": [1e-3]}}, ["--trials", "0"], "--trials must be >= 1"),
+    ],
+)
 def test_bad_search_inputs_give_one_line_and_exit_2(tmp_path, demos, capsys, space, extra, message):
     path = tmp_path / "space.json"
     if space is not None:

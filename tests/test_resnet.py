@@ -6,9 +6,16 @@ import pytest
 import torch
 
 from implicit_policy import ExplicitPolicy, ImplicitPolicy, OnnxPolicy, export_argmin
-from implicit_policy.config import EnergyNetConfig, LangevinConfig, LossConfig, OptimConfig, RegressionConfig, TrainConfig
-from implicit_policy.energy import ResNetEnergyNet, build_energy_net
-from implicit_policy.train import train
+from implicit_policy.config import (
+    EnergyNetConfig,
+    LangevinConfig,
+    LossConfig,
+    OptimConfig,
+    RegressionConfig,
+    TrainConfig,
+)
+from implicit_policy.models.energy import ResNetEnergyNet, build_energy_net
+from implicit_policy.training.trainer import train
 
 RESNET = EnergyNetConfig(kind="resnet", hidden_size=16, residual_blocks=2)
 
@@ -36,10 +43,19 @@ def test_resnet_explicit_action_gradient_matches_autograd(spectral_norm):
 
 
 def _config(**options) -> TrainConfig:
-    return TrainConfig(**{"energy": RESNET, "sampler": LangevinConfig(num_samples=4, iterations=3),
-                          "inference": LangevinConfig(num_samples=8, iterations=4, noise_scale=0.01),
-                          "optim": OptimConfig(batch_size=32), "steps": 20, "eval_every": 0, "eval_episodes": 0,
-                          "checkpoint_every": 20} | options)
+    return TrainConfig(
+        **{
+            "energy": RESNET,
+            "sampler": LangevinConfig(num_samples=4, iterations=3),
+            "inference": LangevinConfig(num_samples=8, iterations=4, noise_scale=0.01),
+            "optim": OptimConfig(batch_size=32),
+            "steps": 20,
+            "eval_every": 0,
+            "eval_episodes": 0,
+            "checkpoint_every": 20,
+        }
+        | options
+    )
 
 
 def test_trained_resnet_policy_exports_and_acts_like_torch(demos_2d, tmp_path):
@@ -52,6 +68,8 @@ def test_trained_resnet_policy_exports_and_acts_like_torch(demos_2d, tmp_path):
 
 
 def test_resnet_regression_baseline_trains_and_loads(demos_2d, tmp_path):
-    train(_config(loss=LossConfig(kind="mse"), inference=RegressionConfig()), demos_2d, tmp_path / "mse", progress=False)
+    train(
+        _config(loss=LossConfig(kind="mse"), inference=RegressionConfig()), demos_2d, tmp_path / "mse", progress=False
+    )
     policy = ExplicitPolicy.load(tmp_path / "mse")
     assert policy.act(np.full(8, 0.5, np.float32)).shape == (2,)

@@ -1,0 +1,364 @@
+"""``implicit-policy`` command line: thin over the library; heavy imports happen inside each command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from implicit_policy import __version__
+
+
+def _collect(args: argparse.Namespace) -> int:
+    from implicit_policy.atomic import check_output_file
+    from implicit_policy.data.collect import collect_demonstrations
+    from implicit_policy.data.minari import PREFIX, collect_minari, is_minari_source, load_minari
+
+    started = time.perf_counter()
+    if is_minari_source(args.out):
+        collect_minari(args.env, args.episodes, args.seed, args.out[len(PREFIX) :], progress=not args.quiet)
+        demos = load_minari(args.out)
+    else:
+        check_output_file(args.out, "--out")
+        demos = collect_demonstrations(args.env, args.episodes, args.seed, progress=not args.quiet)
+        demos.save(args.out)
+    rate = float(demos.episode_successes.mean())
+    print(
+        f"wrote {args.out}: {demos.num_episodes} episodes, {len(demos.observations)} transitions "
+        f"(seeds {args.seed}..{args.seed + args.episodes - 1}), oracle success {rate:.1%}, "
+        f"{time.perf_counter() - started:.1f} s"
+    )
+    return 0
+
+
+def _oracle(args: argparse.Namespace) -> int:
+    from implicit_policy.evaluation.rollout import oracle_rollout
+
+    rates = {env_id: oracle_rollout(env_id, args.episodes, args.seed).success_rate for env_id in args.envs}
+    print(f"{'env':<28}{'episodes':>10}{'oracle success':>16}")
+    for env_id, rate in rates.items():
+        print(f"{env_id:<28}{args.episodes:>10}{rate:>16.1%}")
+    if args.json:
+        print(json.dumps({"episodes": args.episodes, "seed": args.seed, "success_rate": rates}))
+    return 0
+
+
+def _config_from_args(args: argparse.Namespace):
+    """The TrainConfig that --preset/--config, then --steps, --seed, --set, --device and --threads describe."""
+    from implicit_policy.config import TrainConfig
+    from implicit_policy.presets import DEFAULT_PRESET, preset
+
+    if args.config and args.preset:
+        raise ValueError("give either --preset or --config, not both")
+    config = TrainConfig.load(args.config, complete=True) if args.config else preset(args.preset or DEFAULT_PRESET)
+    overrides = {k: v for k, v in (("steps", args.steps), ("seed", args.seed)) if v is not None}
+    if overrides:
+        config = config.updated(**overrides)
+    if args.set:
+        config = config.with_settings(args.set)
+    if args.device:
+        config = config.updated(device=args.device)
+    if args.threads is not None:
+        config = config.updated(torch_threads=args.threads)
+    return config
+
+
+def _train(args: argparse.Namespace) -> int:
+    from implicit_policy.atomic import check_output_folder
+    from implicit_policy.data import load_demonstrations
+    from implicit_policy.training.trainer import TrainingInterrupted, train
+
+    config = _config_from_args(args)
+    demos = load_demonstrations(args.data)
+    check_output_folder(args.out, "--out")
+    try:
+        result = train(config, demos, args.out, resume=args.resume, progress=not args.quiet)
+    except TrainingInterrupted as stopped:
+        again = " ".join(["implicit-policy", *(a for a in sys.argv[1:] if a != "--resume"), "--resume"])
+        hint = f"; continue with: {again}" if stopped.checkpoint else ""
+        print(f"implicit-policy train: {stopped}{hint}", file=sys.stderr)
+        return 130
+    success = "n/a" if result.final_success_rate is None else f"{result.final_success_rate:.1%}"
+    print(f"trained {result.steps} steps in {result.seconds:.0f} s into {args.out}; validation success {success}")
+    return 0
+
+
+def _tune(args: argparse.Namespace) -> int:
+    from implicit_policy.atomic import check_output_folder
+    from implicit_policy.data import load_demonstrations
+    from implicit_policy.experiments.ray_tune import require_ray
+    from implicit_policy.experiments.search import format_search_table, load_space, run_search
+
+    require_ray()
+    config = _config_from_args(args)
+    if args.eval_every is not None or args.eval_episodes is not None:
+        config = config.updated(
+            **{
+                k: v
+                for k, v in (("eval_every", args.eval_every), ("eval_episodes", args.eval_episodes))
+                if v is not None
+            }
+        )
+    config = config.updated(checkpoint_every=config.eval_every)  # an interrupted trial resumes from its last validation
+    if args.trials < 1:
+        raise ValueError(f"--trials must be >= 1, got {args.trials}")
+    if args.jobs is not None and args.jobs < 1:
+        raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
+    space = load_space(args.space, config)
+    load_demonstrations(args.data)  # a clear error now, not in every trial
+    check_output_folder(args.out, "--out")
+    found = run_search(
+        config,
+        args.data,
+        space,
+        args.trials,
+        args.out,
+        seed=args.search_seed,
+        jobs=args.jobs,
+        address=args.address,
+        grace=args.grace,
+        test_episodes=args.test_episodes,
+    )
+    print(format_search_table(found["trials"]))
+    if found["best"] is None:
+        print(f"no trial finished; see {args.out}/trials.json")
+        return 1
+    print(
+        f"best: {found['best']['trial']} (validation {found['best']['best_validation']:.0%}); wrote "
+        f"{args.out}/best_config.json (implicit-policy train --config {args.out}/best_config.json ...), "
+        f"trials.csv, trials.json, trials.png"
+    )
+    return 0
+
+
+def _load_any_policy(path: str, device: str, seed: int, threads: int):
+    """An ``OnnxPolicy`` for a ``.onnx`` file, else the checkpoint's ``ImplicitPolicy`` or ``ExplicitPolicy``;
+    and the env id it was trained on."""
+    if str(path).endswith(".onnx"):
+        from implicit_policy.runtime.onnx_policy import OnnxPolicy
+
+        runtime = OnnxPolicy(path, threads=threads, seed=seed)
+        return runtime, runtime.env_id
+    import torch
+
+    from implicit_policy.policies.torch_policy import load_policy
+
+    torch.set_num_threads(threads)
+    policy = load_policy(path, device=device, seed=seed)
+    return policy, policy.header.env_id
+
+
+def _export(args: argparse.Namespace) -> int:
+    from implicit_policy.atomic import check_output_file
+    from implicit_policy.policies.export import export_argmin, export_energy
+    from implicit_policy.policies.torch_policy import ImplicitPolicy, load_policy
+
+    out = Path(args.out)
+    if args.out.endswith(("/", os.sep)) or out.is_dir():  # a folder: the file goes inside it
+        out = out / ("energy.onnx" if args.energy_only else "policy.onnx")
+    check_output_file(out, "--out")
+    policy = load_policy(args.policy)
+    if args.energy_only:
+        if not isinstance(policy, ImplicitPolicy):
+            raise ValueError(
+                f"{args.policy} is an explicit policy: it has no energy net to export (drop --energy-only)"
+            )
+        path = export_energy(policy, out)
+    else:
+        path = export_argmin(policy, out)
+    what = "energy net" if args.energy_only else f"argmin ({policy.header.inference.kind})"
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB): {what}, one self-contained file")
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from implicit_policy.atomic import atomic_write_text, check_output_file
+    from implicit_policy.evaluation.evaluate import evaluate
+
+    if args.threads < 1:
+        raise ValueError(f"--threads must be >= 1, got {args.threads}")
+    if args.json:
+        check_output_file(args.json, "--json")  # before minutes of evaluation, not after
+    policy, trained_on = _load_any_policy(args.policy, args.device, args.seed, args.threads)
+    env_id = args.env or trained_on
+    started = time.perf_counter()
+    result = evaluate(policy, env_id, args.episodes, args.seed, progress=not args.quiet)
+    result |= {"policy": str(args.policy), "seconds": time.perf_counter() - started}
+    success = (
+        "n/a (the env reports no is_success)" if result["success_rate"] is None else f"{result['success_rate']:.1%}"
+    )
+    print(
+        f"{env_id}: success {success} over {args.episodes} episodes "
+        f"(seeds {args.seed}..{args.seed + args.episodes - 1}), mean return {result['mean_return']:.3f}"
+    )
+    if args.json:
+        atomic_write_text(args.json, json.dumps(result, indent=2))
+    return 0
+
+
+def _plot_energy(args: argparse.Namespace) -> int:
+    from implicit_policy.atomic import check_output_file
+    from implicit_policy.diagnostics.landscape import energy_landscape
+    from implicit_policy.diagnostics.plots import have_matplotlib, plot_energy_landscape
+    from implicit_policy.policies.torch_policy import ImplicitPolicy
+
+    if not have_matplotlib():
+        raise ValueError("plot-energy needs matplotlib: pip install 'implicit-policy[plot]'")
+    if args.grid < 2:
+        raise ValueError(f"--grid must be >= 2 points per axis, got {args.grid}")
+    check_output_file(args.out, "--out")
+    landscape = energy_landscape(ImplicitPolicy.load(args.policy), args.observations, args.seed, args.grid)
+    path = plot_energy_landscape(landscape, args.out)
+    print(f"wrote {path}: {args.observations} observations of {landscape.env_id} (episode seeds from {args.seed})")
+    return 0
+
+
+def _config(args: argparse.Namespace) -> int:
+    from implicit_policy.presets import preset
+
+    print(preset(args.preset).model_dump_json(indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="implicit-policy",
+        description="Implicit (energy-based) behaviour-cloned policies: collect demonstrations, train, evaluate "
+        "closed-loop in Gymnasium, export to ONNX. Typical run: collect, then train --preset "
+        "ibc-langevin, then eval, then export.",
+    )
+    parser.add_argument("--version", action="version", version=f"implicit-policy {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    collect = commands.add_parser(
+        "collect", help="write scripted demonstrations to a .npz file or a Minari dataset (--out minari:ID)"
+    )
+    collect.add_argument("--env", required=True, help="env id, e.g. Particle2D-v0")
+    collect.add_argument("--episodes", type=int, required=True)
+    collect.add_argument("--seed", type=int, default=0, help="episode k is reset with seed + k")
+    collect.add_argument("--out", required=True, help="output .npz path (written atomically)")
+    collect.add_argument("--quiet", action="store_true", help="no progress bar")
+    collect.set_defaults(run=_collect)
+
+    oracle = commands.add_parser("oracle", help="print the oracle's success rate on seeded episodes")
+    oracle.add_argument("--envs", nargs="+", default=["Particle2D-v0", "Particle16D-v0", "Particle2DMultimodal-v0"])
+    oracle.add_argument("--episodes", type=int, default=500)
+    oracle.add_argument("--seed", type=int, default=0)
+    oracle.add_argument("--json", action="store_true", help="also print the rates as one JSON line")
+    oracle.set_defaults(run=_oracle)
+
+    train = commands.add_parser("train", help="train an energy model on demonstrations")
+    train.add_argument(
+        "--data", required=True, help="demonstrations: a .npz from `collect`, or minari:ID / minari:PATH"
+    )
+    train.add_argument("--out", required=True, help="run folder (checkpoints, metrics.jsonl)")
+    _add_config_arguments(train)
+    train.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(run=_train)
+
+    tune = commands.add_parser(
+        "tune", help="search config fields on Ray Tune with early stopping (ASHA); needs the sweep extra"
+    )
+    tune.add_argument("--data", required=True, help="demonstrations: a .npz, or minari:ID / minari:PATH")
+    tune.add_argument("--space", required=True, help="JSON: field -> {choice|uniform|loguniform|randint: [...]}")
+    tune.add_argument("--trials", type=int, required=True, help="settings drawn from the space, one trial each")
+    tune.add_argument("--out", required=True, help="search folder: trials/, best_config.json, trials.{csv,json,png}")
+    _add_config_arguments(tune)
+    tune.add_argument("--eval-every", type=int, help="validation interval in steps: one report to the scheduler")
+    tune.add_argument("--eval-episodes", type=int, help="validation episodes per report")
+    tune.add_argument("--test-episodes", type=int, default=100, help="test episodes of each finished trial")
+    tune.add_argument("--grace", type=int, default=1, help="validations before ASHA may stop a trial")
+    tune.add_argument("--search-seed", type=int, default=0, help="seed of the draws from the space")
+    tune.add_argument("--jobs", type=int, help="trials at once (default: as many as Ray's CPUs allow)")
+    tune.add_argument("--address", help="a Ray cluster to run on (or set RAY_ADDRESS); default: a local Ray")
+    tune.set_defaults(run=_tune)
+
+    evaluate = commands.add_parser("eval", help="closed-loop success rate of a trained policy")
+    evaluate.add_argument("--policy", required=True, help="run folder or checkpoint folder")
+    evaluate.add_argument("--env", help="env id (default: the one the policy was trained on)")
+    evaluate.add_argument("--episodes", type=int, default=100)
+    evaluate.add_argument("--seed", type=int, default=1000, help="episode k uses seed + k")
+    evaluate.add_argument("--device", default="cpu", help="torch device for a checkpoint")
+    evaluate.add_argument("--threads", type=int, default=1, help="torch or onnxruntime intra-op threads")
+    evaluate.add_argument("--json", help="write the results (success_rate, episodes, mean_return, ...) here")
+    evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
+    evaluate.set_defaults(run=_eval)
+
+    export = commands.add_parser("export", help="write a trained policy as one self-contained ONNX file")
+    export.add_argument("--policy", required=True, help="run folder or checkpoint folder")
+    export.add_argument(
+        "--out", required=True, help="output .onnx path, or a folder (policy.onnx inside it); written atomically"
+    )
+    export.add_argument("--energy-only", action="store_true", help="export E(obs, actions) alone, not the argmin")
+    export.set_defaults(run=_export)
+
+    plot_energy = commands.add_parser("plot-energy", help="heatmaps of E(obs, .) over a 2-D action box, as PNG")
+    plot_energy.add_argument("--policy", required=True, help="run folder or checkpoint folder of an implicit policy")
+    plot_energy.add_argument("--out", required=True, help="output .png path (written atomically)")
+    plot_energy.add_argument("--observations", type=int, default=4, help="how many oracle states to show")
+    plot_energy.add_argument("--seed", type=int, default=1000, help="episode seeds of the states: seed, seed + 1, ...")
+    plot_energy.add_argument("--grid", type=int, default=101, help="grid points per action axis")
+    plot_energy.set_defaults(run=_plot_energy)
+
+    config = commands.add_parser("config", help="print a preset's full config as JSON, to edit and pass to --config")
+    config.add_argument("--preset", default="ibc-langevin")
+    config.set_defaults(run=_config)
+    return parser
+
+
+def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--preset",
+        help="ibc-langevin (default), dfo, correct-langevin, ibc-mas, correct-mas, "
+        "correct-mas-maxent, or mse (the explicit regression baseline)",
+    )
+    parser.add_argument("--config", help="a TrainConfig JSON file instead of a preset")
+    parser.add_argument("--steps", type=int, help="override the number of training steps")
+    parser.add_argument("--seed", type=int, help="override the seed")
+    parser.add_argument(
+        "--set",
+        action="append",
+        metavar="PATH=VALUE",
+        help="set any config field, e.g. --set n_obs_steps=2 --set sampler.iterations=30 (repeatable; VALUE is JSON)",
+    )
+    parser.add_argument("--device", help="torch device to train on: cpu (the config's default) or cuda")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="torch threads (the config's torch_threads, 1 by default: one training per core; 0 takes every core)",
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except ValueError as err:  # our validation errors: one clear line, no traceback
+        message = " ".join(str(err).split())  # one line, whatever the message
+        print(f"implicit-policy {args.command}: error: {message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # Ctrl-C outside training (which saves its step itself)
+        print(f"implicit-policy {args.command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading: not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except OSError as err:  # the filesystem refused (full disk, a folder gone meanwhile): one line, not a traceback
+        where = f": {err.filename}" if err.filename else ""
+        print(f"implicit-policy {args.command}: error: {err.strerror or err}{where}", file=sys.stderr)
+        return 2
+    except RuntimeError as err:
+        train_module = sys.modules.get("implicit_policy.training.trainer")
+        if train_module is None or not isinstance(err, train_module.TrainingDiverged):
+            raise
+        print(f"implicit-policy {args.command}: error: {err}", file=sys.stderr)  # says which checkpoint was kept
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,179 @@
+"""Demonstration files: a documented ``.npz`` schema, atomic saving, and loading that validates everything.
+
+Schema (``format_version`` 1), ``T`` transitions in ``E`` episodes, stored back to back:
+
+| key | shape, dtype | meaning |
+|---|---|---|
+| ``observations`` | ``(T, O)`` float32 | observation before each action |
+| ``actions`` | ``(T, A)`` float32 | the demonstrator's action |
+| ``episode_lengths`` | ``(E,)`` int64 | transitions per episode, all > 0, summing to T |
+| ``episode_seeds`` | ``(E,)`` int64 | the env reset seed of each episode |
+| ``episode_successes`` | ``(E,)`` bool | whether the demonstrator succeeded |
+| ``env_id`` | ``()`` str | Gymnasium id the episodes come from |
+| ``seed`` | ``()`` int64 | the collection seed (first episode seed) |
+| ``format_version`` | ``()`` int64 | 1 |
+| ``sha256`` | ``()`` str | digest of all the above, to refuse a tampered file |
+
+Files load with ``allow_pickle=False``: nothing in them can execute code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from implicit_policy.atomic import atomic_open
+
+FORMAT_VERSION = 1
+_ARRAY_KEYS = ("observations", "actions", "episode_lengths", "episode_seeds", "episode_successes")
+_DTYPES = {
+    "observations": np.float32,
+    "actions": np.float32,
+    "episode_lengths": np.int64,
+    "episode_seeds": np.int64,
+    "episode_successes": np.bool_,
+}
+
+
+class DemonstrationError(ValueError):
+    """A demonstration file or array that is missing, corrupt, tampered or inconsistent."""
+
+
+@dataclass(frozen=True)
+class Demonstrations:
+    """Episodes of ``(observation, action)`` pairs; see the module docstring for the schema."""
+
+    observations: np.ndarray
+    actions: np.ndarray
+    episode_lengths: np.ndarray
+    episode_seeds: np.ndarray
+    episode_successes: np.ndarray
+    env_id: str
+    seed: int
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+    @property
+    def num_episodes(self) -> int:
+        return len(self.episode_lengths)
+
+    @property
+    def episode_starts(self) -> np.ndarray:
+        """Index ``(E,)`` of each episode's first transition."""
+        return np.concatenate([[0], np.cumsum(self.episode_lengths)[:-1]]).astype(np.int64)
+
+    @property
+    def observation_size(self) -> int:
+        return self.observations.shape[1]
+
+    @property
+    def action_size(self) -> int:
+        return self.actions.shape[1]
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the ``.npz`` atomically; return its path."""
+        path = Path(path)
+        with atomic_open(path, "wb") as handle:
+            np.savez(handle, **self._payload(), sha256=np.str_(self.digest()))  # type: ignore[arg-type]
+        return path
+
+    def _payload(self) -> dict[str, np.ndarray]:
+        return {
+            **{key: getattr(self, key) for key in _ARRAY_KEYS},
+            "env_id": np.str_(self.env_id),
+            "seed": np.int64(self.seed),
+            "format_version": np.int64(FORMAT_VERSION),
+        }
+
+    def digest(self) -> str:
+        """sha256 of every array and field: what the file's ``sha256`` records and a resumed run checks."""
+        digest = hashlib.sha256()
+        for key, value in self._payload().items():
+            value = np.ascontiguousarray(value)
+            digest.update(f"{key}|{value.dtype.str}|{value.shape}|".encode())
+            digest.update(value.tobytes())
+        return digest.hexdigest()
+
+
+def observation_windows(episode_lengths: np.ndarray, n_obs_steps: int) -> np.ndarray:
+    """Index ``(T, n_obs_steps)`` of the observations each transition's policy sees, oldest first.
+
+    A window never crosses an episode boundary: near an episode's start it repeats the episode's first
+    observation (as Implicit BC and diffusion_policy pad), so a window at step ``t`` of an episode starting at
+    ``s`` holds ``max(s, t - n + 1 + j)`` for ``j = 0 .. n - 1``.
+    """
+    lengths = np.asarray(episode_lengths, dtype=np.int64)
+    starts = np.repeat(np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+    t = np.arange(int(lengths.sum()), dtype=np.int64)
+    offsets = np.arange(n_obs_steps, dtype=np.int64) - (n_obs_steps - 1)
+    return np.maximum(starts[:, None], t[:, None] + offsets[None, :])
+
+
+def _validate(demos: Demonstrations) -> None:
+    for key, dtype in _DTYPES.items():
+        value = getattr(demos, key)
+        if not isinstance(value, np.ndarray) or value.dtype != dtype:
+            got = value.dtype if isinstance(value, np.ndarray) else type(value).__name__
+            raise DemonstrationError(f"{key} must be a {np.dtype(dtype).name} array, got {got}")
+    obs, act = demos.observations, demos.actions
+    if obs.ndim != 2 or act.ndim != 2:
+        raise DemonstrationError(
+            f"observations and actions must be 2-D (T, O) and (T, A), got {obs.shape} and {act.shape}"
+        )
+    if len(obs) != len(act):
+        raise DemonstrationError(f"observations have {len(obs)} rows but actions have {len(act)}")
+    for key in ("observations", "actions"):
+        bad = ~np.isfinite(getattr(demos, key))
+        if bad.any():
+            row = int(np.argwhere(bad)[0, 0])
+            raise DemonstrationError(f"{key} contain NaN or inf (first at row {row})")
+    lengths = demos.episode_lengths
+    if lengths.ndim != 1 or len(lengths) == 0:
+        raise DemonstrationError(f"episode_lengths must be a non-empty 1-D array, got shape {lengths.shape}")
+    if (lengths <= 0).any():
+        raise DemonstrationError(f"episode_lengths must all be positive, got {lengths[lengths <= 0][:5]}")
+    if int(lengths.sum()) != len(obs):
+        raise DemonstrationError(f"episode_lengths sum to {int(lengths.sum())} but there are {len(obs)} transitions")
+    for key in ("episode_seeds", "episode_successes"):
+        if getattr(demos, key).shape != lengths.shape:
+            raise DemonstrationError(
+                f"{key} must have shape {lengths.shape} (one per episode), got {getattr(demos, key).shape}"
+            )
+    if not isinstance(demos.env_id, str) or not demos.env_id:
+        raise DemonstrationError(f"env_id must be a non-empty string, got {demos.env_id!r}")
+
+
+def load_npz(path: str | os.PathLike) -> Demonstrations:
+    """Load and validate a demonstration ``.npz``; :class:`DemonstrationError` naming what is wrong."""
+    path = Path(path)
+    if not path.is_file():
+        raise DemonstrationError(f"demonstration file not found: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as err:
+        raise DemonstrationError(f"{path} is not a readable demonstration .npz (truncated or corrupt?): {err}") from err
+    required = (*_ARRAY_KEYS, "env_id", "seed", "format_version", "sha256")
+    missing = [key for key in required if key not in arrays]
+    if missing:
+        raise DemonstrationError(f"{path} lacks the keys {missing}; expected {list(required)}")
+    version = int(arrays["format_version"])
+    if version != FORMAT_VERSION:
+        raise DemonstrationError(f"{path} has format_version {version}; this version reads {FORMAT_VERSION}")
+    try:
+        demos = Demonstrations(
+            **{key: arrays[key] for key in _ARRAY_KEYS},
+            env_id=str(arrays["env_id"]),
+            seed=int(arrays["seed"]),
+        )
+    except DemonstrationError as err:
+        raise DemonstrationError(f"{path}: {err}") from err
+    if demos.digest() != str(arrays["sha256"]):
+        raise DemonstrationError(f"{path} fails its sha256 check: its contents were changed after it was written")
+    return demos

@@ -1,0 +1,228 @@
+"""Demonstrations as Minari datasets (Gymnasium's dataset standard, D4RL's successor), with the optional
+extra: ``pip install "implicit-policy[minari]"``.
+
+``minari:ID`` names a dataset in the local Minari store (``$MINARI_DATASETS_PATH``, by default
+``~/.minari/datasets``); ``minari:/a/path`` a dataset folder. Downloading remote datasets is the user's
+business (``minari download ID``): nothing here touches the network.
+
+Observations: a ``Dict`` observation (Gymnasium-Robotics' ``achieved_goal`` / ``desired_goal`` /
+``observation``) is flattened by ``gymnasium.spaces.flatten``: the keys in sorted order, each part
+flattened, concatenated. ``implicit_policy.evaluation.rollout.make_vector_env`` flattens the env's observations the same
+way, so a policy trained from a dataset sees at ``act`` time what it saw in training. A dataset's episode
+of ``L`` steps holds ``L + 1`` observations; the last (after the final action) has no action and is dropped.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import warnings
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from tqdm.auto import tqdm
+
+from implicit_policy.data.collect import check_collect_arguments
+from implicit_policy.data.demonstrations import DemonstrationError, Demonstrations
+from implicit_policy.evaluation.env_hooks import demonstrator, resolve_env_id
+
+PREFIX = "minari:"
+
+
+def is_minari_source(source: str | Path) -> bool:
+    """Whether a ``--data``/``--out`` value names a Minari dataset (``minari:ID`` or ``minari:PATH``)."""
+    return str(source).startswith(PREFIX)
+
+
+def _minari() -> Any:
+    if importlib.util.find_spec("minari") is None:
+        raise ValueError('Minari datasets need the optional extra: pip install "implicit-policy[minari]"')
+    import minari
+
+    return minari
+
+
+def _make_env(env_id: str) -> gym.Env:
+    resolve_env_id(env_id)
+    try:
+        return gym.make(env_id)
+    except gym.error.Error as err:
+        raise ValueError(f"unknown Gymnasium env id {env_id!r}: {err}") from err
+
+
+def collect_minari(env_id: str, episodes: int, seed: int, dataset_id: str, progress: bool = False) -> Any:
+    """Run ``env_id``'s scripted demonstrator on episodes seeded ``seed .. seed + episodes - 1`` and write them
+    as the local Minari dataset ``dataset_id`` (observations in the env's own space, ``Dict`` included;
+    ``infos["is_success"]`` per step); returns the ``MinariDataset``. Refuses an id that already exists."""
+    check_collect_arguments(env_id, episodes, seed)
+    minari = _minari()
+    from minari.data_collector import EpisodeBuffer
+
+    if dataset_id in minari.list_local_datasets():
+        raise ValueError(
+            f"Minari dataset {dataset_id!r} already exists in the local store; pick another id "
+            "or delete it (minari.delete_dataset)"
+        )
+    env = _make_env(env_id)
+    act, on_reset = demonstrator(env_id)
+    buffers = []
+    for k in tqdm(range(episodes), desc=f"episodes {env_id}", unit="ep", disable=not progress):
+        obs, info = env.reset(seed=seed + k)
+        on_reset({key: np.asarray([value]) for key, value in info.items()})  # the demonstrator reads batched info
+        observations, actions, rewards, terminations, truncations, successes = [obs], [], [], [], [], [False]
+        done = False
+        while not done:
+            flat = np.asarray(gym.spaces.flatten(env.observation_space, obs))
+            action = np.asarray(act(flat[None]), dtype=np.float32)[0]
+            obs, reward, terminated, truncated, info = env.step(action)
+            observations.append(obs)
+            actions.append(action)
+            rewards.append(float(reward))
+            terminations.append(bool(terminated))
+            truncations.append(bool(truncated))
+            successes.append(bool(info.get("is_success", False)))
+            done = terminated or truncated
+        buffers.append(
+            EpisodeBuffer(
+                id=k,
+                seed=seed + k,
+                observations=_stack(observations),
+                actions=np.stack(actions),
+                rewards=rewards,
+                terminations=terminations,
+                truncations=truncations,
+                infos={"is_success": np.asarray(successes)},
+            )
+        )
+    env.close()
+    with warnings.catch_warnings():  # Minari asks for an author's name and e-mail, which a script does not have
+        warnings.simplefilter("ignore", UserWarning)
+        return minari.create_dataset_from_buffers(
+            dataset_id,
+            buffers,
+            env=env_id,
+            eval_env=env_id,
+            algorithm_name="scripted demonstrator",
+            author="implicit-policy collect",
+            description=f"implicit-policy collect: {episodes} episodes, seeds {seed}..{seed + episodes - 1}",
+        )
+
+
+def _stack(observations: list) -> Any:
+    """Per-step observations to one array ``(L + 1, ...)``, or a dict of them for ``Dict`` observations."""
+    if isinstance(observations[0], dict):
+        return {key: np.stack([o[key] for o in observations]) for key in observations[0]}
+    return np.stack(observations)
+
+
+def _open(source: str) -> Any:
+    minari = _minari()
+    name = source[len(PREFIX) :]
+    if not name:
+        raise DemonstrationError("empty Minari dataset name: use minari:ID or minari:/path/to/dataset")
+    path = Path(name)
+    try:
+        if path.is_dir():
+            return minari.MinariDataset(path / "data" if (path / "data").is_dir() else path)
+        if name not in minari.list_local_datasets():
+            raise DemonstrationError(
+                f"no Minari dataset {name!r} in the local store ({_store()}); download it "
+                f"first (minari download {name}) or give its folder as minari:/path"
+            )
+        return minari.load_dataset(name)
+    except DemonstrationError:
+        raise
+    except Exception as err:  # minari raises assorted errors for a damaged dataset
+        raise DemonstrationError(f"cannot read Minari dataset {name!r}: {err}") from err
+
+
+def _store() -> str:
+    from minari.storage.datasets_root_dir import get_dataset_path
+
+    return str(get_dataset_path())
+
+
+def load_minari(source: str) -> Demonstrations:
+    """The demonstrations of a Minari dataset (``minari:ID`` or ``minari:PATH``): observations flattened (see
+    the module docstring), episode seeds and successes where the dataset records them (``-1`` / the last
+    step's ``infos["is_success"]``, else False). ``DemonstrationError`` if the dataset's spaces do not fit
+    its env's, or are not ``Box`` (or ``Dict`` of ``Box``) observations and ``Box`` actions."""
+    dataset = _open(source)
+    spec = dataset.spec
+    env_id = spec.env_spec.id if spec.env_spec is not None else None
+    if env_id is None:
+        raise DemonstrationError(
+            f"Minari dataset {source!r} records no env; implicit-policy needs the env to evaluate in"
+        )
+    check_spaces_fit(dataset.observation_space, dataset.action_space, env_id, source)
+    observations, actions, lengths, successes = [], [], [], []
+    for episode in dataset.iterate_episodes():
+        flat = _flatten_steps(dataset.observation_space, episode.observations)
+        length = len(episode.actions)
+        observations.append(flat[:length])
+        actions.append(np.asarray(episode.actions, dtype=np.float32).reshape(length, -1))
+        lengths.append(length)
+        success = (episode.infos or {}).get("is_success")
+        successes.append(bool(np.asarray(success)[-1]) if success is not None and len(success) else False)
+    seeds = _episode_seeds(dataset)
+    return Demonstrations(
+        observations=np.concatenate(observations).astype(np.float32),
+        actions=np.concatenate(actions).astype(np.float32),
+        episode_lengths=np.asarray(lengths, dtype=np.int64),
+        episode_seeds=np.asarray(seeds, dtype=np.int64),
+        episode_successes=np.asarray(successes, dtype=bool),
+        env_id=env_id,
+        seed=int(seeds[0]) if len(seeds) and seeds[0] >= 0 else 0,
+    )
+
+
+def _episode_seeds(dataset: Any) -> list[int]:
+    """Each episode's reset seed, from the episodes' metadata (``EpisodeData`` carries none); -1 where unrecorded."""
+    metadata = dataset.storage.get_episode_metadata(dataset.episode_indices)
+    return [int(m["seed"]) if m.get("seed") is not None else -1 for m in metadata]
+
+
+def _flatten_steps(space: gym.Space, observations: Any) -> np.ndarray:
+    """Per-step observations ``(L + 1, ...)`` (an array, or a dict of arrays for ``Dict``) to ``(L + 1, O)``."""
+    if isinstance(space, gym.spaces.Dict):
+        return np.concatenate([_flatten_steps(space[key], observations[key]) for key in space.keys()], axis=1)
+    array = np.asarray(observations, dtype=np.float32)
+    return array.reshape(len(array), -1)
+
+
+def check_spaces_fit(observation_space: gym.Space, action_space: gym.Space, env_id: str, source: str) -> None:
+    """Refuse a dataset whose spaces are not what ``env_id`` has now, naming both."""
+    env = _make_env(env_id)
+    try:
+        env_spaces = env.observation_space, env.action_space
+    finally:
+        env.close()
+    for name, ours, theirs in (
+        ("observation", observation_space, env_spaces[0]),
+        ("action", action_space, env_spaces[1]),
+    ):
+        if gym.spaces.flatdim(ours) != gym.spaces.flatdim(theirs) or _shapes(ours) != _shapes(theirs):
+            raise DemonstrationError(
+                f"Minari dataset {source!r} has {name} space {describe_space(ours)}, but its env "
+                f"{env_id} has {describe_space(theirs)}: the dataset does not fit the env"
+            )
+    if not isinstance(action_space, gym.spaces.Box):
+        raise DemonstrationError(
+            f"Minari dataset {source!r} has action space {describe_space(action_space)}; implicit-policy needs a Box"
+        )
+
+
+def describe_space(space: gym.Space) -> str:
+    """A space on one line, by shape rather than by every bound: ``Box(16,)`` or ``Dict(a: Box(3,), ...)``."""
+    if isinstance(space, gym.spaces.Dict):
+        return "Dict(" + ", ".join(f"{key}: {describe_space(sub)}" for key, sub in space.items()) + ")"
+    if isinstance(space, gym.spaces.Box):
+        return f"Box{space.shape}"
+    return type(space).__name__
+
+
+def _shapes(space: gym.Space) -> Any:
+    if isinstance(space, gym.spaces.Dict):
+        return {key: _shapes(sub) for key, sub in space.items()}
+    return getattr(space, "shape", None)

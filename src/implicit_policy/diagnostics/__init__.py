@@ -1,0 +1,1 @@
+"""Pictures and probes of trained policies: energy landscapes, training curves, experiment plots."""

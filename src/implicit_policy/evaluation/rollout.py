@@ -1,0 +1,162 @@
+"""Closed-loop rollouts of a controller in a batched vector env over seeded episodes (numpy only).
+
+Both demonstration collection (the oracle) and evaluation (a trained policy) run through here, so an
+episode seed means the same start state everywhere: episode ``k`` of a rollout with ``seed=s`` is
+the env reset with seed ``s + k``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import gymnasium as gym
+import numpy as np
+from tqdm.auto import tqdm
+
+from implicit_policy.evaluation.env_hooks import demonstrator, resolve_env_id
+
+
+@dataclass(frozen=True)
+class Rollouts:
+    """What happened in ``E`` episodes, recorded for ``S`` steps (the longest episode's length).
+
+    ``observations (E, S, O)`` and ``actions (E, S, A)`` are the observation before each action and the
+    action taken; episode ``e`` lasted ``lengths[e]`` steps and what follows is padding. ``successes (E,)``
+    is the env's ``info["is_success"]`` at each episode's last step (``reports_success`` False, and all
+    False, for an env that never sets it); ``returns (E,)``, ``seeds (E,)``.
+    """
+
+    observations: np.ndarray
+    actions: np.ndarray
+    successes: np.ndarray
+    returns: np.ndarray
+    seeds: np.ndarray
+    lengths: np.ndarray = None  # type: ignore[assignment]  # default: every episode lasted all S steps
+    reports_success: bool = True
+
+    def __post_init__(self) -> None:
+        if self.lengths is None:
+            object.__setattr__(self, "lengths", np.full(len(self.observations), self.observations.shape[1], np.int64))
+
+    @property
+    def success_rate(self) -> float | None:
+        return float(np.mean(self.successes)) if self.reports_success else None
+
+    def episode(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """Observations ``(L, O)`` and actions ``(L, A)`` of one episode, without padding."""
+        length = self.lengths[index]
+        return self.observations[index, :length], self.actions[index, :length]
+
+
+def make_vector_env(env_id: str, num_envs: int) -> gym.vector.VectorEnv:
+    """``num_envs`` copies of ``env_id``: the env's own batched implementation where it registers one (the
+    particle envs), else Gymnasium's synchronous vector env. ``Dict`` observations (Gymnasium-Robotics'
+    ``observation`` / ``achieved_goal`` / ``desired_goal``) are flattened by ``gymnasium.spaces.flatten``:
+    the keys in sorted order, each part flattened, concatenated. ``ValueError`` for an unregistered id."""
+    resolve_env_id(env_id)
+    try:
+        spec = gym.spec(env_id)
+    except gym.error.Error as err:
+        raise ValueError(f"unknown Gymnasium env id {env_id!r}: {err}") from err
+    mode = "vector_entry_point" if spec.vector_entry_point else "sync"
+    env = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode)
+    if isinstance(env.single_observation_space, gym.spaces.Dict):
+        env = gym.wrappers.vector.FlattenObservation(env)
+    return env
+
+
+def box_spaces(env_id: str) -> tuple[gym.spaces.Box, gym.spaces.Box]:
+    """The observation and action spaces of ``env_id``; ``ValueError`` unless both are 1-D ``Box`` spaces."""
+    env = make_vector_env(env_id, 1)
+    try:
+        spaces = env.single_observation_space, env.single_action_space
+    finally:
+        env.close()
+    boxes = []
+    for name, space in zip(("observation", "action"), spaces):
+        if not isinstance(space, gym.spaces.Box) or len(space.shape) != 1:
+            raise ValueError(f"{env_id} has a {name} space {space}; implicit-policy needs 1-D Box spaces")
+        boxes.append(space)
+    return boxes[0], boxes[1]
+
+
+def rollout(
+    env_id: str,
+    act: Callable[[np.ndarray], np.ndarray],
+    on_reset: Callable[[dict], None],
+    episodes: int,
+    seed: int,
+    batch_size: int = 256,
+    progress: bool = False,
+    on_episode_end: Callable[[np.ndarray], None] | None = None,
+) -> Rollouts:
+    """Run ``act (B, O) -> (B, A)`` on ``episodes`` seeded episodes, ``batch_size`` at a time.
+
+    ``on_reset(info)`` is called with the batched reset info before each batch of episodes starts, and
+    ``on_episode_end(rows)`` with the batch rows whose episode just ended while others go on (the vector env
+    restarts those rows by itself; their later steps are not recorded as part of any episode), so a
+    policy can restart those rows' observation history.
+    """
+    if episodes < 1:
+        raise ValueError(f"episodes must be >= 1, got {episodes}")
+    chunks: list[tuple[np.ndarray, ...]] = []
+    reports_success = True
+    bar = tqdm(total=episodes, desc=f"episodes {env_id}", unit="ep", disable=not progress)
+    for start in range(0, episodes, batch_size):
+        num_envs = min(batch_size, episodes - start)
+        env = make_vector_env(env_id, num_envs)
+        try:
+            *arrays, reported = _run_batch(env, act, on_reset, on_episode_end, seed + start)
+        finally:
+            env.close()
+        chunks.append(tuple(arrays))
+        reports_success &= reported
+        bar.update(num_envs)
+    bar.close()
+    steps = max(chunk[0].shape[1] for chunk in chunks)
+    padded = [tuple(_pad_steps(a, steps) if a.ndim == 3 else a for a in chunk) for chunk in chunks]
+    obs, actions, successes, returns, lengths = (np.concatenate(parts) for parts in zip(*padded))
+    return Rollouts(
+        obs, actions, successes, returns, np.arange(seed, seed + episodes, dtype=np.int64), lengths, reports_success
+    )
+
+
+def _pad_steps(array: np.ndarray, steps: int) -> np.ndarray:
+    """``(E, S, D)`` padded to ``(E, steps, D)`` by repeating the last recorded step."""
+    return np.concatenate([array, np.repeat(array[:, -1:], steps - array.shape[1], axis=1)], axis=1)
+
+
+def _run_batch(env: gym.vector.VectorEnv, act, on_reset, on_episode_end, seed: int) -> tuple:
+    """Each sub-env's first episode: observations, actions, successes, returns, lengths, and whether the env
+    reported ``is_success``."""
+    obs, info = env.reset(seed=seed)
+    on_reset(info)
+    n = env.num_envs
+    observations, actions = [], []
+    returns, lengths = np.zeros(n), np.zeros(n, dtype=np.int64)
+    successes, done = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    reported = False
+    while not done.all():
+        action = np.asarray(act(obs), dtype=np.float32)
+        observations.append(obs)
+        actions.append(action)
+        obs, reward, terminated, truncated, info = env.step(action)
+        running = ~done
+        returns[running] += np.asarray(reward)[running]
+        lengths[running] += 1
+        ended = running & (np.asarray(terminated) | np.asarray(truncated))
+        if ended.any():
+            if "is_success" in info:
+                reported = True
+                successes[ended] = np.asarray(info["is_success"], dtype=bool)[ended]
+            done |= ended
+            if on_episode_end is not None and not done.all():
+                on_episode_end(np.flatnonzero(ended))
+    return np.stack(observations, axis=1), np.stack(actions, axis=1), successes, returns, lengths, reported
+
+
+def oracle_rollout(env_id: str, episodes: int, seed: int, batch_size: int = 256, progress: bool = False) -> Rollouts:
+    """The env's scripted demonstrator (its env package's demonstrator hook) on ``episodes`` seeded episodes."""
+    act, on_reset = demonstrator(env_id)
+    return rollout(env_id, act, on_reset, episodes, seed, batch_size, progress)

@@ -1,0 +1,163 @@
+"""The energy network E(obs, action) -> scalar; lower energy means a better action."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal
+
+import torch
+from pydantic import Field
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+from implicit_policy.frozen_config import FrozenConfig
+
+
+class EnergyNetConfig(FrozenConfig):
+    """The network over concat(obs, action); defaults are Ta et al.'s MLP (appendix D).
+
+    ``kind="resnet"`` is Implicit BC's ``ResNetPreActivation``: a linear projection to ``hidden_size``, then
+    ``residual_blocks`` blocks ``x + W2 relu(W1 relu(x))`` (IBC's "depth 2" is one block), then the output
+    layer. ``hidden_layers`` counts the MLP's layers and ``residual_blocks`` the ResNet's blocks.
+    """
+
+    kind: Literal["mlp", "resnet"] = "mlp"
+    hidden_size: int = Field(256, ge=1)
+    hidden_layers: int = Field(2, ge=1)
+    residual_blocks: int = Field(1, ge=1)
+    activation: Literal["relu"] = "relu"
+    init_std: float = Field(0.05, gt=0, description="weights and biases drawn from N(0, init_std)")
+    dropout: float = Field(0.0, ge=0, lt=1)
+    spectral_norm: bool = False
+
+
+EnergyFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+"""``obs (B, O) x actions (B, M, A) -> energies (B, M)``: an energy net or any function of that shape."""
+
+GradientFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+"""``obs (B, O) x actions (B, M, A) -> dE/d actions (B, M, A)``."""
+
+
+def mlp_layers(sizes: list[int], config: EnergyNetConfig) -> nn.ModuleList:
+    """Linear layers ``sizes[0] -> ... -> sizes[-1]`` with Ta et al.'s N(0, ``init_std``) weights and
+    biases, spectral norm on the hidden-to-hidden layers if configured. Shared by the energy net and the
+    explicit baseline's regression net, so both are built alike."""
+    layers = nn.ModuleList(nn.Linear(i, o) for i, o in zip(sizes[:-1], sizes[1:]))
+    for layer in layers:
+        nn.init.normal_(layer.weight, std=config.init_std)
+        nn.init.normal_(layer.bias, std=config.init_std)
+    if config.spectral_norm:
+        for i in range(1, len(layers) - 1):
+            layers[i] = spectral_norm(layers[i])
+    return layers
+
+
+def hidden_dropout(config: EnergyNetConfig) -> nn.Module:
+    return nn.Dropout(config.dropout) if config.dropout > 0 else nn.Identity()
+
+
+def split_first_layer(layer: nn.Linear, obs_size: int, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+    """``layer(concat(obs (B, O), actions (B, M, A)))`` as ``(B, M, H)``, with the observation part computed once
+    per row instead of once per candidate: the same function, M times less work on obs."""
+    w_obs, w_act = layer.weight[:, :obs_size], layer.weight[:, obs_size:]
+    return (obs @ w_obs.T + layer.bias).unsqueeze(1) + actions @ w_act.T
+
+
+class EnergyNet(nn.Module):
+    """MLP over concat(obs, action): ``obs (B, O) x actions (B, M, A) -> energies (B, M)``.
+
+    The first layer's product is split into its observation and action parts, so the observation part is
+    computed once per row instead of once per candidate: the same function, M times less work on obs.
+    """
+
+    def __init__(self, obs_size: int, action_size: int, config: EnergyNetConfig = EnergyNetConfig()) -> None:
+        super().__init__()
+        self.obs_size, self.action_size, self.config = obs_size, action_size, config
+        self.layers = mlp_layers([obs_size + action_size] + [config.hidden_size] * config.hidden_layers + [1], config)
+        self.dropout = hidden_dropout(config)
+
+    def _first_layer(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        return split_first_layer(self.layers[0], self.obs_size, obs, actions)  # (B, M, H)
+
+    def forward(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        h = self._first_layer(obs, actions)
+        for layer in self.layers[1:]:
+            h = layer(self.dropout(torch.relu(h)))
+        return h.squeeze(-1)
+
+    def energy_and_action_gradient(self, obs: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Energies ``(B, M)`` and ``dE/d actions (B, M, A)`` by the ReLU MLP's explicit backward pass.
+
+        Written out (no autograd) so that Langevin inference exports to ONNX; evaluation mode only
+        (dropout off). Checked against autograd by the tests.
+        """
+        pre = [self._first_layer(obs, actions)]
+        for layer in self.layers[1:]:
+            pre.append(layer(torch.relu(pre[-1])))
+        grad = self.layers[-1].weight.squeeze(0)  # dE/dz of the last hidden layer, (H,)
+        for i in range(len(self.layers) - 2, -1, -1):
+            grad = grad * (pre[i] > 0).to(pre[i].dtype)  # through the ReLU, (B, M, H)
+            weight = self.layers[i].weight
+            grad = grad @ (weight[:, self.obs_size :] if i == 0 else weight)
+        return pre[-1].squeeze(-1), grad
+
+
+class ResidualBlock(nn.Module):
+    """Pre-activation residual block ``x + W2 relu(W1 relu(x))`` of width ``hidden_size`` (dropout after each
+    activation); weights initialised like the MLP's."""
+
+    def __init__(self, config: EnergyNetConfig) -> None:
+        super().__init__()
+        self.inner, self.outer = mlp_layers(
+            [config.hidden_size] * 3, config.model_copy(update={"spectral_norm": False})
+        )
+        if config.spectral_norm:
+            self.inner, self.outer = spectral_norm(self.inner), spectral_norm(self.outer)
+        self.dropout = hidden_dropout(config)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.outer(self.dropout(torch.relu(self.inner(self.dropout(torch.relu(x))))))
+
+
+class ResNetEnergyNet(nn.Module):
+    """Implicit BC's ``ResNetPreActivation`` energy net: ``obs (B, O) x actions (B, M, A) -> energies (B, M)``.
+
+    A linear projection of concat(obs, action) to ``hidden_size`` (split as the MLP's first layer), then
+    ``residual_blocks`` :class:`ResidualBlock`, then a linear output to one energy.
+    """
+
+    def __init__(self, obs_size: int, action_size: int, config: EnergyNetConfig) -> None:
+        super().__init__()
+        self.obs_size, self.action_size, self.config = obs_size, action_size, config
+        self.projection, self.output = mlp_layers([obs_size + action_size, config.hidden_size, 1], config)
+        self.blocks = nn.ModuleList(ResidualBlock(config) for _ in range(config.residual_blocks))
+
+    def forward(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        h = split_first_layer(self.projection, self.obs_size, obs, actions)
+        for block in self.blocks:
+            h = block(h)
+        return self.output(h).squeeze(-1)
+
+    def energy_and_action_gradient(self, obs: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Energies ``(B, M)`` and ``dE/d actions (B, M, A)`` by an explicit backward pass (evaluation mode),
+        as :meth:`EnergyNet.energy_and_action_gradient`: each block passes the gradient straight through
+        its skip connection plus back through its two ReLU layers."""
+        h = split_first_layer(self.projection, self.obs_size, obs, actions)
+        saved = []
+        for block in self.blocks:
+            inner = block.inner(torch.relu(h))
+            saved.append((h, inner))
+            h = h + block.outer(torch.relu(inner))
+        grad = self.output.weight.squeeze(0)  # dE/dh after the last block, (H,)
+        for block, (h_in, inner) in zip(reversed(self.blocks), reversed(saved)):
+            through = (grad @ block.outer.weight) * (inner > 0).to(inner.dtype)
+            grad = grad + (through @ block.inner.weight) * (h_in > 0).to(h_in.dtype)
+        return self.output(h).squeeze(-1), grad @ self.projection.weight[:, self.obs_size :]
+
+
+EnergyModel = EnergyNet | ResNetEnergyNet
+
+
+def build_energy_net(obs_size: int, action_size: int, config: EnergyNetConfig = EnergyNetConfig()) -> EnergyModel:
+    """The energy network ``config.kind`` names."""
+    return (ResNetEnergyNet if config.kind == "resnet" else EnergyNet)(obs_size, action_size, config)

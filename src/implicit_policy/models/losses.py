@@ -1,0 +1,91 @@
+"""Training losses for the energy net; each averages over the batch (the paper's sums over N, / N).
+
+Shapes: ``positive (B,)`` energies of the demonstrated actions, ``negative (B, M)`` of the negatives.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from pydantic import Field
+
+from implicit_policy.frozen_config import FrozenConfig
+from implicit_policy.models.energy import EnergyFn
+
+
+class LossConfig(FrozenConfig):
+    """Main loss plus weighted regularisers (weights of 0 switch them off). ``mse`` trains an explicit
+    policy instead: an MLP from observation to action, by mean squared error (the regression baseline)."""
+
+    kind: Literal["info_nce", "mcmc", "mse"] = "info_nce"
+    max_entropy_weight: float = Field(0.0, ge=0, description="times half the variance of the negatives' energies")
+    positive_l2_weight: float = Field(0.0, ge=0, description="times the mean squared positive energy")
+    gradient_penalty_weight: float = Field(0.0, ge=0)
+    gradient_penalty_margin: float = Field(1.0, ge=0)
+    gradient_penalty_actions: Literal["negatives", "all"] = Field(
+        "negatives", description="where dE/dy is penalised: the negatives, or the positive and the negatives (IBC)"
+    )
+
+
+def info_nce_loss(positive: torch.Tensor, negative: torch.Tensor) -> torch.Tensor:
+    """Eq. (3): ``-log( e^-E+ / (e^-E+ + sum_m e^-E-_m) )``: cross-entropy of picking the positive."""
+    logits = -torch.cat([positive.unsqueeze(1), negative], dim=1)
+    return (torch.logsumexp(logits, dim=1) - logits[:, 0]).mean()
+
+
+def mcmc_loss(positive: torch.Tensor, negative: torch.Tensor) -> torch.Tensor:
+    """Eq. (4), contrastive divergence: ``E+ - mean_m E-_m``."""
+    return (positive - negative.mean(dim=1)).mean()
+
+
+def max_entropy_regularizer(negative: torch.Tensor) -> torch.Tensor:
+    """Appendix A's extra terms: ``1/2 mean_m (E-)^2 - 1/2 (mean_m E-)^2``, half the negatives' energy variance."""
+    return 0.5 * negative.var(dim=1, unbiased=False).mean()
+
+
+def positive_energy_l2(positive: torch.Tensor) -> torch.Tensor:
+    """Mean squared positive energy: anchors the energies of demonstrated actions at zero."""
+    return positive.pow(2).mean()
+
+
+def gradient_penalty(energy: EnergyFn, obs: torch.Tensor, negatives: torch.Tensor, margin: float) -> torch.Tensor:
+    """IBC's penalty: ``mean( max(0, ||dE/dy||_inf - margin)^2 )`` at the negatives ``(B, M, A)``,
+    differentiable in the network's parameters."""
+    y = negatives.detach().requires_grad_(True)
+    (grad,) = torch.autograd.grad(energy(obs, y).sum(), y, create_graph=True)
+    return torch.relu(grad.abs().amax(dim=-1) - margin).pow(2).mean()
+
+
+def mse_loss(predicted: torch.Tensor, demonstrated: torch.Tensor) -> torch.Tensor:
+    """The explicit baseline's regression loss: mean squared error over actions ``(B, A)``."""
+    return (predicted - demonstrated).pow(2).mean()
+
+
+def total_loss(
+    config: LossConfig,
+    energy: EnergyFn,
+    obs: torch.Tensor,
+    positive: torch.Tensor,
+    negative: torch.Tensor,
+    negatives: torch.Tensor,
+    positives: torch.Tensor | None = None,
+) -> dict[str, torch.Tensor]:
+    """The configured loss and its parts (``loss`` is their weighted sum). ``positives (B, A)``, the
+    demonstrated actions, join the negatives ``(B, M, A)`` in the gradient penalty when
+    ``gradient_penalty_actions`` is ``"all"``."""
+    main = info_nce_loss if config.kind == "info_nce" else mcmc_loss
+    parts: dict[str, torch.Tensor] = {config.kind: main(positive, negative)}
+    if config.max_entropy_weight:
+        parts["max_entropy"] = config.max_entropy_weight * max_entropy_regularizer(negative)
+    if config.positive_l2_weight:
+        parts["positive_l2"] = config.positive_l2_weight * positive_energy_l2(positive)
+    if config.gradient_penalty_weight:
+        penalised = negatives
+        if config.gradient_penalty_actions == "all" and positives is not None:
+            penalised = torch.cat([positives.unsqueeze(1), negatives], dim=1)
+        parts["gradient_penalty"] = config.gradient_penalty_weight * gradient_penalty(
+            energy, obs, penalised, config.gradient_penalty_margin
+        )
+    parts["loss"] = torch.stack(list(parts.values())).sum()
+    return parts

@@ -1,0 +1,1 @@
+"""Torch policies (implicit and explicit), the checkpoint folder format and the ONNX exporter."""

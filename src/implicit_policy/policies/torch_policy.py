@@ -1,0 +1,165 @@
+"""Torch policies: ``ImplicitPolicy`` (argmin of an energy net) and, as the baseline, ``ExplicitPolicy``
+(an MLP regression from observation to action). Same surface: raw observation in, action out, for one
+observation or a batch; same checkpoint format; ``load_policy`` opens either."""
+
+from __future__ import annotations
+
+import os
+from abc import abstractmethod
+
+import numpy as np
+import torch
+from torch import nn
+
+from implicit_policy.config import InferenceConfig, RegressionConfig
+from implicit_policy.models.device import resolve_device
+from implicit_policy.models.energy import EnergyModel, build_energy_net
+from implicit_policy.models.normalize import Normalizer
+from implicit_policy.models.regression import build_regression_net
+from implicit_policy.optimizers import build_sampler
+from implicit_policy.policies.checkpoint import CheckpointError, CheckpointHeader, read_checkpoint, write_checkpoint
+from implicit_policy.runtime.control_loop import ControlLoopPolicy, NoiseInputs
+
+
+class TorchPolicy(ControlLoopPolicy):
+    """What both torch policies share: the checkpoint header, the normaliser, loading and saving.
+
+    Subclasses build their network from the header (:meth:`build_model`) and map normalised observations
+    to normalised actions (:meth:`normalized_argmin`); the exported ONNX graph runs that same method.
+    """
+
+    model: nn.Module
+
+    def __init__(
+        self, header: CheckpointHeader, model: nn.Module, device: str | torch.device = "cpu", seed: int = 0
+    ) -> None:
+        self.header = header
+        self.device = resolve_device(device)
+        self.model = model.to(self.device).eval()
+        self.torch_normalizer = Normalizer(**header.normalizer.model_dump()).to(self.device)
+        self.obs_size, self.action_size, self.n_obs_steps = header.obs_size, header.action_size, header.n_obs_steps
+        self.env_id = header.env_id
+        self.inference = header.inference.model_dump()
+        self.normalizer = header.normalizer.model_dump()
+        self.action_low = np.asarray(header.action_low, dtype=np.float32)
+        self.action_high = np.asarray(header.action_high, dtype=np.float32)
+        super().__init__(seed)
+
+    @staticmethod
+    @abstractmethod
+    def build_model(header: CheckpointHeader) -> nn.Module:
+        """The (untrained) network a checkpoint's header describes, ready for its weights."""
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, device: str | torch.device = "cpu", seed: int = 0, **options):
+        """Load a checkpoint folder, or a run folder's best-validated checkpoint (its newest if it never
+        validated); never unpickles."""
+        _, header, weights = read_checkpoint(path)
+        policy_class = policy_class_for(header)
+        if not issubclass(policy_class, cls):
+            raise CheckpointError(f"{path} holds an {policy_class.__name__}, not an {cls.__name__}; use load_policy")
+        model = policy_class.build_model(header)
+        try:
+            model.load_state_dict(weights, strict=True)
+        except RuntimeError as err:
+            raise CheckpointError(f"weights in {path} do not match the recorded sizes: {err}") from err
+        return policy_class(header, model, device, seed, **options)
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write a checkpoint folder (config.json + model.safetensors) atomically."""
+        write_checkpoint(path, self.header, self.model.state_dict())
+
+    @abstractmethod
+    def normalized_argmin(self, obs: torch.Tensor, noise: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Normalised observation windows, flattened oldest first ``(B, n_obs_steps * O)``, to normalised
+        actions ``(B, A)``."""
+
+    def normalize_window(self, window: torch.Tensor) -> torch.Tensor:
+        """Raw windows ``(B, n_obs_steps, O)`` to the net's input ``(B, n_obs_steps * O)``. Single observations
+        ``(B, O)`` stand for the window at an episode's start (the observation repeated), as diagnostics and
+        energy landscapes of a history policy use them."""
+        if window.dim() == 2 and self.n_obs_steps > 1:
+            window = window.unsqueeze(1).expand(-1, self.n_obs_steps, -1)
+        return self.torch_normalizer.normalize_obs(window).flatten(1)  # flatten keeps B symbolic for export
+
+    def noise_inputs(self, batch: int) -> NoiseInputs:
+        return self.header.inference.noise_inputs(batch, self.action_size)
+
+    @torch.no_grad()
+    def argmin(self, window: np.ndarray, noise: dict[str, np.ndarray]) -> np.ndarray:
+        obs_t = self.normalize_window(torch.as_tensor(window, device=self.device))
+        noise_t = {k: torch.as_tensor(v, device=self.device) for k, v in noise.items()}
+        return self.torch_normalizer.denormalize_actions(self.normalized_argmin(obs_t, noise_t)).cpu().numpy()
+
+
+class ImplicitPolicy(TorchPolicy):
+    """An energy net, its normaliser and an optimiser over actions (DFO or Langevin), in torch.
+
+    ``act`` normalises the observation, finds ``argmin_a E(obs, a)``, maps it back to raw units and clips it
+    to the env's action box. Noise comes from a numpy generator seeded with ``seed`` (shared with
+    ``OnnxPolicy``, so both give the same actions for the same seed). Langevin uses the energy net's
+    explicit action gradient, as the exported graph does. ``inference`` replaces the recorded optimiser.
+    """
+
+    def __init__(
+        self,
+        header: CheckpointHeader,
+        energy: EnergyModel,
+        device: str | torch.device = "cpu",
+        seed: int = 0,
+        inference: InferenceConfig | None = None,
+    ) -> None:
+        if inference is not None:
+            header = header.model_copy(update={"inference": inference})
+        if isinstance(header.inference, RegressionConfig):
+            raise ValueError("an energy model needs DFO or Langevin inference, not 'regression'")
+        super().__init__(header, energy, device, seed)
+        self.energy = self.model
+        self.action_optimizer = build_sampler(header.inference, header.action_size, self.torch_normalizer.action_bound)
+
+    @staticmethod
+    def build_model(header: CheckpointHeader) -> EnergyModel:
+        return build_energy_net(header.obs_size * header.n_obs_steps, header.action_size, header.energy)
+
+    def raw_energy(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """``E(raw obs (B, O) or windows (B, n_obs_steps, O), raw actions (B, M, A)) -> (B, M)``: the
+        normaliser folded in; the exported energy graph runs this too."""
+        return self.energy(self.normalize_window(obs), self.torch_normalizer.normalize_actions(actions))
+
+    def normalized_argmin(self, obs: torch.Tensor, noise: dict[str, torch.Tensor]) -> torch.Tensor:
+        """``argmin`` in normalised units: ``obs (B, O) -> (B, A)``; the exported graph runs this too."""
+        return self.action_optimizer.infer(self.energy, obs, noise, self.action_gradient)
+
+    def action_gradient(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """``dE/d actions (B, M, A)`` by the energy net's explicit backward pass, which exports to ONNX."""
+        return self.energy.energy_and_action_gradient(obs, actions)[1]
+
+
+class ExplicitPolicy(TorchPolicy):
+    """The explicit baseline: a regression MLP trained by MSE (``--preset mse``), behind the same surface as
+    ``ImplicitPolicy`` (``act``, ``reset``, ``save``/``load``, ONNX export). Deterministic: no noise."""
+
+    def __init__(
+        self, header: CheckpointHeader, net: nn.Module, device: str | torch.device = "cpu", seed: int = 0
+    ) -> None:
+        if not isinstance(header.inference, RegressionConfig):
+            raise ValueError(f"an explicit policy's inference is 'regression', not {header.inference.kind!r}")
+        super().__init__(header, net, device, seed)
+        self.net = self.model
+
+    @staticmethod
+    def build_model(header: CheckpointHeader) -> nn.Module:
+        return build_regression_net(header.obs_size * header.n_obs_steps, header.action_size, header.energy)
+
+    def normalized_argmin(self, obs: torch.Tensor, noise: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.net(obs)
+
+
+def policy_class_for(header: CheckpointHeader) -> type[TorchPolicy]:
+    """An explicit policy for a regression, an implicit one for every optimiser over actions."""
+    return ExplicitPolicy if isinstance(header.inference, RegressionConfig) else ImplicitPolicy
+
+
+def load_policy(path: str | os.PathLike, device: str | torch.device = "cpu", seed: int = 0) -> TorchPolicy:
+    """The policy a checkpoint or run folder holds: an ``ImplicitPolicy`` or an ``ExplicitPolicy``."""
+    return TorchPolicy.load(path, device=device, seed=seed)

@@ -1,0 +1,143 @@
+"""Named, tuned training recipes: ``implicit-policy train --preset NAME`` with no other flag reproduces
+the documented results (docs: Results). Each is a plain :class:`TrainConfig`; ``--config FILE`` takes any other
+(``implicit-policy config --preset NAME`` prints one to start from).
+
+Tuned on this project's 2-core CPU for a 15-minute budget (docs: Results, the tuning notes): observation
+history of two steps (``n_obs_steps=2``, as Implicit BC's particle config), a 128-unit energy net (Ta et al.'s
+256 trains about 3x slower per step for no gain within the budget), the learning rate halved every 60
+epochs, closed-loop validation on 100 episodes every 1000 steps, and the best-validated weights kept.
+"""
+
+from __future__ import annotations
+
+from implicit_policy.config import (
+    DFOConfig,
+    EnergyNetConfig,
+    LangevinConfig,
+    LossConfig,
+    MarginalLossConfig,
+    MarginalSamplerConfig,
+    NormalizerConfig,
+    OptimConfig,
+    RegressionConfig,
+    StepSchedule,
+    TrainConfig,
+    UniformSamplerConfig,
+)
+
+_COMMON = dict(
+    n_obs_steps=2,
+    energy=EnergyNetConfig(hidden_size=128),
+    eval_every=1000,
+    eval_episodes=100,
+    checkpoint_every=1000,
+)
+_LANGEVIN_INFERENCE = LangevinConfig(rule="ibc", num_samples=64, iterations=10, noise_scale=0.01)
+
+PRESETS: dict[str, TrainConfig] = {
+    # IBC's recipe: negatives from 8 short chains of IBC-rule Langevin (sigma 0.1; 30 iterations, which with
+    # history gave the best success per minute here), Langevin inference as gradient descent (sigma 0.01),
+    # appendix D's schedule and clipping; three observations (86 % +- 1.5 over 3 seeds, two: 83-84 %).
+    "ibc-langevin": TrainConfig(
+        sampler=LangevinConfig(rule="ibc", num_samples=8, iterations=30, noise_scale=0.1),
+        inference=_LANGEVIN_INFERENCE,
+        optim=OptimConfig(batch_size=256, lr_decay=0.5, lr_decay_every_epochs=60),
+        steps=6_000,
+        **(_COMMON | {"n_obs_steps": 3}),
+    ),
+    # Uniform negatives (InfoNCE's unbiased proposal), many per example, with derivative-free inference.
+    "dfo": TrainConfig(
+        sampler=UniformSamplerConfig(num_samples=256),
+        inference=DFOConfig(num_samples=256, iterations=3),
+        optim=OptimConfig(batch_size=64, lr_decay=0.5, lr_decay_every_epochs=60),
+        steps=12_000,
+        **_COMMON,
+    ),
+    # The textbook Langevin rule (eq. 8) for negatives; everything else as ibc-langevin.
+    "correct-langevin": TrainConfig(
+        sampler=LangevinConfig(rule="correct", num_samples=8, iterations=30),
+        inference=_LANGEVIN_INFERENCE,
+        optim=OptimConfig(batch_size=256, lr_decay=0.5, lr_decay_every_epochs=60),
+        steps=6_000,
+        **_COMMON,
+    ),
+}
+
+
+def _marginal(rule: str, max_entropy_weight: float = 0.0, positive_l2_weight: float = 0.0) -> TrainConfig:
+    """Ta et al.'s Marginal Action Sampler trials (appendix D): negatives from a 64-unit marginal EBM
+    trained by ``rule`` Langevin; everything else as ``ibc-langevin``."""
+    langevin = LangevinConfig(rule=rule, num_samples=8, iterations=10, noise_scale=0.1)
+    loss = MarginalLossConfig(max_entropy_weight=max_entropy_weight, positive_l2_weight=positive_l2_weight)
+    sampler = MarginalSamplerConfig(energy=EnergyNetConfig(hidden_size=64), langevin=langevin, loss=loss)
+    return PRESETS["ibc-langevin"].updated(sampler=sampler, steps=12_000)
+
+
+PRESETS |= {
+    "ibc-mas": _marginal("ibc"),
+    "correct-mas": _marginal("correct"),
+    "correct-mas-maxent": _marginal("correct", max_entropy_weight=0.1, positive_l2_weight=0.1),
+    # The explicit baseline: an MLP regression from observation to action by MSE, with the same net size,
+    # optimiser, budget and validation as the implicit presets.
+    "mse": PRESETS["ibc-langevin"].updated(loss=LossConfig(kind="mse"), inference=RegressionConfig()),
+}
+
+
+def _ibc_reference() -> TrainConfig:
+    """Implicit BC's small particle config, ``ibc/configs/particle/mlp_ebm_langevin.gin`` in google-research/ibc
+    (96 % at 10k steps there), as faithfully as this package expresses it. Setting by setting:
+
+    - ``n_obs_steps=2``: ``train_eval.sequence_length = 2``.
+    - ResNet energy net, width 256, one pre-activation block, no dropout, N(0, 0.05) init:
+      ``MLPEBM.layers = 'ResNetPreActivation'``, ``width = 256``, ``depth = 2`` (two layers = one block),
+      ``rate = 0.0``; Keras' ``'normal'`` initialiser has standard deviation 0.05.
+    - Observations standardised, actions min-max: ``get_normalizers`` (per-key mean/std) and
+      ``compute_dataset_statistics.min_max_actions = True``.
+    - Sampling box [-1, 1]: ``uniform_boundary_buffer = 0.05`` widens the demonstrated range and the result is
+      clipped to the env's action bounds; the particle demonstrations span the env's box, so the widened box
+      is clipped back to the demonstrated range: ``action_margin=0``.
+    - 8 negatives per example from 100 iterations of IBC-rule Langevin, step 0.1 -> 1e-5 (power 2), noise
+      scale 1.0, each move clipped to 0.1 normalised units (``delta_clip`` 0.05 of the range of 2):
+      ``num_counter_examples = 8``, ``langevin_actions_given_obs.num_iterations = 100`` and the defaults of
+      ``langevin_actions_given_obs`` in ``ibc/agents/mcmc.py``.
+    - Inference: the same Langevin from 512 uniform samples, then the lowest energy:
+      ``IbcPolicy.num_action_samples = 512``, ``use_langevin = True``, ``optimize_again = False``.
+    - InfoNCE plus the gradient penalty on all 9 actions of each example, margin 1, max-norm, squared, weight 1:
+      ``grad_penalty.grad_margin = 1.0``, ``only_apply_final_grad_penalty = True`` and its defaults.
+    - Adam, lr 1e-3, batch 512, x0.99 every 100 steps: ``train_eval.learning_rate``, ``batch_size`` and its
+      ``ExponentialDecay(decay_steps=100, decay_rate=0.99)`` (staircase here).
+    - 10000 steps: the step count at which the 96 % is reported (the gin file runs 100000).
+
+    Not expressible or not the recipe's: IBC trains on 2000 demonstrations (the data is the user's), its
+    ``goal_tolerance = 0.02`` is an env setting (our Particle env's goal distance is 0.05 and success also
+    checks the goal order), and it evaluates 20 episodes every 10000 steps. Expensive: 100 Langevin
+    iterations for every training step and every action (docs: Results).
+    """
+    langevin = dict(
+        rule="ibc", iterations=100, noise_scale=1.0, step=StepSchedule(start=0.1, end=1e-5, power=2.0), delta_clip=0.05
+    )
+    return TrainConfig(
+        n_obs_steps=2,
+        energy=EnergyNetConfig(kind="resnet", hidden_size=256, residual_blocks=1, init_std=0.05),
+        normalizer=NormalizerConfig(action_margin=0.0, observations="standard"),
+        sampler=LangevinConfig(num_samples=8, **langevin),
+        inference=LangevinConfig(num_samples=512, **langevin),
+        loss=LossConfig(
+            kind="info_nce", gradient_penalty_weight=1.0, gradient_penalty_margin=1.0, gradient_penalty_actions="all"
+        ),
+        optim=OptimConfig(learning_rate=1e-3, batch_size=512, lr_decay=0.99, lr_decay_every_steps=100),
+        steps=10_000,
+        eval_every=10_000,
+        eval_episodes=20,
+        checkpoint_every=500,
+    )
+
+
+PRESETS["ibc-reference"] = _ibc_reference()
+DEFAULT_PRESET = "ibc-langevin"
+
+
+def preset(name: str) -> TrainConfig:
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    return PRESETS[name]

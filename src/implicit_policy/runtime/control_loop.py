@@ -1,0 +1,195 @@
+"""What ``ImplicitPolicy`` and ``OnnxPolicy`` share, with numpy alone: observation checks, the noise
+contract of the argmin (:data:`NoiseInputs`), history, warm start, and clipping to the box.
+
+Both policies draw their noise here from a ``numpy.random.Generator``, so the torch and the onnxruntime
+policy give the same actions for the same seed; they differ only in who evaluates the argmin.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+import numpy as np
+
+NoiseInputs = dict[str, tuple[tuple[int, ...], int, str]]
+"""The noise an argmin takes as inputs: name -> (shape, batch axis, ``"uniform"`` or ``"normal"``). Each
+inference config declares its own (``noise_inputs(batch, action_size)``); the names end in ``_uniform`` or
+``_normal`` as they are drawn (:func:`noise_distribution`), so an exported graph's inputs state them too."""
+
+NOISE_DISTRIBUTIONS = ("uniform", "normal")
+
+
+def noise_distribution(name: str) -> str:
+    """``"uniform"`` (U[0, 1)) or ``"normal"`` (N(0, 1)): what the noise input ``name`` is drawn from, by its suffix."""
+    kind = name.rpartition("_")[2]
+    if kind not in NOISE_DISTRIBUTIONS:
+        raise ValueError(f"noise input {name!r} must end in _uniform or _normal")
+    return kind
+
+
+def draw_noise(specs: NoiseInputs, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """float32 noise arrays of the shapes ``specs`` gives."""
+    return {
+        name: (
+            rng.random(shape, dtype=np.float32) if kind == "uniform" else rng.standard_normal(shape, dtype=np.float32)
+        )
+        for name, (shape, _, kind) in specs.items()
+    }
+
+
+def action_bound(normalizer: dict[str, Any]) -> float:
+    """Half-width of the widened normalised action box (1.1 for a 5 % margin)."""
+    return 1.0 + 2.0 * normalizer["margin"]
+
+
+def normalize_actions(normalizer: dict[str, Any], actions: np.ndarray) -> np.ndarray:
+    """Raw actions ``(..., A)`` to the normalised box, as ``Normalizer.normalize_actions``."""
+    low, high = np.asarray(normalizer["action_min"]), np.asarray(normalizer["action_max"])
+    span = np.where(high - low > 1e-8, high - low, 1.0)
+    return (actions - (high + low) / 2) / (span / 2)
+
+
+def warm_start(
+    initial_uniform: np.ndarray,
+    previous: np.ndarray,
+    fraction: float,
+    spread: float,
+    bound: float,
+    rng: np.random.Generator,
+    rows: np.ndarray | None = None,
+) -> None:
+    """Place the first ``fraction`` of the candidates ``(B, N, A)`` around ``previous`` normalised actions
+    ``(B, A)`` with Gaussian ``spread``, in place (``initial_uniform`` maps [0, 1) to ``[-bound, bound]``);
+    only in ``rows`` (bool ``(B,)``) when given: a restarted row has no previous action."""
+    count = int(round(fraction * initial_uniform.shape[1]))
+    if count == 0:
+        return
+    around = previous[:, None, :] + spread * rng.standard_normal((len(previous), count, previous.shape[1]))
+    placed = np.clip((around / bound + 1) / 2, 0.0, np.nextafter(1.0, 0.0))
+    if rows is None:
+        initial_uniform[:, :count] = placed
+    else:
+        initial_uniform[rows, :count] = placed[rows]
+
+
+def observation_input_shape(n_obs_steps: int, obs_size: int) -> tuple[int, ...]:
+    """Per-row shape of an argmin graph's ``obs`` input: ``(O,)`` without history (the format of every file
+    exported before it), the window ``(n_obs_steps, O)`` with it."""
+    return (obs_size,) if n_obs_steps == 1 else (n_obs_steps, obs_size)
+
+
+def validate_observations(obs: Any, obs_size: int) -> tuple[np.ndarray, bool]:
+    """float32 ``(B, O)`` copy of ``obs`` ``(O,)`` or ``(B, O)``, and whether it was a single one."""
+    try:
+        arr = np.asarray(obs)
+    except ValueError as err:  # e.g. a ragged nested list
+        raise ValueError(f"observation must be an array of shape ({obs_size},) or (B, {obs_size}): {err}") from None
+    if arr.dtype.kind not in "fiu":
+        raise ValueError(
+            f"observation must be a real number array of shape ({obs_size},) or (B, {obs_size}), got dtype {arr.dtype}"
+        )
+    if arr.ndim not in (1, 2) or arr.shape[-1] != obs_size:
+        raise ValueError(f"observation must have shape ({obs_size},) or (B, {obs_size}), got {arr.shape}")
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"observation of shape {arr.shape} contains NaN or inf")
+    if arr.dtype.kind == "f" and arr.size and np.abs(arr).max() > np.finfo(np.float32).max:
+        raise ValueError(
+            f"observation of shape {arr.shape} has values beyond float32's range (max {np.abs(arr).max():.3g})"
+        )
+    return np.ascontiguousarray(np.atleast_2d(arr), dtype=np.float32), arr.ndim == 1
+
+
+class ControlLoopPolicy(ABC):
+    """``act``/``reset`` around an argmin that a subclass evaluates from observation windows and noise.
+
+    The policy keeps its own observation history: users pass one raw observation per tick (or one per
+    batch row) and the policy feeds the argmin the last ``n_obs_steps`` of them, oldest first, the first
+    tick of an episode repeated to fill the window (as the training windows are padded). Each batch row has
+    its own history; ``reset()`` forgets them all, ``reset(rows)`` only those rows (a vector env that
+    autoresets one sub-env).
+
+    Subclasses set ``obs_size``, ``action_size``, ``n_obs_steps``, ``inference`` (dict), ``normalizer`` (dict),
+    ``action_low`` and ``action_high`` before calling ``super().__init__(seed)``.
+    """
+
+    obs_size: int
+    action_size: int
+    n_obs_steps: int
+    inference: dict[str, Any]
+    normalizer: dict[str, Any]
+    action_low: np.ndarray
+    action_high: np.ndarray
+
+    def __init__(self, seed: int = 0) -> None:
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        self.seed = seed
+        self.rng = np.random.default_rng(seed)
+        self._previous: np.ndarray | None = None  # last actions (B, A), for warm start
+        self._history: np.ndarray | None = None  # last observations (B, n_obs_steps, O), oldest first
+        self._restarted: np.ndarray | None = None  # rows (B,) whose episode restarts at their next observation
+
+    @abstractmethod
+    def noise_inputs(self, batch: int) -> NoiseInputs:
+        """The noise the argmin takes for ``batch`` observations (none for a regression)."""
+
+    @abstractmethod
+    def argmin(self, window: np.ndarray, noise: dict[str, np.ndarray]) -> np.ndarray:
+        """Raw actions ``(B, A)`` for raw observation windows ``(B, n_obs_steps, O)`` and the given noise."""
+
+    def reset(self, rows: Any = None) -> None:
+        """Start new episodes: forget the observation history and the previous action (warm start).
+
+        ``rows`` (indices or a bool mask over the batch) restarts only those rows: their next observation
+        fills their window, the other rows keep theirs. Without it, every row restarts and the next ``act``
+        may take a batch of any size (with ``n_obs_steps`` 1 it always may).
+        """
+        if rows is None or self._history is None:
+            self._previous = self._history = self._restarted = None
+            return
+        mask = np.zeros(len(self._history), dtype=bool)
+        try:
+            mask[np.asarray(rows)] = True
+        except IndexError as err:
+            raise ValueError(f"reset rows {rows!r} do not index a batch of {len(mask)} rows") from err
+        self._restarted |= mask
+
+    def _observe(self, batch: np.ndarray) -> np.ndarray:
+        """Push observations ``(B, O)`` into the history; the windows ``(B, n_obs_steps, O)``."""
+        if self._history is not None and len(self._history) != len(batch) and self.n_obs_steps == 1:
+            self.reset()  # without history a new batch size loses nothing: start afresh, as before history
+        if self._history is None:
+            self._history = np.repeat(batch[:, None], self.n_obs_steps, axis=1)
+            self._restarted = np.zeros(len(batch), dtype=bool)
+        elif len(self._history) != len(batch):
+            raise ValueError(
+                f"got {len(batch)} observations but the policy keeps histories for {len(self._history)} "
+                "rows; call reset() before changing the batch size"
+            )
+        else:
+            self._history = np.concatenate([self._history[:, 1:], batch[:, None]], axis=1)
+            self._history[self._restarted] = batch[self._restarted, None]  # a restarted row: its new obs throughout
+        return self._history
+
+    def act(self, obs: Any) -> np.ndarray:
+        """Actions for ``obs (O,) -> (A,)`` or ``(B, O) -> (B, A)``, float32, inside the action box."""
+        batch, single = validate_observations(obs, self.obs_size)
+        window = self._observe(batch)
+        noise = draw_noise(self.noise_inputs(len(batch)), self.rng)
+        fraction = self.inference.get("warm_start_fraction", 0.0)
+        if fraction and self._previous is not None:
+            warm_start(
+                noise["initial_uniform"],
+                normalize_actions(self.normalizer, self._previous),
+                fraction,
+                self.inference["warm_start_spread"],
+                action_bound(self.normalizer),
+                self.rng,
+                rows=None if self._restarted is None else ~self._restarted,
+            )
+        actions = np.clip(self.argmin(window, noise), self.action_low, self.action_high).astype(np.float32)
+        self._previous = actions
+        if self._restarted is not None:
+            self._restarted[:] = False
+        return actions[0] if single else actions

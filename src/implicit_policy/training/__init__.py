@@ -1,0 +1,2 @@
+"""The trainer (batches of observation windows, negatives, losses, validation, checkpoints, resume) and the
+run-folder lock."""

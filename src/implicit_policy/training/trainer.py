@@ -1,0 +1,462 @@
+"""The training loop: demonstrations and a config in; checkpoints, metrics and validation success out.
+
+A run folder holds ``train_config.json``, ``metrics.jsonl`` (one JSON record per logging step or
+validation), ``training_curves.png`` (with the ``plot`` extra), ``checkpoints/step_N/``, ``latest`` and
+``best/`` (the weights with the highest closed-loop validation success, on seeds ``eval_seed`` onwards,
+which never overlap the demonstrations or the usual test seeds). ``resume=True`` continues from the newest checkpoint
+exactly: weights, Adam state, step, and the random generators.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load as load_safetensors
+from safetensors.torch import save as save_safetensors
+from tqdm.auto import tqdm
+
+from implicit_policy.atomic import atomic_write_text
+from implicit_policy.config import AugmentConfig, TrainConfig
+from implicit_policy.data.demonstrations import DemonstrationError, Demonstrations, observation_windows
+from implicit_policy.diagnostics.plots import plot_training_curves
+from implicit_policy.evaluation.evaluate import evaluate
+from implicit_policy.evaluation.rollout import box_spaces
+from implicit_policy.models.device import resolve_device
+from implicit_policy.models.energy import build_energy_net
+from implicit_policy.models.losses import mse_loss, total_loss
+from implicit_policy.models.normalize import Normalizer
+from implicit_policy.models.optimizer_state import (
+    load_optimizer_state_tensors,
+    optimizer_state_tensors,
+    under_prefix,
+    with_prefix,
+)
+from implicit_policy.models.regression import build_regression_net
+from implicit_policy.optimizers import LearnedSampler, build_sampler
+from implicit_policy.policies.checkpoint import (
+    BEST_FOLDER,
+    CheckpointHeader,
+    prune_checkpoints,
+    read_checkpoint,
+    read_extra,
+    resolve_checkpoint,
+    set_latest,
+    write_checkpoint,
+)
+from implicit_policy.policies.torch_policy import TorchPolicy, policy_class_for
+from implicit_policy.training.run_lock import run_folder_lock
+
+STATE_FILE = "training_state.safetensors"
+STATE_JSON = "training_state.json"
+RUN_IDENTITY = "run_identity.json"
+RESUMABLE_CHANGES = frozenset(
+    {
+        "steps",
+        "torch_threads",
+        "device",
+        "log_every",
+        "eval_every",
+        "eval_episodes",
+        "checkpoint_every",
+        "keep_checkpoints",
+    }
+)
+"""Config fields a resumed run may change: how long and where it runs, how often it reports."""
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or inf; the last good checkpoint, if any, is kept."""
+
+
+class TrainingInterrupted(Exception):
+    """Ctrl-C or SIGTERM stopped the run after a step; ``checkpoint`` holds that step (None before step 1)."""
+
+    def __init__(self, run_dir: Path, step: int, checkpoint: Path | None) -> None:
+        where = f"checkpoint of step {step} in {checkpoint}" if checkpoint else "nothing to keep before step 1"
+        super().__init__(f"interrupted at step {step}: {where}")
+        self.run_dir, self.step, self.checkpoint = run_dir, step, checkpoint
+
+
+@contextmanager
+def stop_requests() -> Iterator[list[str]]:
+    """While active (in the main thread), SIGINT and SIGTERM set a flag instead of killing the process, so the
+    loop can finish its step and save it; a second Ctrl-C interrupts at once. Yields the list of signals
+    received."""
+    received: list[str] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+
+    def request_stop(signum: int, frame: object) -> None:
+        if received and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        received.append(signal.Signals(signum).name)
+
+    previous = {s: signal.signal(s, request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield received
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    run_dir: Path
+    steps: int
+    seconds: float
+    final_success_rate: float | None
+    losses: list[float]
+
+
+def check_demonstrations_fit_env(demos: Demonstrations) -> tuple[np.ndarray, np.ndarray]:
+    """The env's action box; ``DemonstrationError`` if the demonstration sizes do not match the env's spaces."""
+    obs_space, act_space = box_spaces(demos.env_id)
+    if demos.observation_size != obs_space.shape[0] or demos.action_size != act_space.shape[0]:
+        raise DemonstrationError(
+            f"demonstrations have observation size {demos.observation_size} and action size {demos.action_size}, "
+            f"but {demos.env_id} has observation size {obs_space.shape[0]} and action size {act_space.shape[0]}"
+        )
+    return act_space.low, act_space.high
+
+
+def observation_noise_scale(augment: AugmentConfig, obs_size: int, n_obs_steps: int = 1) -> torch.Tensor | None:
+    """Per-dimension noise standard deviation ``(n_obs_steps * O,)`` for the normalised observation windows
+    (the same per-dimension scale in every frame), or None when off."""
+    noise = augment.observation_noise
+    if isinstance(noise, list) and len(noise) != obs_size:
+        raise ValueError(f"augment.observation_noise has {len(noise)} values but observations have size {obs_size}")
+    scale = torch.as_tensor(noise, dtype=torch.float32).expand(obs_size).repeat(n_obs_steps)
+    return scale if bool((scale > 0).any()) else None
+
+
+def learning_rate(config: TrainConfig, step: int, dataset_size: int) -> float:
+    """Step decay: ``lr * gamma^floor(epoch / every)``, epochs counted in batches over the dataset; or
+    ``lr * gamma^floor(step / every)`` with ``lr_decay_every_steps``."""
+    optim = config.optim
+    if optim.lr_decay_every_steps:
+        return optim.learning_rate * optim.lr_decay ** (step // optim.lr_decay_every_steps)
+    epoch = step * optim.batch_size / dataset_size
+    return optim.learning_rate * optim.lr_decay ** math.floor(epoch / optim.lr_decay_every_epochs)
+
+
+class Trainer:
+    def __init__(self, config: TrainConfig, demos: Demonstrations, run_dir: str | os.PathLike) -> None:
+        action_low, action_high = check_demonstrations_fit_env(demos)
+        self.config, self.demos, self.run_dir = config, demos, Path(run_dir)
+        if config.torch_threads:
+            torch.set_num_threads(config.torch_threads)
+        self.device = resolve_device(config.device)
+        torch.manual_seed(config.seed)
+        self.generator = torch.Generator(self.device).manual_seed(config.seed)
+        self.normalizer = Normalizer.fit(
+            demos.observations, demos.actions, config.normalizer.action_margin, config.normalizer.observations
+        ).to(self.device)
+        # Each transition's window of normalised observations, flattened oldest first: (T, n_obs_steps * O).
+        windows = torch.as_tensor(observation_windows(demos.episode_lengths, config.n_obs_steps), device=self.device)
+        observations = torch.as_tensor(demos.observations, device=self.device)
+        self.obs = self.normalizer.normalize_obs(observations)[windows].flatten(1)
+        self.actions = self.normalizer.normalize_actions(torch.as_tensor(demos.actions, device=self.device))
+        self.observation_noise = observation_noise_scale(config.augment, demos.observation_size, config.n_obs_steps)
+        if self.observation_noise is not None:
+            self.observation_noise = self.observation_noise.to(self.device)
+        net_obs_size = demos.observation_size * config.n_obs_steps
+        if config.explicit:  # the regression baseline: same data, normaliser, checkpoints; no negatives
+            self.model = build_regression_net(net_obs_size, demos.action_size, config.energy)
+            self.sampler = None
+        else:
+            self.model = build_energy_net(net_obs_size, demos.action_size, config.energy)
+            self.sampler = build_sampler(config.sampler, demos.action_size, self.normalizer.action_bound)
+            if isinstance(self.sampler, LearnedSampler):
+                self.sampler.to(self.device)
+        self.model.to(self.device)
+        self.optimizer = torch.optim.Adam(
+            self.model.parameters(), lr=config.optim.learning_rate, weight_decay=config.optim.weight_decay
+        )
+        self.header = CheckpointHeader(
+            env_id=demos.env_id,
+            obs_size=demos.observation_size,
+            action_size=demos.action_size,
+            n_obs_steps=config.n_obs_steps,
+            action_low=action_low.tolist(),
+            action_high=action_high.tolist(),
+            normalizer=self.normalizer.stats(),
+            energy=config.energy,
+            inference=config.inference,
+            train=config,
+        )
+        # The weights the policy uses: the live ones, or their exponential moving average.
+        self.policy_model = copy.deepcopy(self.model) if config.optim.ema_decay else self.model
+        self.step = 0
+        self.best_success = -math.inf
+
+    # -- one step ---------------------------------------------------------------------------------
+    def train_step(self) -> dict[str, float]:
+        """One gradient step on a random batch; returns the step's metrics."""
+        cfg = self.config
+        for group in self.optimizer.param_groups:
+            group["lr"] = learning_rate(cfg, self.step, len(self.obs))
+        index = torch.randint(len(self.obs), (cfg.optim.batch_size,), generator=self.generator, device=self.device)
+        obs, positives = self.obs[index], self.actions[index]
+        if self.observation_noise is not None:
+            obs = obs + self.observation_noise * torch.randn(obs.shape, generator=self.generator, device=self.device)
+        self.model.train()
+        parts, metrics = self._regression_loss(obs, positives) if cfg.explicit else self._energy_loss(obs, positives)
+        loss = parts["loss"]
+        if not torch.isfinite(loss):
+            kept = self.run_dir / "latest"
+            raise TrainingDiverged(
+                f"loss became {loss.item()} at step {self.step + 1}; "
+                + (
+                    f"the last good checkpoint, {kept.read_text().strip()} in {self.run_dir}, is kept (lower "
+                    "optim.learning_rate and --resume)"
+                    if kept.exists()
+                    else "no checkpoint had been written yet (lower optim.learning_rate and start again)"
+                )
+            )
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), float("inf"))
+        self.optimizer.step()
+        self._update_average()
+        learned = self.sampler.update(positives) if isinstance(self.sampler, LearnedSampler) else {}
+        self.step += 1
+        return {
+            **{k: v.item() for k, v in parts.items()},
+            **metrics,
+            **learned,
+            "grad_norm": grad_norm.item(),
+            "lr": self.optimizer.param_groups[0]["lr"],
+        }
+
+    def _energy_loss(
+        self, obs: torch.Tensor, positives: torch.Tensor
+    ) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
+        """The configured contrastive loss against the sampler's negatives, and energy statistics."""
+        assert self.sampler is not None  # an energy model always has one
+        negatives = self.sampler.sample(self.model, obs, self.generator)
+        energies = self.model(obs, torch.cat([positives.unsqueeze(1), negatives], dim=1))
+        positive, negative = energies[:, 0], energies[:, 1:]
+        parts = total_loss(self.config.loss, self.model, obs, positive, negative, negatives, positives)
+        return parts, {
+            "positive_energy": positive.mean().item(),
+            "negative_energy": negative.mean().item(),
+            "negative_distance": (negatives - positives.unsqueeze(1)).norm(dim=-1).mean().item(),
+        }
+
+    def _regression_loss(
+        self, obs: torch.Tensor, positives: torch.Tensor
+    ) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
+        mse = mse_loss(self.model(obs), positives)
+        return {"mse": mse, "loss": mse}, {}
+
+    @torch.no_grad()
+    def _update_average(self) -> None:
+        """``average <- decay * average + (1 - decay) * live`` for every float weight and buffer."""
+        if self.policy_model is self.model:
+            return
+        live = self.model.state_dict()
+        for key, average in self.policy_model.state_dict().items():
+            if average.dtype.is_floating_point:
+                average.lerp_(live[key], 1.0 - self.config.optim.ema_decay)
+
+    # -- validation, checkpoints ------------------------------------------------------------------
+    def policy(self) -> TorchPolicy:
+        return policy_class_for(self.header)(self.header, self.policy_model, device=self.device, seed=self.config.seed)
+
+    def validate(self) -> float:
+        """Closed-loop validation score: the success rate, or the mean return on an env that reports no
+        ``is_success`` (either way, higher is better, and ``best/`` keeps the highest)."""
+        self.policy_model.eval()
+        result = evaluate(self.policy(), self.demos.env_id, self.config.eval_episodes, self.config.eval_seed)
+        return result["mean_return"] if result["success_rate"] is None else result["success_rate"]
+
+    def save_best(self, success: float) -> None:
+        """Keep these weights as ``best/`` if their validation success beats every earlier one."""
+        if success > self.best_success:
+            self.best_success = success
+            header = self.header.model_copy(update={"step": self.step, "validation_success_rate": success})
+            write_checkpoint(self.run_dir / BEST_FOLDER, header, self.policy_model.state_dict())
+
+    def save_checkpoint(self, log_window: list[dict[str, float]] | None = None) -> Path:
+        """A resumable checkpoint of this step; ``log_window`` holds the metrics of the steps since the last
+        log record, so a run interrupted between records logs the same averages when resumed."""
+        name = f"step_{self.step}"
+        state = optimizer_state_tensors(self.optimizer)
+        if isinstance(self.sampler, LearnedSampler):
+            state |= with_prefix(self.sampler.state_tensors(), "sampler.")
+        if self.policy_model is not self.model:
+            state |= with_prefix(self.model.state_dict(), "live.")
+        state["generator"] = self.generator.get_state()  # a CPU byte tensor on every device
+        state["torch_rng"] = torch.get_rng_state()
+        extra = {
+            STATE_FILE: save_safetensors({k: v.detach().cpu().contiguous() for k, v in state.items()}),
+            STATE_JSON: json.dumps(
+                {"step": self.step, "best_success": self.best_success, "log_window": log_window or []}
+            ).encode(),
+        }
+        header = self.header.model_copy(update={"step": self.step})
+        folder = write_checkpoint(self.run_dir / "checkpoints" / name, header, self.policy_model.state_dict(), extra)
+        set_latest(self.run_dir, f"checkpoints/{name}")
+        prune_checkpoints(self.run_dir, self.config.keep_checkpoints)
+        return folder
+
+    def load_checkpoint(self) -> list[dict[str, float]]:
+        """Restore the newest checkpoint; returns the metrics of its unlogged steps."""
+        folder, header, weights = read_checkpoint(self.run_dir, latest=True)
+        state = load_safetensors(read_extra(folder, STATE_FILE))
+        self.policy_model.load_state_dict(weights)
+        if self.policy_model is not self.model:
+            self.model.load_state_dict(under_prefix(state, "live."))
+        progress = json.loads(read_extra(folder, STATE_JSON))
+        self.step, self.best_success = progress["step"], progress["best_success"]
+        load_optimizer_state_tensors(self.optimizer, state)
+        if isinstance(self.sampler, LearnedSampler):
+            self.sampler.load_state_tensors(under_prefix(state, "sampler."))
+        self.generator.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        window: list[dict[str, float]] = progress.get("log_window", [])
+        return window
+
+    # -- what makes a run itself ------------------------------------------------------------------
+    def _identity(self) -> dict:
+        """The recipe (every config field but those a resume may change) and a digest of the demonstrations."""
+        recipe = {k: v for k, v in self.config.model_dump().items() if k not in RESUMABLE_CHANGES}
+        return {"recipe": recipe, "demonstrations_sha256": self.demos.digest()}
+
+    def _check_same_run(self) -> None:
+        """``ValueError`` naming what differs if this config or these demonstrations are not the run's own."""
+        path = self.run_dir / RUN_IDENTITY
+        if not path.is_file():
+            return  # a run from before identities were recorded
+        recorded, current = json.loads(path.read_text()), self._identity()
+        if recorded["demonstrations_sha256"] != current["demonstrations_sha256"]:
+            raise ValueError(
+                f"--resume: these demonstrations are not the ones {self.run_dir} was trained on "
+                f"(env {self.demos.env_id}, {len(self.demos.observations)} transitions); use the run's own data"
+            )
+        differ = _differing_fields(recorded["recipe"], current["recipe"])
+        if differ:
+            raise ValueError(
+                f"--resume: the config differs from the one {self.run_dir} was started with in "
+                f"{', '.join(differ)}; only {', '.join(sorted(RESUMABLE_CHANGES))} may change on resume"
+            )
+
+    # -- the loop ---------------------------------------------------------------------------------
+    def run(
+        self, resume: bool = False, progress: bool = True, on_validation: Callable[[int, float], None] | None = None
+    ) -> TrainResult:
+        cfg = self.config
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        for leftover in self.run_dir.glob(".*.tmp"):  # atomic writes a killed run left half-done
+            leftover.unlink(missing_ok=True)
+        metrics_path = self.run_dir / "metrics.jsonl"
+        window: list[dict[str, float]] = []
+        if resume:
+            self._check_same_run()
+            window = self.load_checkpoint()
+            if self.step > cfg.steps:
+                raise ValueError(
+                    f"{self.run_dir} is at step {self.step}, beyond the {cfg.steps} steps asked for; "
+                    f"resume with steps >= {self.step} (--steps)"
+                )
+            _truncate_metrics(metrics_path, self.step)
+        else:
+            if (self.run_dir / "latest").exists():
+                raise ValueError(f"{self.run_dir} already holds a run; pass resume=True (--resume) or use a new folder")
+            metrics_path.unlink(missing_ok=True)
+            atomic_write_text(self.run_dir / RUN_IDENTITY, json.dumps(self._identity(), indent=2))
+        cfg.save(self.run_dir / "train_config.json")
+        started = time.perf_counter()
+        losses: list[float] = []
+        success: float | None = None
+        bar = tqdm(total=cfg.steps, initial=self.step, desc="train", unit="step", disable=not progress)
+        with open(metrics_path, "a") as log, stop_requests() as stop:
+            while self.step < cfg.steps:
+                if stop:
+                    bar.close()
+                    saved = self.save_checkpoint(window) if self.step else None
+                    raise TrainingInterrupted(self.run_dir, self.step, saved)
+                metrics = self.train_step()
+                losses.append(metrics["loss"])
+                window.append(metrics)
+                if self.step % cfg.log_every == 0 or self.step == cfg.steps:
+                    record = {k: float(np.mean([m[k] for m in window])) for k in window[0]}
+                    record |= {"step": self.step, "seconds": time.perf_counter() - started}
+                    log.write(json.dumps(record) + "\n")
+                    log.flush()
+                    bar.set_postfix(loss=f"{record['loss']:.3f}", success=success)
+                    window = []
+                last = self.step == cfg.steps
+                if cfg.eval_episodes and ((cfg.eval_every and self.step % cfg.eval_every == 0) or last):
+                    bar.set_postfix_str(f"validating on {cfg.eval_episodes} episodes ...", refresh=True)
+                    success = self.validate()
+                    self.save_best(success)
+                    log.write(
+                        json.dumps(
+                            {"step": self.step, "success_rate": success, "seconds": time.perf_counter() - started}
+                        )
+                        + "\n"
+                    )
+                    log.flush()
+                    bar.set_postfix(loss=f"{losses[-1]:.3f}", success=success)
+                    if on_validation is not None:
+                        on_validation(self.step, success)
+                if self.step % cfg.checkpoint_every == 0 or last:
+                    self.save_checkpoint(window)
+                bar.update(1)
+        bar.close()
+        plot_training_curves(self.run_dir)
+        return TrainResult(self.run_dir, self.step, time.perf_counter() - started, success, losses)
+
+
+def _differing_fields(recorded: dict, current: dict, prefix: str = "") -> list[str]:
+    """Dotted names of the fields whose values differ between two config dumps."""
+    names = []
+    for key in sorted(set(recorded) | set(current)):
+        a, b = recorded.get(key), current.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            names += _differing_fields(a, b, f"{prefix}{key}.")
+        elif a != b:
+            names.append(f"{prefix}{key} ({a!r} -> {b!r})")
+    return names
+
+
+def _truncate_metrics(path: Path, step: int) -> None:
+    """Drop records logged after ``step`` (they will be logged again by the resumed run)."""
+    if not path.exists():
+        return
+    kept = [line for line in path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
+    atomic_write_text(path, "".join(line + "\n" for line in kept))
+
+
+def train(
+    config: TrainConfig,
+    demos: Demonstrations,
+    run_dir: str | os.PathLike,
+    resume: bool = False,
+    progress: bool = True,
+    on_validation: Callable[[int, float], None] | None = None,
+) -> TrainResult:
+    """Train an energy net on ``demos`` into ``run_dir``; see :class:`Trainer`. ``on_validation(step, score)``
+    is called after each closed-loop validation (a sweep reports it to its scheduler)."""
+    if not isinstance(demos, Demonstrations):
+        raise ValueError(
+            f"demos must be Demonstrations (load_demonstrations(path) reads a file), got {type(demos).__name__}"
+        )
+    with run_folder_lock(run_dir):  # one writer per run folder
+        if resume:
+            resolve_checkpoint(run_dir, latest=True)  # a clear error if there is nothing to resume
+        return Trainer(config, demos, run_dir).run(resume=resume, progress=progress, on_validation=on_validation)
