@@ -217,6 +217,25 @@ def _plot_energy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _diagnose(args: argparse.Namespace) -> int:
+    from implicit_policy.atomic import atomic_write_text, check_output_file
+    from implicit_policy.data import load_demonstrations
+    from implicit_policy.diagnostics.search_or_model import format_search_or_model, search_or_model
+    from implicit_policy.policies.torch_policy import load_policy
+
+    if args.json:
+        check_output_file(args.json, "--json")
+    if args.states < 1:
+        raise ValueError(f"--states must be >= 1, got {args.states}")
+    result = search_or_model(
+        load_policy(args.policy), load_demonstrations(args.data), args.states, args.seed, args.tolerance
+    )
+    print(format_search_or_model(result))
+    if args.json:
+        atomic_write_text(args.json, json.dumps(result, indent=2))
+    return 0
+
+
 def _config(args: argparse.Namespace) -> int:
     from implicit_policy.presets import preset
 
@@ -304,6 +323,20 @@ def build_parser() -> argparse.ArgumentParser:
     plot_energy.add_argument("--seed", type=int, default=1000, help="episode seeds of the states: seed, seed + 1, ...")
     plot_energy.add_argument("--grid", type=int, default=101, help="grid points per action axis")
     plot_energy.set_defaults(run=_plot_energy)
+
+    diagnose = commands.add_parser(
+        "diagnose",
+        help="search failure or model failure: the policy's actions on demonstrated states it did not train on",
+    )
+    diagnose.add_argument("--policy", required=True, help="run folder or checkpoint folder")
+    diagnose.add_argument(
+        "--data", required=True, help="held-out demonstrations (.npz or minari:ID), e.g. collected from other seeds"
+    )
+    diagnose.add_argument("--states", type=int, default=200, help="transitions drawn at random")
+    diagnose.add_argument("--seed", type=int, default=0, help="seed of the draw and of the inference noise")
+    diagnose.add_argument("--tolerance", type=float, default=0.05, help="distance counted as a hit (raw action units)")
+    diagnose.add_argument("--json", help="write the table's rows here")
+    diagnose.set_defaults(run=_diagnose)
 
     config = commands.add_parser("config", help="print a preset's full config as JSON, to edit and pass to --config")
     config.add_argument("--preset", default="ibc-langevin")

@@ -21,11 +21,14 @@ from implicit_policy.atomic import atomic_write_text
 from implicit_policy.frozen_config import FrozenConfig
 from implicit_policy.models.energy import EnergyNetConfig
 from implicit_policy.models.losses import LossConfig
+from implicit_policy.models.proposal import MDNConfig
 from implicit_policy.optimizers import METHODS, MethodConfig, method
 from implicit_policy.optimizers.dfo import DFOConfig
 from implicit_policy.optimizers.langevin import LangevinConfig, StepSchedule
 from implicit_policy.optimizers.marginal import MarginalLossConfig, MarginalSamplerConfig
+from implicit_policy.optimizers.proposal import ProposalConfig
 from implicit_policy.optimizers.uniform import UniformSamplerConfig
+from implicit_policy.training.batches import BatchConfig
 
 
 class NormalizerConfig(FrozenConfig):
@@ -132,6 +135,7 @@ class TrainConfig(FrozenConfig):
     loss: LossConfig = LossConfig()
     optim: OptimConfig = OptimConfig()
     augment: AugmentConfig = AugmentConfig()
+    batch: BatchConfig = BatchConfig()
     n_obs_steps: int = Field(1, ge=1, description="observations the policy sees: the current one and the n-1 before it")
     steps: int = Field(10_000, ge=1)
     seed: int = 0
@@ -150,17 +154,21 @@ class TrainConfig(FrozenConfig):
     device: str = Field("cpu", description="torch device for the model, data, samplers and losses: cpu, cuda, cuda:N")
 
     @model_validator(mode="after")
-    def _regression_goes_with_mse(self) -> TrainConfig:
-        if (self.loss.kind == "mse") != isinstance(self.inference, RegressionConfig):
+    def _regression_goes_with_explicit_losses(self) -> TrainConfig:
+        if self.explicit != isinstance(self.inference, RegressionConfig):
             raise ValueError(
-                "loss.kind 'mse' (an explicit policy) goes with inference.kind 'regression', and only with it"
+                "loss.kind 'mse' or 'mdn' (an explicit policy) goes with inference.kind 'regression', and only with it"
             )
+        if self.loss.kind == "mdn" and self.energy.proposal is None:
+            raise ValueError("loss.kind 'mdn' trains the mixture density net that energy.proposal sizes: set it")
+        if self.loss.kind == "mse" and self.energy.proposal is not None:
+            raise ValueError("loss.kind 'mse' trains a regression net: energy.proposal must be unset (or use 'mdn')")
         return self
 
     @property
     def explicit(self) -> bool:
         """An explicit regression policy rather than an energy model (``sampler`` is then unused)."""
-        return self.loss.kind == "mse"
+        return self.loss.kind in ("mse", "mdn")
 
     def updated(self, **changes) -> TrainConfig:
         """A validated copy with top-level fields replaced (``model_copy`` would skip validation); ``ValueError``
@@ -240,6 +248,9 @@ def describe_validation_error(err: ValidationError) -> str:
 
 __all__ = [
     "AugmentConfig",
+    "BatchConfig",
+    "MDNConfig",
+    "ProposalConfig",
     "DFOConfig",
     "EnergyNetConfig",
     "InferenceConfig",

@@ -11,14 +11,17 @@ epochs, closed-loop validation on 100 episodes every 1000 steps, and the best-va
 from __future__ import annotations
 
 from implicit_policy.config import (
+    BatchConfig,
     DFOConfig,
     EnergyNetConfig,
     LangevinConfig,
     LossConfig,
     MarginalLossConfig,
     MarginalSamplerConfig,
+    MDNConfig,
     NormalizerConfig,
     OptimConfig,
+    ProposalConfig,
     RegressionConfig,
     StepSchedule,
     TrainConfig,
@@ -80,7 +83,35 @@ PRESETS |= {
     # The explicit baseline: an MLP regression from observation to action by MSE, with the same net size,
     # optimiser, budget and validation as the implicit presets.
     "mse": PRESETS["ibc-langevin"].updated(loss=LossConfig(kind="mse"), inference=RegressionConfig()),
+    # The explicit mixture-density baseline: the most probable of 4 Gaussians' means, trained by likelihood,
+    # otherwise as mse (decision points oversampled, as the proposal recipe does, since its start choice is
+    # what a density model gets wrong).
+    "mdn": PRESETS["ibc-langevin"].updated(
+        loss=LossConfig(kind="mdn"),
+        inference=RegressionConfig(),
+        energy=EnergyNetConfig(hidden_size=256, proposal=MDNConfig(components=4, hidden_size=256)),
+        batch=BatchConfig(decision_fraction=0.25),
+    ),
 }
+
+PRESETS["proposal"] = TrainConfig(
+    # A learned proposal (4-Gaussian MDN) beside a 256x2 energy net; negatives from the proposal, from
+    # Gaussians around the demonstration at four scales, and uniform, with ranking NCE's correction; acting
+    # by the proposal's means and samples refined by 10 noise-free Langevin steps; no MCMC in training.
+    n_obs_steps=2,
+    energy=EnergyNetConfig(hidden_size=256, proposal=MDNConfig(components=4, hidden_size=256)),
+    sampler=ProposalConfig(
+        proposal_samples=8, local_scales=[0.005, 0.02, 0.05, 0.2], local_samples=2, uniform_samples=8
+    ),
+    inference=ProposalConfig(num_samples=32),
+    loss=LossConfig(kind="info_nce", proposal_correction=True),
+    optim=OptimConfig(batch_size=256, lr_decay=0.5, lr_decay_every_steps=3000),
+    batch=BatchConfig(decision_fraction=0.25, history_dropout=0.2),
+    steps=8_000,
+    eval_every=1000,
+    eval_episodes=100,
+    checkpoint_every=1000,
+)
 
 
 def _ibc_reference() -> TrainConfig:

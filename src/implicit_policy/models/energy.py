@@ -11,6 +11,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from implicit_policy.frozen_config import FrozenConfig
+from implicit_policy.models.proposal import MDNConfig, MixtureDensityNet
 
 
 class EnergyNetConfig(FrozenConfig):
@@ -29,6 +30,9 @@ class EnergyNetConfig(FrozenConfig):
     init_std: float = Field(0.05, gt=0, description="weights and biases drawn from N(0, init_std)")
     dropout: float = Field(0.0, ge=0, lt=1)
     spectral_norm: bool = False
+    proposal: MDNConfig | None = Field(
+        None, description="a learned proposal q(y|x) trained beside the energy (models/proposal.py); None: none"
+    )
 
 
 EnergyFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -155,9 +159,28 @@ class ResNetEnergyNet(nn.Module):
         return self.output(h).squeeze(-1), grad @ self.projection.weight[:, self.obs_size :]
 
 
-EnergyModel = EnergyNet | ResNetEnergyNet
+class EnergyWithProposal(nn.Module):
+    """An energy net and a learned proposal over the same observations, saved, loaded and exported as one
+    model: it computes energies (and their action gradients) as its ``energy`` does, and ``proposal`` is
+    there for the samplers and inference methods that draw candidates from it."""
+
+    def __init__(self, energy: EnergyNet | ResNetEnergyNet, proposal: MixtureDensityNet) -> None:
+        super().__init__()
+        self.energy, self.proposal = energy, proposal
+
+    def forward(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        return self.energy(obs, actions)
+
+    def energy_and_action_gradient(self, obs: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.energy.energy_and_action_gradient(obs, actions)
+
+
+EnergyModel = EnergyNet | ResNetEnergyNet | EnergyWithProposal
 
 
 def build_energy_net(obs_size: int, action_size: int, config: EnergyNetConfig = EnergyNetConfig()) -> EnergyModel:
-    """The energy network ``config.kind`` names."""
-    return (ResNetEnergyNet if config.kind == "resnet" else EnergyNet)(obs_size, action_size, config)
+    """The energy network ``config.kind`` names, with its learned proposal when ``config.proposal`` is set."""
+    net = (ResNetEnergyNet if config.kind == "resnet" else EnergyNet)(obs_size, action_size, config)
+    if config.proposal is None:
+        return net
+    return EnergyWithProposal(net, MixtureDensityNet(obs_size, action_size, config.proposal))

@@ -15,10 +15,18 @@ from implicit_policy.models.energy import EnergyFn
 
 
 class LossConfig(FrozenConfig):
-    """Main loss plus weighted regularisers (weights of 0 switch them off). ``mse`` trains an explicit
-    policy instead: an MLP from observation to action, by mean squared error (the regression baseline)."""
+    """Main loss plus weighted regularisers (weights of 0 switch them off). ``mse`` and ``mdn`` train an
+    explicit policy instead: an MLP from observation to action by mean squared error (the regression
+    baseline), or a mixture density net by likelihood (``energy.proposal`` sizes it).
 
-    kind: Literal["info_nce", "mcmc", "mse"] = "info_nce"
+    ``proposal_correction`` turns InfoNCE into ranking NCE: every candidate's logit, the positive's included,
+    is ``-E(x, y) - log q(y | x)`` for the density ``q`` the negatives were drawn from (samplers that know
+    it: ``proposal``). ``proposal_nll_weight`` weighs the learned proposal's negative log-likelihood, when the
+    energy model has one."""
+
+    kind: Literal["info_nce", "mcmc", "mse", "mdn"] = "info_nce"
+    proposal_correction: bool = False
+    proposal_nll_weight: float = Field(1.0, ge=0)
     max_entropy_weight: float = Field(0.0, ge=0, description="times half the variance of the negatives' energies")
     positive_l2_weight: float = Field(0.0, ge=0, description="times the mean squared positive energy")
     gradient_penalty_weight: float = Field(0.0, ge=0)
@@ -32,6 +40,23 @@ def info_nce_loss(positive: torch.Tensor, negative: torch.Tensor) -> torch.Tenso
     """Eq. (3): ``-log( e^-E+ / (e^-E+ + sum_m e^-E-_m) )``: cross-entropy of picking the positive."""
     logits = -torch.cat([positive.unsqueeze(1), negative], dim=1)
     return (torch.logsumexp(logits, dim=1) - logits[:, 0]).mean()
+
+
+def ranking_nce_loss(
+    positive: torch.Tensor, negative: torch.Tensor, log_q_positive: torch.Tensor, log_q_negative: torch.Tensor
+) -> torch.Tensor:
+    """Ranking NCE (Singh, Tu and Sindhwani 2023): InfoNCE over the positive ``(B,)`` and the negatives
+    ``(B, M)`` with each logit ``-E - log q``, consistent for any proposal ``q`` whose log-density at each
+    candidate is given (``log_q_positive (B,)``, ``log_q_negative (B, M)``)."""
+    logits = -torch.cat([positive.unsqueeze(1), negative], dim=1) - torch.cat(
+        [log_q_positive.unsqueeze(1), log_q_negative], dim=1
+    )
+    return (torch.logsumexp(logits, dim=1) - logits[:, 0]).mean()
+
+
+def negative_log_likelihood(log_density: torch.Tensor) -> torch.Tensor:
+    """Maximum likelihood's loss: the mean of ``-log q(y | x)`` over the demonstrated actions ``(B,)``."""
+    return -log_density.mean()
 
 
 def mcmc_loss(positive: torch.Tensor, negative: torch.Tensor) -> torch.Tensor:
@@ -70,12 +95,26 @@ def total_loss(
     negative: torch.Tensor,
     negatives: torch.Tensor,
     positives: torch.Tensor | None = None,
+    log_q: tuple[torch.Tensor, torch.Tensor] | None = None,
+    proposal_log_density: torch.Tensor | None = None,
 ) -> dict[str, torch.Tensor]:
     """The configured loss and its parts (``loss`` is their weighted sum). ``positives (B, A)``, the
     demonstrated actions, join the negatives ``(B, M, A)`` in the gradient penalty when
-    ``gradient_penalty_actions`` is ``"all"``."""
-    main = info_nce_loss if config.kind == "info_nce" else mcmc_loss
-    parts: dict[str, torch.Tensor] = {config.kind: main(positive, negative)}
+    ``gradient_penalty_actions`` is ``"all"``. ``log_q`` (positive ``(B,)``, negatives ``(B, M)``) is the
+    sampler's log-density, for ranking NCE; ``proposal_log_density (B,)`` the learned proposal's at the
+    demonstrated actions, for its likelihood."""
+    parts: dict[str, torch.Tensor] = {}
+    if config.proposal_correction:
+        if log_q is None:
+            raise ValueError(
+                "loss.proposal_correction needs a sampler that knows its density (sampler.kind 'proposal')"
+            )
+        parts["ranking_nce"] = ranking_nce_loss(positive, negative, *log_q)
+    else:
+        main = info_nce_loss if config.kind == "info_nce" else mcmc_loss
+        parts[config.kind] = main(positive, negative)
+    if proposal_log_density is not None and config.proposal_nll_weight:
+        parts["proposal_nll"] = config.proposal_nll_weight * negative_log_likelihood(proposal_log_density)
     if config.max_entropy_weight:
         parts["max_entropy"] = config.max_entropy_weight * max_entropy_regularizer(negative)
     if config.positive_l2_weight:

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from implicit_policy.models.energy import EnergyNetConfig, ResidualBlock, hidden_dropout, mlp_layers
+from implicit_policy.models.proposal import MixtureDensityNet
 
 
 class RegressionNet(nn.Module):
@@ -41,5 +42,8 @@ class ResNetRegressionNet(nn.Module):
 
 
 def build_regression_net(obs_size: int, action_size: int, config: EnergyNetConfig = EnergyNetConfig()) -> nn.Module:
-    """The explicit baseline's network, of the same ``config.kind`` as an energy net would be."""
+    """The explicit baseline's network: a mixture density net when ``config.proposal`` sizes one (preset
+    ``mdn``), else a regression net of the same ``config.kind`` as an energy net would be."""
+    if config.proposal is not None:
+        return MixtureDensityNet(obs_size, action_size, config.proposal)
     return (ResNetRegressionNet if config.kind == "resnet" else RegressionNet)(obs_size, action_size, config)

@@ -17,6 +17,7 @@ from implicit_policy.optimizers.base import (
     METHODS,
     ActionMethod,
     ActionOptimizer,
+    DensitySampler,
     LearnedSampler,
     MethodConfig,
     NegativeSampler,
@@ -44,6 +45,7 @@ def build_sampler(config: MethodConfig, action_size: int, bound: float) -> Actio
 __all__ = [
     "ActionMethod",
     "ActionOptimizer",
+    "DensitySampler",
     "EnergyFn",
     "GradientFn",
     "LearnedSampler",

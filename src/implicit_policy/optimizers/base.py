@@ -44,6 +44,19 @@ class LearnedSampler(NegativeSampler, Protocol):
         ...
 
 
+@runtime_checkable
+class DensitySampler(Protocol):
+    """A sampler of negatives that knows their density (for ranking NCE) and draws them around the
+    demonstrated actions too."""
+
+    def sample_with_density(
+        self, energy: EnergyFn, obs: torch.Tensor, positives: torch.Tensor, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Negatives ``(B, M, A)``, and the log-density of their proposal at the positives ``(B,)`` and at
+        the negatives ``(B, M)``."""
+        ...
+
+
 class ActionOptimizer(NegativeSampler, Protocol):
     def infer(
         self, energy: EnergyFn, obs: torch.Tensor, noise: dict[str, torch.Tensor], gradient: GradientFn | None = None

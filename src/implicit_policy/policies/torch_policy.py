@@ -114,7 +114,7 @@ class ImplicitPolicy(TorchPolicy):
         if isinstance(header.inference, RegressionConfig):
             raise ValueError("an energy model needs DFO or Langevin inference, not 'regression'")
         super().__init__(header, energy, device, seed)
-        self.energy = self.model
+        self.energy = energy  # the same module, moved to the device in place
         self.action_optimizer = build_sampler(header.inference, header.action_size, self.torch_normalizer.action_bound)
 
     @staticmethod

@@ -34,8 +34,8 @@ from implicit_policy.diagnostics.plots import plot_training_curves
 from implicit_policy.evaluation.evaluate import evaluate
 from implicit_policy.evaluation.rollout import box_spaces
 from implicit_policy.models.device import resolve_device
-from implicit_policy.models.energy import build_energy_net
-from implicit_policy.models.losses import mse_loss, total_loss
+from implicit_policy.models.energy import EnergyWithProposal, build_energy_net
+from implicit_policy.models.losses import mse_loss, negative_log_likelihood, total_loss
 from implicit_policy.models.normalize import Normalizer
 from implicit_policy.models.optimizer_state import (
     load_optimizer_state_tensors,
@@ -43,8 +43,9 @@ from implicit_policy.models.optimizer_state import (
     under_prefix,
     with_prefix,
 )
+from implicit_policy.models.proposal import MixtureDensityNet
 from implicit_policy.models.regression import build_regression_net
-from implicit_policy.optimizers import LearnedSampler, build_sampler
+from implicit_policy.optimizers import DensitySampler, LearnedSampler, build_sampler
 from implicit_policy.policies.checkpoint import (
     BEST_FOLDER,
     CheckpointHeader,
@@ -56,6 +57,7 @@ from implicit_policy.policies.checkpoint import (
     write_checkpoint,
 )
 from implicit_policy.policies.torch_policy import TorchPolicy, policy_class_for
+from implicit_policy.training.batches import BatchSampler, decision_points, drop_history
 from implicit_policy.training.run_lock import run_folder_lock
 
 STATE_FILE = "training_state.safetensors"
@@ -169,6 +171,8 @@ class Trainer:
         observations = torch.as_tensor(demos.observations, device=self.device)
         self.obs = self.normalizer.normalize_obs(observations)[windows].flatten(1)
         self.actions = self.normalizer.normalize_actions(torch.as_tensor(demos.actions, device=self.device))
+        decisions = decision_points(demos.episode_lengths, self.actions.cpu().numpy(), config.batch.decision_threshold)
+        self.batches = BatchSampler(config.batch, len(self.obs), decisions, self.device)
         self.observation_noise = observation_noise_scale(config.augment, demos.observation_size, config.n_obs_steps)
         if self.observation_noise is not None:
             self.observation_noise = self.observation_noise.to(self.device)
@@ -208,8 +212,9 @@ class Trainer:
         cfg = self.config
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate(cfg, self.step, len(self.obs))
-        index = torch.randint(len(self.obs), (cfg.optim.batch_size,), generator=self.generator, device=self.device)
+        index = self.batches.indices(cfg.optim.batch_size, self.generator)
         obs, positives = self.obs[index], self.actions[index]
+        obs = drop_history(obs, cfg.n_obs_steps, cfg.batch.history_dropout, self.generator)
         if self.observation_noise is not None:
             obs = obs + self.observation_noise * torch.randn(obs.shape, generator=self.generator, device=self.device)
         self.model.train()
@@ -246,10 +251,20 @@ class Trainer:
     ) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
         """The configured contrastive loss against the sampler's negatives, and energy statistics."""
         assert self.sampler is not None  # an energy model always has one
-        negatives = self.sampler.sample(self.model, obs, self.generator)
+        log_q = None
+        if isinstance(self.sampler, DensitySampler):
+            negatives, *densities = self.sampler.sample_with_density(self.model, obs, positives, self.generator)
+            log_q = (densities[0], densities[1])
+        else:
+            negatives = self.sampler.sample(self.model, obs, self.generator)
+        proposal_density = None
+        if isinstance(self.model, EnergyWithProposal):
+            proposal_density = self.model.proposal.log_density(obs, positives.unsqueeze(1))[:, 0]
         energies = self.model(obs, torch.cat([positives.unsqueeze(1), negatives], dim=1))
         positive, negative = energies[:, 0], energies[:, 1:]
-        parts = total_loss(self.config.loss, self.model, obs, positive, negative, negatives, positives)
+        parts = total_loss(
+            self.config.loss, self.model, obs, positive, negative, negatives, positives, log_q, proposal_density
+        )
         return parts, {
             "positive_energy": positive.mean().item(),
             "negative_energy": negative.mean().item(),
@@ -259,6 +274,9 @@ class Trainer:
     def _regression_loss(
         self, obs: torch.Tensor, positives: torch.Tensor
     ) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
+        if isinstance(self.model, MixtureDensityNet):  # loss.kind "mdn"
+            nll = negative_log_likelihood(self.model.log_density(obs, positives.unsqueeze(1))[:, 0])
+            return {"mdn": nll, "loss": nll}, {}
         mse = mse_loss(self.model(obs), positives)
         return {"mse": mse, "loss": mse}, {}
 

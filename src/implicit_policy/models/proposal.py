@@ -1,0 +1,83 @@
+"""A learned conditional proposal ``q(y | x)``: a mixture density network (MDN) over normalised actions.
+
+It is trained by maximum likelihood on the demonstrations beside the energy net. It serves three ways:
+as training negatives whose density is known (so ranking NCE can correct for it), as the start of
+inference (candidates refined on the energy), and alone as an explicit baseline (the most probable
+component's mean, preset ``mdn``).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from pydantic import Field
+from torch import nn
+
+from implicit_policy.frozen_config import FrozenConfig
+
+
+class MDNConfig(FrozenConfig):
+    """A mixture of ``components`` diagonal Gaussians, from an MLP of ``hidden_layers`` x ``hidden_size``;
+    standard deviations are at least ``min_std`` (normalised units), so the density stays finite."""
+
+    components: int = Field(4, ge=1)
+    hidden_size: int = Field(256, ge=1)
+    hidden_layers: int = Field(2, ge=1)
+    min_std: float = Field(1e-3, gt=0)
+
+
+def gaussian_mixture_log_density(
+    logits: torch.Tensor, means: torch.Tensor, stds: torch.Tensor, actions: torch.Tensor
+) -> torch.Tensor:
+    """``log sum_k pi_k N(y; mu_k, diag sigma_k^2)`` with ``pi = softmax(logits)``.
+
+    ``logits (B, K)``, ``means``/``stds (B, K, A)``, ``actions (B, M, A)`` -> ``(B, M)``.
+    """
+    z = (actions.unsqueeze(2) - means.unsqueeze(1)) / stds.unsqueeze(1)  # (B, M, K, A)
+    per_dim = -0.5 * z.square() - torch.log(stds).unsqueeze(1) - 0.5 * math.log(2 * math.pi)
+    return torch.logsumexp(torch.log_softmax(logits, dim=-1).unsqueeze(1) + per_dim.sum(-1), dim=-1)
+
+
+def sample_gaussian_mixture(
+    logits: torch.Tensor, means: torch.Tensor, stds: torch.Tensor, uniform: torch.Tensor, normal: torch.Tensor
+) -> torch.Tensor:
+    """Samples ``(B, M, A)`` of the mixture from given noise: ``uniform (B, M)`` picks each sample's
+    component by the inverse of the mixture weights' cumulative sum, ``normal (B, M, A)`` places it. Noise
+    in, so the exported graph and torch draw the same samples."""
+    cumulative = torch.cumsum(torch.softmax(logits, dim=-1), dim=-1)  # (B, K)
+    component = (uniform.unsqueeze(-1) > cumulative.unsqueeze(1)).sum(-1)  # (B, M)
+    component = torch.clamp(component, max=logits.shape[-1] - 1)
+    index = component.unsqueeze(-1).expand(-1, -1, means.shape[-1])
+    return torch.gather(means, 1, index) + torch.gather(stds, 1, index) * normal
+
+
+class MixtureDensityNet(nn.Module):
+    """``obs (B, O) -> (logits (B, K), means (B, K, A), stds (B, K, A))``; ``forward`` gives the most
+    probable component's mean ``(B, A)``, the explicit policy's action."""
+
+    def __init__(self, obs_size: int, action_size: int, config: MDNConfig = MDNConfig()) -> None:
+        super().__init__()
+        self.config, self.action_size = config, action_size
+        sizes = [obs_size] + [config.hidden_size] * config.hidden_layers
+        self.trunk = nn.Sequential(*(m for a, b in zip(sizes, sizes[1:]) for m in (nn.Linear(a, b), nn.ReLU())))
+        k = config.components
+        self.head = nn.Linear(config.hidden_size, k * (1 + 2 * action_size))
+
+    def mixture(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The mixture's parameters for each observation."""
+        k, a = self.config.components, self.action_size
+        out = self.head(self.trunk(obs))
+        logits = out[:, :k]
+        means = out[:, k : k + k * a].reshape(-1, k, a)
+        stds = torch.nn.functional.softplus(out[:, k + k * a :].reshape(-1, k, a)) + self.config.min_std
+        return logits, means, stds
+
+    def log_density(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """``log q(actions (B, M, A) | obs (B, O)) -> (B, M)``."""
+        return gaussian_mixture_log_density(*self.mixture(obs), actions)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        logits, means, _ = self.mixture(obs)
+        best = logits.argmax(dim=-1, keepdim=True).unsqueeze(-1).expand(-1, 1, means.shape[-1])
+        return torch.gather(means, 1, best).squeeze(1)

@@ -1,0 +1,151 @@
+"""Proposal-and-refine: candidates from the energy model's learned proposal ``q(y | x)``, refined on the energy.
+
+Training negatives come from a mixture whose density is known in closed form, so ranking NCE can correct
+for it (``loss.proposal_correction``): the learned proposal's samples, Gaussians around the demonstrated
+action at several scales (near misses that teach the minimum's precise place), and uniform samples (far
+negatives that keep other modes ranked). Acting starts from the proposal's component means and samples,
+moves them by a few Langevin steps on the energy, and returns the candidate of lowest energy.
+
+The energy model must carry a proposal: ``energy.proposal`` set in the run config
+(:class:`~implicit_policy.models.proposal.MDNConfig`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import torch
+from pydantic import Field
+
+from implicit_policy.models.energy import EnergyFn, EnergyWithProposal, GradientFn
+from implicit_policy.models.proposal import MixtureDensityNet, sample_gaussian_mixture
+from implicit_policy.optimizers.base import MethodConfig, lowest_energy, register_method, uniform_actions
+from implicit_policy.optimizers.langevin import (
+    LangevinConfig,
+    StepSchedule,
+    autograd_gradient,
+    chain_step_sizes,
+    run_langevin,
+)
+from implicit_policy.runtime.control_loop import NoiseInputs
+
+
+class ProposalConfig(MethodConfig):
+    """Negatives from the proposal mixture; acting by proposal-and-refine (module docstring)."""
+
+    kind: Literal["proposal"] = "proposal"
+    proposal_samples: int = Field(8, ge=0, description="training: negatives from the learned proposal")
+    local_scales: list[float] = Field(
+        [0.005, 0.02, 0.05, 0.2],
+        description="training: standard deviations (normalised) of Gaussians around the positive",
+    )
+    local_samples: int = Field(2, ge=0, description="training: negatives per local scale")
+    uniform_samples: int = Field(4, ge=0, description="training: uniform negatives in the box")
+    num_samples: int = Field(32, ge=0, description="inference: proposal samples beside its component means")
+    refine: LangevinConfig = Field(
+        LangevinConfig(
+            rule="ibc", iterations=10, noise_scale=0.0, step=StepSchedule(start=0.1, end=0.001), delta_clip=0.05
+        ),
+        description="inference: the Langevin moves of every candidate on the energy (num_samples unused)",
+    )
+
+    def noise_inputs(self, batch: int, action_size: int) -> NoiseInputs:
+        """``candidates_uniform (B, S)`` picks each sample's component, ``candidates_normal (B, S, A)`` places
+        it, ``refine_normal (K, B, C, A)`` moves the ``C = components + S`` candidates (components filled in
+        by the policy from its proposal's size)."""
+        return {
+            "candidates_uniform": ((batch, self.num_samples), 0, "uniform"),
+            "candidates_normal": ((batch, self.num_samples, action_size), 0, "normal"),
+        }
+
+
+def proposal_of(energy: EnergyFn) -> MixtureDensityNet:
+    """The learned proposal an energy model carries; ``ValueError`` saying how to give it one."""
+    if not isinstance(energy, EnergyWithProposal):
+        raise ValueError(
+            "the 'proposal' method needs an energy model with a learned proposal: set energy.proposal "
+            "(e.g. --set 'energy.proposal={\"components\": 4}')"
+        )
+    return energy.proposal
+
+
+def proposal_mixture_log_density(
+    proposal_log_density: torch.Tensor,
+    actions: torch.Tensor,
+    positives: torch.Tensor,
+    config: ProposalConfig,
+    bound: float,
+) -> torch.Tensor:
+    """``log q_mix(y)`` of the negatives' mixture at ``actions (B, M, A)``: the learned proposal (its
+    log-density given, ``(B, M)``), Gaussians around ``positives (B, A)`` at each local scale, and the uniform
+    box ``[-bound, bound]^A``, weighted by their sample counts. ``(B, M)``."""
+    counts = [config.proposal_samples] + [config.local_samples] * len(config.local_scales) + [config.uniform_samples]
+    total = sum(counts)
+    terms = []
+    if config.proposal_samples:
+        terms.append(math.log(config.proposal_samples / total) + proposal_log_density)
+    size = actions.shape[-1]
+    for scale in config.local_scales if config.local_samples else []:
+        z = (actions - positives.unsqueeze(1)) / scale
+        log_normal = (-0.5 * z.square() - math.log(scale) - 0.5 * math.log(2 * math.pi)).sum(-1)
+        terms.append(math.log(config.local_samples / total) + log_normal)
+    if config.uniform_samples:
+        inside = (actions.abs() <= bound).all(-1)
+        log_uniform = torch.full_like(inside, -size * math.log(2 * bound), dtype=actions.dtype)
+        terms.append(math.log(config.uniform_samples / total) + log_uniform.masked_fill(~inside, -math.inf))
+    return torch.logsumexp(torch.stack(terms), dim=0)
+
+
+@register_method(ProposalConfig, negatives=True, acts=True)
+class ProposalOptimizer:
+    """Negatives with their density (:meth:`sample_with_density`) and proposal-and-refine inference."""
+
+    def __init__(self, config: ProposalConfig, action_size: int, bound: float) -> None:
+        self.config, self.action_size, self.bound = config, action_size, bound
+        if config.proposal_samples + config.local_samples * len(config.local_scales) + config.uniform_samples < 1:
+            raise ValueError(
+                "sampler 'proposal' draws no negatives: raise proposal_samples, local_samples or uniform_samples"
+            )
+
+    @torch.no_grad()
+    def sample_with_density(
+        self, energy: EnergyFn, obs: torch.Tensor, positives: torch.Tensor, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Negatives ``(B, M, A)`` for observations ``obs (B, O)`` and demonstrated actions ``positives (B, A)``,
+        and the mixture's log-density at the positive ``(B,)`` and at the negatives ``(B, M)``."""
+        cfg, batch, device = self.config, len(obs), obs.device
+        proposal = proposal_of(energy) if cfg.proposal_samples else None
+        mixture = proposal.mixture(obs) if proposal is not None else None
+        parts = []
+        if mixture is not None:
+            uniform = torch.rand(batch, cfg.proposal_samples, generator=generator, device=device)
+            normal = torch.randn(batch, cfg.proposal_samples, self.action_size, generator=generator, device=device)
+            parts.append(sample_gaussian_mixture(*mixture, uniform, normal))
+        for scale in cfg.local_scales if cfg.local_samples else []:
+            noise = torch.randn(batch, cfg.local_samples, self.action_size, generator=generator, device=device)
+            parts.append(positives.unsqueeze(1) + scale * noise)
+        if cfg.uniform_samples:
+            parts.append(uniform_actions(batch, cfg.uniform_samples, self.action_size, self.bound, generator, device))
+        negatives = torch.cat(parts, dim=1)
+        candidates = torch.cat([positives.unsqueeze(1), negatives], dim=1)
+        learned = (
+            proposal.log_density(obs, candidates)
+            if proposal is not None
+            else torch.zeros(candidates.shape[:2], device=device)
+        )
+        log_q = proposal_mixture_log_density(learned, candidates, positives, cfg, self.bound)
+        return negatives, log_q[:, 0], log_q[:, 1:]
+
+    def infer(
+        self, energy: EnergyFn, obs: torch.Tensor, noise: dict[str, torch.Tensor], gradient: GradientFn | None = None
+    ) -> torch.Tensor:
+        """The proposal's component means and samples, refined on the energy; the lowest-energy one ``(B, A)``."""
+        logits, means, stds = proposal_of(energy).mixture(obs)
+        samples = sample_gaussian_mixture(logits, means, stds, noise["candidates_uniform"], noise["candidates_normal"])
+        candidates = torch.cat([means, samples], dim=1).clamp(-self.bound, self.bound)
+        refine = self.config.refine
+        steps = chain_step_sizes(refine)
+        still = torch.zeros(len(steps), *candidates.shape, device=candidates.device, dtype=candidates.dtype)
+        moved = run_langevin(gradient or autograd_gradient(energy), obs, candidates, still, steps, refine, self.bound)
+        return lowest_energy(moved, energy(obs, moved))

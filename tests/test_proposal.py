@@ -1,0 +1,142 @@
+"""The learned proposal, its negatives and ranking NCE, proposal-and-refine inference, and decision points:
+each equation against a hand-computed case, the mixture's density against Monte Carlo, and the new
+presets end to end (train, act, export, onnxruntime)."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from implicit_policy import ExplicitPolicy, ImplicitPolicy, OnnxPolicy, export_argmin
+from implicit_policy.models.energy import EnergyNetConfig
+from implicit_policy.models.losses import ranking_nce_loss
+from implicit_policy.models.proposal import MDNConfig, gaussian_mixture_log_density, sample_gaussian_mixture
+from implicit_policy.optimizers.proposal import ProposalConfig, proposal_mixture_log_density
+from implicit_policy.presets import preset
+from implicit_policy.training.batches import decision_points, drop_history
+from implicit_policy.training.trainer import train
+from tiny import tiny_config
+
+
+def test_mixture_log_density_on_a_hand_case():
+    # two components in 1-D, weights 1/4 and 3/4, N(0, 1) and N(2, 0.5^2), evaluated at y = 1
+    logits = torch.tensor([[math.log(1.0), math.log(3.0)]])
+    means = torch.tensor([[[0.0], [2.0]]])
+    stds = torch.tensor([[[1.0], [0.5]]])
+    by_hand = 0.25 * math.exp(-0.5) / math.sqrt(2 * math.pi) + 0.75 * math.exp(-2.0) / (0.5 * math.sqrt(2 * math.pi))
+    got = gaussian_mixture_log_density(logits, means, stds, torch.tensor([[[1.0]]]))
+    assert got.item() == pytest.approx(math.log(by_hand), rel=1e-6)
+
+
+def test_mixture_samples_pick_components_by_their_weights():
+    logits = torch.log(torch.tensor([[0.2, 0.8]]))
+    means, stds = torch.tensor([[[-5.0], [5.0]]]), torch.full((1, 2, 1), 1e-3)
+    uniform = torch.tensor([[0.1, 0.19, 0.21, 0.9]])
+    samples = sample_gaussian_mixture(logits, means, stds, uniform, torch.zeros(1, 4, 1))
+    assert samples.squeeze().tolist() == [-5.0, -5.0, 5.0, 5.0]
+
+
+def test_ranking_nce_logits_on_a_hand_case():
+    positive, negative = torch.tensor([1.0]), torch.tensor([[2.0, 0.5]])
+    log_q_pos, log_q_neg = torch.tensor([-1.0]), torch.tensor([[0.0, -2.0]])
+    logits = [-1.0 + 1.0, -2.0 - 0.0, -0.5 + 2.0]  # -E - log q, the positive's included
+    by_hand = -logits[0] + math.log(sum(math.exp(v) for v in logits))
+    assert ranking_nce_loss(positive, negative, log_q_pos, log_q_neg).item() == pytest.approx(by_hand, rel=1e-6)
+
+
+def test_the_negatives_mixture_density_integrates_to_one():
+    """Monte Carlo over the box [-3, 3]^2 (the Gaussians' mass outside it is negligible)."""
+    config = ProposalConfig(proposal_samples=3, local_scales=[0.05, 0.3], local_samples=2, uniform_samples=4)
+    bound, half = 1.1, 3.0
+    generator = torch.Generator().manual_seed(0)
+    points = (torch.rand(1, 400_000, 2, generator=generator) * 2 - 1) * half
+    positive = torch.tensor([[0.3, -0.4]])
+    learned = gaussian_mixture_log_density(
+        torch.zeros(1, 2), torch.tensor([[[0.5, 0.5], [-0.5, 0.0]]]), torch.full((1, 2, 2), 0.4), points
+    )
+    density = proposal_mixture_log_density(learned, points, positive, config, bound).exp()
+    assert density.mean().item() * (2 * half) ** 2 == pytest.approx(1.0, abs=0.02)
+
+
+def test_decision_points_are_episode_starts_and_action_jumps():
+    lengths = np.array([4, 3])
+    actions = np.array([[0.0], [0.0], [0.9], [0.9], [0.5], [0.55], [0.55]])
+    assert decision_points(lengths, actions, threshold=0.2).tolist() == [0, 2, 4]
+
+
+def test_history_dropout_shows_a_window_as_an_episode_start():
+    windows = torch.arange(12.0).reshape(2, 6)  # 2 rows, 3 frames of 2
+    generator = torch.Generator().manual_seed(0)
+    assert torch.equal(
+        drop_history(windows, 3, 1.0, generator), torch.tensor([[4.0, 5, 4, 5, 4, 5], [10, 11, 10, 11, 10, 11]])
+    )
+    assert torch.equal(drop_history(windows, 3, 0.0, generator), windows)
+
+
+PROPOSAL = EnergyNetConfig(hidden_size=16, proposal=MDNConfig(components=3, hidden_size=16))
+
+
+@pytest.mark.parametrize("correction", [True, False])
+def test_proposal_recipe_trains_acts_and_exports_with_onnx_parity(demos_2d, tmp_path, correction):
+    config = tiny_config(
+        n_obs_steps=2,
+        steps=6,
+        energy=PROPOSAL,
+        sampler=ProposalConfig(proposal_samples=4, local_samples=1, uniform_samples=2),
+        inference=ProposalConfig(num_samples=6),
+        loss={"kind": "info_nce", "proposal_correction": correction},
+        batch={"decision_fraction": 0.25, "history_dropout": 0.2},
+    )
+    result = train(config, demos_2d, tmp_path / "run", progress=False)
+    assert all(np.isfinite(result.losses))
+    policy = ImplicitPolicy.load(tmp_path / "run", seed=7)
+    obs = np.random.default_rng(0).uniform(0, 1, (5, 8)).astype(np.float32)
+    actions = policy.act(obs)
+    onnx = OnnxPolicy(export_argmin(policy, tmp_path / "p.onnx"), seed=7)
+    np.testing.assert_allclose(onnx.act(obs), actions, atol=1e-5)
+
+
+def test_the_proposal_method_needs_an_energy_model_with_a_proposal(demos_2d, tmp_path):
+    config = tiny_config(sampler=ProposalConfig(proposal_samples=2))
+    with pytest.raises(ValueError, match="set energy.proposal"):
+        train(config, demos_2d, tmp_path / "run", progress=False)
+
+
+@pytest.mark.parametrize("name", ["mdn", "proposal"])
+def test_new_presets_train_act_and_export(demos_2d, tmp_path, name):
+    config = preset(name).updated(steps=4, eval_every=0, eval_episodes=2, checkpoint_every=4)
+    train(config, demos_2d, tmp_path / "run", progress=False)
+    policy = ExplicitPolicy.load(tmp_path / "run") if name == "mdn" else ImplicitPolicy.load(tmp_path / "run")
+    obs = np.full((2, 8), 0.5, np.float32)
+    np.testing.assert_allclose(
+        OnnxPolicy(export_argmin(policy, tmp_path / "p.onnx")).act(obs), policy.act(obs), atol=1e-5
+    )
+
+
+def test_search_or_model_probe_reports_energies_and_decision_points(demos_2d, tmp_path, capsys):
+    from implicit_policy.cli import main
+
+    train(tiny_config(n_obs_steps=2, steps=6), demos_2d, tmp_path / "run", progress=False)
+    demos_2d.save(tmp_path / "d.npz")
+    code = main(
+        [
+            "diagnose",
+            "--policy",
+            str(tmp_path / "run"),
+            "--data",
+            str(tmp_path / "d.npz"),
+            "--states",
+            "40",
+            "--json",
+            str(tmp_path / "probe.json"),
+        ]
+    )
+    assert code == 0
+    import json
+
+    rows = json.loads((tmp_path / "probe.json").read_text())["rows"]
+    assert {r["search"] for r in rows} == {"policy's inference", "long search"}
+    assert {r["states_in"] for r in rows} == {"all", "decision points", "elsewhere"}
+    assert all(0 <= r["search_failure"] <= 1 and r["median_distance"] >= 0 for r in rows)
+    assert "search failure" in capsys.readouterr().out
