@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from implicit_policy.atomic import atomic_write_text
-from implicit_policy.config import DFOConfig, InferenceConfig, LangevinConfig
+from implicit_policy.config import DFOConfig, InferenceConfig, LangevinConfig, ProposalConfig
 from implicit_policy.evaluation.evaluate import evaluate
 from implicit_policy.policies.export import export_argmin
 from implicit_policy.policies.torch_policy import ImplicitPolicy
@@ -34,6 +34,10 @@ SWEEP: dict[str, InferenceConfig] = {
     "langevin 16x10": LangevinConfig(num_samples=16, iterations=10, noise_scale=0.01),
     "langevin 64x10": LangevinConfig(num_samples=64, iterations=10, noise_scale=0.01),
     "langevin 64x5": LangevinConfig(num_samples=64, iterations=5, noise_scale=0.01),
+    "proposal 32x10": ProposalConfig(num_samples=32),
+    "proposal 16x5": ProposalConfig(
+        num_samples=16, refine=ProposalConfig().refine.model_copy(update={"iterations": 5})
+    ),
 }
 
 
@@ -54,6 +58,10 @@ def energy_flops(policy: ImplicitPolicy, batch: int) -> float:
     """FLOPs of the energy evaluations in one ``act`` over ``batch`` observations (2 per multiply-add;
     a Langevin iteration's explicit gradient counted as one more forward pass)."""
     cfg, net = policy.header.inference, policy.energy
+    candidates_per_row = cfg.num_samples
+    if isinstance(cfg, ProposalConfig):  # the proposal's means join its samples; its own net is not counted
+        candidates_per_row += net.proposal.config.components
+        cfg, net = cfg.refine, net.energy
     first = net.projection if hasattr(net, "projection") else net.layers[0]
     obs_weights = first.weight.shape[0] * (first.weight.shape[1] - policy.action_size)  # computed once per row
     all_weights = sum(m.weight.numel() for m in net.modules() if isinstance(m, torch.nn.Linear))
@@ -62,7 +70,7 @@ def energy_flops(policy: ImplicitPolicy, batch: int) -> float:
         evaluations, passes = cfg.iterations + 1, 1
     else:
         evaluations, passes = cfg.iterations, 2
-    candidates = batch * cfg.num_samples
+    candidates = batch * candidates_per_row
     return float(evaluations * passes * (candidates * per_candidate + batch * per_row) + candidates * per_candidate)
 
 
@@ -133,10 +141,12 @@ def main() -> None:
             )
             if args.success:
                 row["success"] = evaluate(onnx_policy, env_id, args.episodes, 1000)["success_rate"]
-                warm = config.model_copy(update={"warm_start_fraction": 0.25})
-                warm_policy = ImplicitPolicy.load(args.policy, inference=warm, device=args.device)
-                row["success_warm"] = evaluate(warm_policy, env_id, args.episodes, 1000)["success_rate"]
-                line += f"{row['success']:>9.0%}{row['success_warm']:>7.0%}"
+                line += f"{row['success']:>9.0%}"
+                if "warm_start_fraction" in type(config).model_fields:
+                    warm = config.model_copy(update={"warm_start_fraction": 0.25})
+                    warm_policy = ImplicitPolicy.load(args.policy, inference=warm, device=args.device)
+                    row["success_warm"] = evaluate(warm_policy, env_id, args.episodes, 1000)["success_rate"]
+                    line += f"{row['success_warm']:>7.0%}"
             print(line, flush=True)
             rows.append(row)
     if args.json:

@@ -1,13 +1,15 @@
 """Nothing a policy reads can be edited silently: checkpoint headers and exported ONNX metadata carry
 digests over everything, and a deliberate change of inference settings goes through the API."""
 
+import hashlib
 import json
 import shutil
 
 import onnx
 import pytest
+from pydantic_core import to_json
 
-from implicit_policy import ImplicitPolicy, OnnxPolicy, export_argmin
+from implicit_policy import ImplicitPolicy, OnnxPolicy, export_argmin, load_policy
 from implicit_policy.config import LangevinConfig
 from implicit_policy.policies.checkpoint import CheckpointError, resolve_checkpoint
 from implicit_policy.training.trainer import train
@@ -96,3 +98,20 @@ def test_a_second_training_into_a_locked_folder_is_refused_and_a_dead_holder_doe
 def test_an_unedited_export_loads(checkpoint, tmp_path):
     policy = OnnxPolicy(export_argmin(ImplicitPolicy.load(checkpoint), tmp_path / "p.onnx"))
     assert policy.act([0.5] * 8).shape == (2,)
+
+
+def test_a_checkpoint_written_before_a_config_field_existed_still_verifies(checkpoint, tmp_path):
+    """An older version wrote no ``batch`` section nor ``energy.proposal``: its digest covered the fields it
+    had. Such a checkpoint loads (the new fields take their defaults); tampering with it is still refused."""
+    old = tmp_path / "old"
+    shutil.copytree(checkpoint, old)
+    stored = json.loads((old / "config.json").read_text())
+    del stored["train"]["batch"], stored["energy"]["proposal"], stored["train"]["energy"]["proposal"]
+    stored["header_sha256"] = ""
+    stored["header_sha256"] = hashlib.sha256(to_json(stored)).hexdigest()
+    (old / "config.json").write_text(json.dumps(stored))
+    assert load_policy(old).header.train.batch.decision_fraction == 0.0
+    stored["train"]["steps"] += 1
+    (old / "config.json").write_text(json.dumps(stored))
+    with pytest.raises(CheckpointError, match="changed after it was written"):
+        load_policy(old)

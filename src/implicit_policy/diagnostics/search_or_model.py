@@ -29,6 +29,7 @@ LONG_SEARCH = LangevinConfig(
 """The long search of the probe: 256 Langevin chains of 100 steps."""
 
 
+@torch.no_grad()
 def _probe(policy: TorchPolicy, windows: torch.Tensor, demonstrated: torch.Tensor, seed: int) -> dict[str, np.ndarray]:
     """Per state: the found action's distance to the demonstrated one (raw units), and for an energy model
     both energies."""
@@ -41,10 +42,9 @@ def _probe(policy: TorchPolicy, windows: torch.Tensor, demonstrated: torch.Tenso
     raw_found = policy.torch_normalizer.denormalize_actions(found)
     out = {"distance": (raw_found - demonstrated).norm(dim=-1).numpy()}
     if isinstance(policy, ImplicitPolicy):
-        with torch.no_grad():
-            target = policy.torch_normalizer.normalize_actions(demonstrated)
-            out["found_energy"] = policy.energy(obs, found.unsqueeze(1))[:, 0].numpy()
-            out["demonstrated_energy"] = policy.energy(obs, target.unsqueeze(1))[:, 0].numpy()
+        target = policy.torch_normalizer.normalize_actions(demonstrated)
+        out["found_energy"] = policy.energy(obs, found.unsqueeze(1))[:, 0].numpy()
+        out["demonstrated_energy"] = policy.energy(obs, target.unsqueeze(1))[:, 0].numpy()
     return out
 
 
@@ -55,7 +55,7 @@ def _summary(probe: dict[str, np.ndarray], rows: np.ndarray, tolerance: float) -
         "median_distance": float(np.median(distance)),
         "within_tolerance": float(np.mean(distance < tolerance)),
     }
-    if "found_energy" in probe:
+    if "found_energy" in probe:  # energy models only
         summary["search_failure"] = float(np.mean(probe["demonstrated_energy"][rows] < probe["found_energy"][rows]))
     return summary
 

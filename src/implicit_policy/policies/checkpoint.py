@@ -13,9 +13,11 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_core import to_json
 from safetensors import SafetensorError
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
@@ -57,9 +59,21 @@ class CheckpointHeader(BaseModel):
     weights_sha256: str = ""
     header_sha256: str = Field("", description="digest of everything above (weights digest included); format 2 on")
 
-    def digest(self) -> str:
-        """sha256 of this header with ``header_sha256`` blank: covers every field a policy reads."""
-        return hashlib.sha256(self.model_copy(update={"header_sha256": ""}).model_dump_json().encode()).hexdigest()
+    def digest(self, stored: dict[str, Any] | None = None) -> str:
+        """sha256 of this header with ``header_sha256`` blank: covers every field a policy reads. ``stored``,
+        the JSON object a checkpoint was read from, limits it to the fields that file has: a checkpoint
+        written before a config field was added still verifies (the new field takes its default)."""
+        dumped = self.model_copy(update={"header_sha256": ""}).model_dump(mode="json")
+        if stored is not None:
+            dumped = _fields_of(dumped, stored)
+        return hashlib.sha256(to_json(dumped)).hexdigest()
+
+
+def _fields_of(dumped: Any, stored: Any) -> Any:
+    """``dumped`` with only the keys ``stored`` has, at every level of nesting."""
+    if not isinstance(dumped, dict) or not isinstance(stored, dict):
+        return dumped
+    return {key: _fields_of(value, stored[key]) for key, value in dumped.items() if key in stored}
 
 
 def resolve_checkpoint(path: str | os.PathLike, latest: bool = False) -> Path:
@@ -135,7 +149,8 @@ def read_checkpoint(
         if not needed.is_file():
             raise CheckpointError(f"checkpoint {folder} lacks {needed.name}")
     try:
-        header = CheckpointHeader.model_validate(json.loads(config_path.read_text()))
+        stored = json.loads(config_path.read_text())
+        header = CheckpointHeader.model_validate(stored)
     except json.JSONDecodeError as err:
         raise CheckpointError(f"{config_path} is not valid JSON (truncated?): {err}") from err
     except ValidationError as err:
@@ -147,7 +162,7 @@ def read_checkpoint(
             f"{config_path} has format_version {header.format_version}; this version reads "
             f"{', '.join(map(str, READABLE_VERSIONS))}"
         )
-    if header.format_version >= 2 and header.header_sha256 != header.digest():
+    if header.format_version >= 2 and header.header_sha256 != header.digest(stored):
         raise CheckpointError(
             f"{config_path} was changed after it was written (its sha256 does not match); to act "
             "with other inference settings, pass them to ImplicitPolicy.load(..., inference=...)"

@@ -443,7 +443,7 @@ class Trainer:
 def _differing_fields(recorded: dict, current: dict, prefix: str = "") -> list[str]:
     """Dotted names of the fields whose values differ between two config dumps."""
     names = []
-    for key in sorted(set(recorded) | set(current)):
+    for key in sorted(recorded):  # a field added since the run started takes its default: not a difference
         a, b = recorded.get(key), current.get(key)
         if isinstance(a, dict) and isinstance(b, dict):
             names += _differing_fields(a, b, f"{prefix}{key}.")
