@@ -35,9 +35,7 @@ SWEEP: dict[str, InferenceConfig] = {
     "langevin 64x10": LangevinConfig(num_samples=64, iterations=10, noise_scale=0.01),
     "langevin 64x5": LangevinConfig(num_samples=64, iterations=5, noise_scale=0.01),
     "proposal 32x10": ProposalConfig(num_samples=32),
-    "proposal 16x5": ProposalConfig(
-        num_samples=16, refine=ProposalConfig().refine.model_copy(update={"iterations": 5})
-    ),
+    "proposal 16x5": ProposalConfig(num_samples=16, refine_steps=5),
 }
 
 
@@ -56,22 +54,21 @@ def percentiles(policy, obs: np.ndarray, repeats: int) -> tuple[float, float]:
 
 def energy_flops(policy: ImplicitPolicy, batch: int) -> float:
     """FLOPs of the energy evaluations in one ``act`` over ``batch`` observations (2 per multiply-add;
-    a Langevin iteration's explicit gradient counted as one more forward pass)."""
+    a gradient step's explicit gradient counted as one more forward pass; a proposal net not counted)."""
     cfg, net = policy.header.inference, policy.energy
-    candidates_per_row = cfg.num_samples
-    if isinstance(cfg, ProposalConfig):  # the proposal's means join its samples; its own net is not counted
-        candidates_per_row += net.proposal.config.components
-        cfg, net = cfg.refine, net.energy
+    if isinstance(cfg, ProposalConfig):  # the proposal's component means join its samples
+        candidates, evaluations, passes = cfg.num_samples + net.proposal.config.components, cfg.refine_steps, 2
+        net = net.energy
+    elif isinstance(cfg, DFOConfig):
+        candidates, evaluations, passes = cfg.num_samples, cfg.iterations + 1, 1
+    else:
+        candidates, evaluations, passes = cfg.num_samples, cfg.iterations, 2
     first = net.projection if hasattr(net, "projection") else net.layers[0]
     obs_weights = first.weight.shape[0] * (first.weight.shape[1] - policy.action_size)  # computed once per row
     all_weights = sum(m.weight.numel() for m in net.modules() if isinstance(m, torch.nn.Linear))
     per_candidate, per_row = 2 * (all_weights - obs_weights), 2 * obs_weights
-    if isinstance(cfg, DFOConfig):
-        evaluations, passes = cfg.iterations + 1, 1
-    else:
-        evaluations, passes = cfg.iterations, 2
-    candidates = batch * candidates_per_row
-    return float(evaluations * passes * (candidates * per_candidate + batch * per_row) + candidates * per_candidate)
+    total = batch * candidates
+    return float(evaluations * passes * (total * per_candidate + batch * per_row) + total * per_candidate)
 
 
 def matmul_flops_per_second(size: int = 512, repeats: int = 50) -> float:

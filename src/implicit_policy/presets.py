@@ -97,7 +97,7 @@ PRESETS |= {
 PRESETS["proposal"] = TrainConfig(
     # A learned proposal (4-Gaussian MDN) beside a 256x2 energy net; negatives from the proposal, from
     # Gaussians around the demonstration at four scales, and uniform, with ranking NCE's correction; acting
-    # by the proposal's means and samples refined by 10 noise-free Langevin steps; no MCMC in training.
+    # by the proposal's means and samples refined by 10 normalised-gradient steps on E; no MCMC in training.
     n_obs_steps=2,
     energy=EnergyNetConfig(hidden_size=256, proposal=MDNConfig(components=4, hidden_size=256)),
     sampler=ProposalConfig(

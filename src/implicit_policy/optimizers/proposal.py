@@ -21,13 +21,7 @@ from pydantic import Field
 from implicit_policy.models.energy import EnergyFn, EnergyWithProposal, GradientFn
 from implicit_policy.models.proposal import MixtureDensityNet, sample_gaussian_mixture
 from implicit_policy.optimizers.base import MethodConfig, lowest_energy, register_method, uniform_actions
-from implicit_policy.optimizers.langevin import (
-    LangevinConfig,
-    StepSchedule,
-    autograd_gradient,
-    chain_step_sizes,
-    run_langevin,
-)
+from implicit_policy.optimizers.langevin import StepSchedule, autograd_gradient, polynomial_step_size
 from implicit_policy.runtime.control_loop import NoiseInputs
 
 
@@ -43,11 +37,9 @@ class ProposalConfig(MethodConfig):
     local_samples: int = Field(2, ge=0, description="training: negatives per local scale")
     uniform_samples: int = Field(4, ge=0, description="training: uniform negatives in the box")
     num_samples: int = Field(32, ge=0, description="inference: proposal samples beside its component means")
-    refine: LangevinConfig = Field(
-        LangevinConfig(
-            rule="ibc", iterations=10, noise_scale=0.0, step=StepSchedule(start=0.1, end=0.001), delta_clip=0.05
-        ),
-        description="inference: the Langevin moves of every candidate on the energy (num_samples unused)",
+    refine_steps: int = Field(10, ge=0, description="inference: normalised-gradient steps of every candidate on E")
+    refine_step: StepSchedule = Field(
+        StepSchedule(start=0.05, end=0.001), description="inference: length of each step (normalised units)"
     )
 
     def noise_inputs(self, batch: int, action_size: int) -> NoiseInputs:
@@ -144,8 +136,28 @@ class ProposalOptimizer:
         logits, means, stds = proposal_of(energy).mixture(obs)
         samples = sample_gaussian_mixture(logits, means, stds, noise["candidates_uniform"], noise["candidates_normal"])
         candidates = torch.cat([means, samples], dim=1).clamp(-self.bound, self.bound)
-        refine = self.config.refine
-        steps = chain_step_sizes(refine)
-        still = torch.zeros(len(steps), *candidates.shape, device=candidates.device, dtype=candidates.dtype)
-        moved = run_langevin(gradient or autograd_gradient(energy), obs, candidates, still, steps, refine, self.bound)
+        moved = refine_on_energy(
+            gradient or autograd_gradient(energy),
+            obs,
+            candidates,
+            self.config.refine_steps,
+            self.config.refine_step,
+            self.bound,
+        )
         return lowest_energy(moved, energy(obs, moved))
+
+
+def normalized_gradient_step(y: torch.Tensor, grad: torch.Tensor, length: float) -> torch.Tensor:
+    """``y - length * g / |g|`` per candidate (``(B, M, A)``): a step of a fixed length downhill, whatever the
+    energy's scale (ranking NCE's energies can span hundreds of nats, where a plain gradient step overshoots)."""
+    return y - length * grad / grad.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+
+
+def refine_on_energy(
+    gradient: GradientFn, obs: torch.Tensor, y: torch.Tensor, steps: int, schedule: StepSchedule, bound: float
+) -> torch.Tensor:
+    """``steps`` normalised-gradient steps of candidates ``y (B, M, A)``, lengths decaying by ``schedule``,
+    each result kept in the box ``[-bound, bound]``."""
+    for k in range(steps):
+        y = normalized_gradient_step(y, gradient(obs, y), polynomial_step_size(k, steps, schedule)).clamp(-bound, bound)
+    return y
