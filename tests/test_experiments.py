@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import matplotlib.image
+import numpy as np
 import pytest
 
 from implicit_policy.diagnostics.plots import plot_success_curves, plot_success_vs_dimension
@@ -88,3 +89,22 @@ def test_run_summary_lists_the_changes_from_the_base_preset(demos_2d, tmp_path):
     assert "`n_obs_steps=4`" in row and "`steps=4`" in row and "torch_threads" not in row
     summary = json.loads((tmp_path / "s.json").read_text())["runs"][0]
     assert [step for step, _ in summary["curve"]] == [2, 4] and summary["test_success"] is None
+
+
+def test_tests_never_replay_a_demonstration_episode():
+    from implicit_policy import Demonstrations
+    from implicit_policy.experiments.trials import TEST_SEED, test_seed_for
+
+    def demos(count):
+        return Demonstrations(
+            observations=np.zeros((count, 1), np.float32),
+            actions=np.zeros((count, 1), np.float32),
+            episode_lengths=np.ones(count, np.int64),
+            episode_seeds=np.arange(count, dtype=np.int64),
+            episode_successes=np.ones(count, bool),
+            env_id="X-v0",
+            seed=0,
+        )
+
+    assert test_seed_for(demos(300), 100) == TEST_SEED
+    assert test_seed_for(demos(2000), 100) == 10_000

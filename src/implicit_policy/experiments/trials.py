@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from implicit_policy.atomic import atomic_write_csv, atomic_write_text
 from implicit_policy.config import TrainConfig
 from implicit_policy.data import Demonstrations, load_demonstrations
@@ -28,6 +30,16 @@ from implicit_policy.training.trainer import train
 
 TEST_SEED = 1000
 """Test episodes use seeds 1000, 1001, ...: never demonstrations (0 ..) nor validation (100000 ..)."""
+
+
+def test_seed_for(demos: Demonstrations, episodes: int) -> int:
+    """The first test episode seed: :data:`TEST_SEED`, or, where the demonstrations' own episode seeds reach
+    into ``TEST_SEED .. TEST_SEED + episodes - 1`` (2,000 demonstrations from seed 0 do), the first multiple
+    of 10000 above them: a test never replays a training episode."""
+    seeds = demos.episode_seeds
+    if not np.any((seeds >= TEST_SEED) & (seeds < TEST_SEED + episodes)):
+        return TEST_SEED
+    return int(seeds.max()) // 10_000 * 10_000 + 10_000
 
 
 @dataclass(frozen=True)
@@ -75,7 +87,8 @@ def run_trial(trial: Trial, on_validation: Callable[[int, float], None] | None =
     resume = (run_dir / "latest").exists()
     trained = train(trial.config, demos, run_dir, resume=resume, progress=False, on_validation=on_validation)
     policy = load_policy(run_dir, seed=trial.seed)
-    test = evaluate(policy, demos.env_id, trial.test_episodes, TEST_SEED)
+    test_seed = test_seed_for(demos, trial.test_episodes)
+    test = evaluate(policy, demos.env_id, trial.test_episodes, test_seed)
     curve = validation_curve(run_dir)
     result = {
         "method": trial.method,
