@@ -247,8 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="implicit-policy",
         description="Implicit (energy-based) behaviour-cloned policies: collect demonstrations, train, evaluate "
-        "closed-loop in Gymnasium, export to ONNX. Typical run: collect, then train --preset "
-        "ibc-langevin, then eval, then export.",
+        "closed-loop in Gymnasium, export to ONNX. Typical run: collect, then train (--preset proposal, "
+        "the default, or ibc-langevin, ...), then eval, then export.",
     )
     parser.add_argument("--version", action="version", version=f"implicit-policy {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -339,7 +339,7 @@ def build_parser() -> argparse.ArgumentParser:
     diagnose.set_defaults(run=_diagnose)
 
     config = commands.add_parser("config", help="print a preset's full config as JSON, to edit and pass to --config")
-    config.add_argument("--preset", default="ibc-langevin")
+    config.add_argument("--preset", default="proposal")
     config.set_defaults(run=_config)
     return parser
 
@@ -347,8 +347,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--preset",
-        help="ibc-langevin (default), dfo, correct-langevin, ibc-mas, correct-mas, "
-        "correct-mas-maxent, or mse (the explicit regression baseline)",
+        help="proposal (default), ibc-langevin, dfo, correct-langevin, ibc-mas, correct-mas, correct-mas-maxent, "
+        "ibc-reference, or the explicit baselines mse and mdn",
     )
     parser.add_argument("--config", help="a TrainConfig JSON file instead of a preset")
     parser.add_argument("--steps", type=int, help="override the number of training steps")

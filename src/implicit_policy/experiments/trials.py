@@ -100,6 +100,7 @@ def run_trial(trial: Trial, on_validation: Callable[[int, float], None] | None =
         "final_validation": curve[-1][1] if curve else None,
         "best_validation": max(s for _, s in curve) if curve else None,
         "test_success": test["success_rate"],
+        "test_seed": test_seed,
         "test_episodes": trial.test_episodes,
     } | {f"test_{name}": test[name] for name in hooks_for(demos.env_id).labels if name in test}
     atomic_write_text(result_path, json.dumps(result, indent=2))
