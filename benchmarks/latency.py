@@ -56,9 +56,10 @@ def energy_flops(policy: ImplicitPolicy, batch: int) -> float:
     """FLOPs of the energy evaluations in one ``act`` over ``batch`` observations (2 per multiply-add;
     a gradient step's explicit gradient counted as one more forward pass; a proposal net not counted)."""
     cfg, net = policy.header.inference, policy.energy
+    proposal = getattr(net, "proposal", None)  # an energy model with a learned proposal: count its energy net
+    net = getattr(net, "energy", net)
     if isinstance(cfg, ProposalConfig):  # the proposal's component means join its samples
-        candidates, evaluations, passes = cfg.num_samples + net.proposal.config.components, cfg.refine_steps, 2
-        net = net.energy
+        candidates, evaluations, passes = cfg.num_samples + proposal.config.components, cfg.refine_steps, 2
     elif isinstance(cfg, DFOConfig):
         candidates, evaluations, passes = cfg.num_samples, cfg.iterations + 1, 1
     else:
