@@ -7,11 +7,12 @@ import pytest
 from gymnasium import spaces
 
 from implicit_policy import ImplicitPolicy
-from implicit_policy.config import EnergyNetConfig, LangevinConfig, OptimConfig, TrainConfig
+from implicit_policy.config import EnergyNetConfig, LangevinConfig, OptimConfig
 from implicit_policy.data.collect import demonstrations_from_rollouts
 from implicit_policy.evaluation.evaluate import evaluate
 from implicit_policy.evaluation.rollout import rollout
 from implicit_policy.training.trainer import train
+from tiny import tiny_config
 
 ENV_ID = "ReachLineTest-v0"
 
@@ -50,7 +51,7 @@ def test_trains_and_evaluates_on_an_env_it_did_not_write(tmp_path):
     assert runs.success_rate == 1.0 and len(set(runs.lengths.tolist())) > 1  # episodes of different lengths
     demos = demonstrations_from_rollouts(runs, ENV_ID, seed=0)
     assert demos.episode_lengths.tolist() == runs.lengths.tolist()
-    config = TrainConfig(
+    config = tiny_config(
         energy=EnergyNetConfig(hidden_size=32),
         sampler=LangevinConfig(num_samples=4, iterations=3),
         inference=LangevinConfig(num_samples=16, iterations=3, noise_scale=0.01),

@@ -18,21 +18,19 @@ from implicit_policy.config import (
 )
 from implicit_policy.data.demonstrations import observation_windows
 from implicit_policy.training.trainer import Trainer, train
+from tiny import tiny_config
 
 INFERENCE = LangevinConfig(num_samples=8, iterations=3, noise_scale=0.01)
 
 
 def _config(**options) -> TrainConfig:
-    return TrainConfig(
+    return tiny_config(
         **{
             "energy": EnergyNetConfig(hidden_size=32),
             "sampler": LangevinConfig(num_samples=4, iterations=3),
             "inference": INFERENCE,
             "optim": OptimConfig(batch_size=32),
             "steps": 20,
-            "eval_every": 0,
-            "eval_episodes": 0,
-            "checkpoint_every": 20,
         }
         | options
     )

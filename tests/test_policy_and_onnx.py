@@ -25,6 +25,7 @@ from implicit_policy.policies.checkpoint import CheckpointError
 from implicit_policy.policies.export import RawEnergy, argmin_module
 from implicit_policy.runtime.control_loop import draw_noise
 from implicit_policy.training.trainer import train
+from tiny import tiny_config
 
 INFERENCE = {
     "dfo": DFOConfig(num_samples=32, iterations=2),
@@ -33,15 +34,15 @@ INFERENCE = {
 
 
 def _trained(tmp_path_factory, demos, **options) -> Path:
-    config = TrainConfig(
-        energy=EnergyNetConfig(hidden_size=32),
-        sampler=LangevinConfig(num_samples=4, iterations=3),
-        optim=OptimConfig(batch_size=32),
-        steps=30,
-        eval_every=0,
-        eval_episodes=0,
-        checkpoint_every=30,
-        **options,
+    config = tiny_config(
+        **{
+            "energy": EnergyNetConfig(hidden_size=32),
+            "sampler": LangevinConfig(num_samples=4, iterations=3),
+            "inference": TrainConfig().inference,
+            "optim": OptimConfig(batch_size=32),
+            "steps": 30,
+        }
+        | options
     )
     path = tmp_path_factory.mktemp("run")
     train(config, demos, path, progress=False)

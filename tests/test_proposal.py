@@ -62,7 +62,8 @@ def test_the_negatives_mixture_density_integrates_to_one():
 def test_decision_points_are_episode_starts_and_action_jumps():
     lengths = np.array([4, 3])
     actions = np.array([[0.0], [0.0], [0.9], [0.9], [0.5], [0.55], [0.55]])
-    assert decision_points(lengths, actions, threshold=0.2).tolist() == [0, 2, 4]
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    assert decision_points(starts, actions, threshold=0.2).tolist() == [0, 2, 4]
 
 
 def test_history_dropout_shows_a_window_as_an_episode_start():

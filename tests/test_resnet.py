@@ -16,6 +16,7 @@ from implicit_policy.config import (
 )
 from implicit_policy.models.energy import ResNetEnergyNet, build_energy_net
 from implicit_policy.training.trainer import train
+from tiny import tiny_config
 
 RESNET = EnergyNetConfig(kind="resnet", hidden_size=16, residual_blocks=2)
 
@@ -43,16 +44,13 @@ def test_resnet_explicit_action_gradient_matches_autograd(spectral_norm):
 
 
 def _config(**options) -> TrainConfig:
-    return TrainConfig(
+    return tiny_config(
         **{
             "energy": RESNET,
             "sampler": LangevinConfig(num_samples=4, iterations=3),
             "inference": LangevinConfig(num_samples=8, iterations=4, noise_scale=0.01),
             "optim": OptimConfig(batch_size=32),
             "steps": 20,
-            "eval_every": 0,
-            "eval_episodes": 0,
-            "checkpoint_every": 20,
         }
         | options
     )

@@ -11,6 +11,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from implicit_policy.evaluation.env_hooks import load_env_plugins
+
 __version__ = "0.2.0"
 
 _LAZY = {
@@ -44,7 +46,7 @@ def _load_env_packages() -> None:
         import gymnasium  # noqa: F401
     except ImportError:  # the robot install: no envs to register
         return
-    importlib.import_module("implicit_policy.evaluation.env_hooks").load_env_plugins()
+    load_env_plugins()
 
 
 _load_env_packages()

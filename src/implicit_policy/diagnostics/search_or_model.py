@@ -21,7 +21,7 @@ from implicit_policy.data.demonstrations import Demonstrations, observation_wind
 from implicit_policy.optimizers.langevin import LangevinConfig, StepSchedule
 from implicit_policy.policies.torch_policy import ImplicitPolicy, TorchPolicy
 from implicit_policy.runtime.control_loop import draw_noise
-from implicit_policy.training.batches import decision_points
+from implicit_policy.training.batches import BatchConfig, decision_points
 
 LONG_SEARCH = LangevinConfig(
     rule="ibc", num_samples=256, iterations=100, noise_scale=0.01, step=StepSchedule(start=0.1, end=1e-4)
@@ -84,7 +84,8 @@ def search_or_model(
     windows = torch.as_tensor(demos.observations[index])  # (S, n, O)
     demonstrated = torch.as_tensor(demos.actions[picked])
     normalised = policy.torch_normalizer.normalize_actions(torch.as_tensor(demos.actions)).numpy()
-    decisions = np.isin(picked, decision_points(demos.episode_lengths, normalised, threshold=0.2))
+    threshold = (policy.header.train.batch if policy.header.train is not None else BatchConfig()).decision_threshold
+    decisions = np.isin(picked, decision_points(demos.episode_starts, normalised, threshold))
     groups = {
         "all": np.arange(count),
         "decision points": np.flatnonzero(decisions),

@@ -19,7 +19,7 @@ import torch
 from pydantic import Field
 
 from implicit_policy.models.energy import EnergyFn, EnergyWithProposal, GradientFn
-from implicit_policy.models.proposal import MixtureDensityNet, sample_gaussian_mixture
+from implicit_policy.models.proposal import MixtureDensityNet, gaussian_mixture_log_density, sample_gaussian_mixture
 from implicit_policy.optimizers.base import MethodConfig, lowest_energy, register_method, uniform_actions
 from implicit_policy.optimizers.langevin import StepSchedule, autograd_gradient, polynomial_step_size
 from implicit_policy.runtime.control_loop import NoiseInputs
@@ -121,9 +121,9 @@ class ProposalOptimizer:
             parts.append(uniform_actions(batch, cfg.uniform_samples, self.action_size, self.bound, generator, device))
         negatives = torch.cat(parts, dim=1)
         candidates = torch.cat([positives.unsqueeze(1), negatives], dim=1)
-        learned = (
-            proposal.log_density(obs, candidates)
-            if proposal is not None
+        learned = (  # the mixture drawn from above, not a second forward of the proposal net
+            gaussian_mixture_log_density(*mixture, candidates)
+            if mixture is not None
             else torch.zeros(candidates.shape[:2], device=device)
         )
         log_q = proposal_mixture_log_density(learned, candidates, positives, cfg, self.bound)

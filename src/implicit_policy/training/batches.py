@@ -29,12 +29,12 @@ class BatchConfig(FrozenConfig):
     history_dropout: float = Field(0.0, ge=0, le=1, description="probability a window is shown as an episode start")
 
 
-def decision_points(episode_lengths: np.ndarray, actions: np.ndarray, threshold: float) -> np.ndarray:
-    """Indices of the transitions where the demonstrator decides: each episode's first step, and each step
-    whose action ``(T, A)`` (normalised) differs from the step before in some coordinate by more than
-    ``threshold``. ``(D,)`` int64, sorted."""
-    lengths = np.asarray(episode_lengths, dtype=np.int64)
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+def decision_points(episode_starts: np.ndarray, actions: np.ndarray, threshold: float) -> np.ndarray:
+    """Indices of the transitions where the demonstrator decides: each episode's first step
+    (``episode_starts (E,)``, as ``Demonstrations.episode_starts`` gives them), and each step whose action
+    ``(T, A)`` (normalised) differs from the step before in some coordinate by more than ``threshold``.
+    ``(D,)`` int64, sorted."""
+    starts = np.asarray(episode_starts, dtype=np.int64)
     jump = np.zeros(len(actions), dtype=bool)
     jump[1:] = np.abs(np.diff(actions, axis=0)).max(axis=1) > threshold
     jump[starts] = True  # a start always counts, and a jump across an episode boundary is no decision

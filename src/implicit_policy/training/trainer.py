@@ -171,7 +171,7 @@ class Trainer:
         observations = torch.as_tensor(demos.observations, device=self.device)
         self.obs = self.normalizer.normalize_obs(observations)[windows].flatten(1)
         self.actions = self.normalizer.normalize_actions(torch.as_tensor(demos.actions, device=self.device))
-        decisions = decision_points(demos.episode_lengths, self.actions.cpu().numpy(), config.batch.decision_threshold)
+        decisions = decision_points(demos.episode_starts, self.actions.cpu().numpy(), config.batch.decision_threshold)
         self.batches = BatchSampler(config.batch, len(self.obs), decisions, self.device)
         self.observation_noise = observation_noise_scale(config.augment, demos.observation_size, config.n_obs_steps)
         if self.observation_noise is not None:
@@ -253,8 +253,10 @@ class Trainer:
         assert self.sampler is not None  # an energy model always has one
         log_q = None
         if isinstance(self.sampler, DensitySampler):
-            negatives, *densities = self.sampler.sample_with_density(self.model, obs, positives, self.generator)
-            log_q = (densities[0], densities[1])
+            negatives, log_q_positive, log_q_negative = self.sampler.sample_with_density(
+                self.model, obs, positives, self.generator
+            )
+            log_q = (log_q_positive, log_q_negative)
         else:
             negatives = self.sampler.sample(self.model, obs, self.generator)
         proposal_density = None
