@@ -1,12 +1,15 @@
 """Particle environments of implicit-policy and the scripted demonstrators of the envs it knows (with
-Gymnasium-Robotics' ``FetchPush-v4``). Importing this package registers the particle envs with Gymnasium
+Gymnasium-Robotics' ``FetchPush-v4``), and ``FetchPushTwoGoals-v0`` where Gymnasium-Robotics is installed. Importing this package registers the particle envs with Gymnasium
 and its hooks with implicit-policy; implicit-policy imports it through its ``implicit_policy.envs`` entry
 point, so ``gym.make("Particle2D-v0")`` works after ``import implicit_policy`` (or
 ``gym.make("implicit_policy_envs:Particle2D-v0")`` in a fresh process).
 """
 
+import importlib.util
+
 from gymnasium.envs.registration import register, registry
 
+from .fetch_push import TWO_GOALS_ENV_ID
 from .hooks import register as _register_hooks
 from .hooks import register_robotics
 from .oracle import ParticleOracle
@@ -43,6 +46,10 @@ def particle_n_dim(env_id: str) -> int:
 for _n in PARTICLE_DIMENSIONS:
     _register(f"Particle{_n}D-v0", n_dim=_n)
 _register(MULTIMODAL_ID, n_dim=2, multimodal=True)
+if importlib.util.find_spec("gymnasium_robotics") is not None and TWO_GOALS_ENV_ID not in registry:
+    register(
+        id=TWO_GOALS_ENV_ID, entry_point=f"{__name__}.fetch_push_two_goals:FetchPushTwoGoalsEnv", max_episode_steps=50
+    )
 _register_hooks(particle_env_ids())
 
 __all__ = [

@@ -1,7 +1,8 @@
-"""A scripted demonstrator for Gymnasium-Robotics' ``FetchPush-v4`` (MuJoCo; ``pip install
-"implicit-policy[robotics]"``), the arm task our robot users see first.
+"""Scripted demonstrators for Gymnasium-Robotics' ``FetchPush-v4`` (MuJoCo; ``pip install
+"implicit-policy[robotics]"``), the arm task our robot users see first, and for ``FetchPushTwoGoals-v0``
+(:mod:`implicit_policy_envs.fetch_push_two_goals`), which pushes to one goal of two with the same script.
 
-The env is Gymnasium-Robotics' own; this module only reads its observations (numpy alone).
+The env is Gymnasium-Robotics' own; this module only reads observations (numpy alone).
 
 | | |
 |---|---|
@@ -86,4 +87,51 @@ class FetchPushDemonstrator:
         action = np.zeros((len(batch), 4), dtype=np.float32)
         action[:, :3] = np.clip(self.gain * (target - gripper), -1.0, 1.0)
         action[:, 3] = -1.0  # fingers closed: a flat pusher
+        return action if np.ndim(obs) == 2 else action[0]
+
+
+TWO_GOALS_ENV_ID = "FetchPushTwoGoals-v0"
+TWO_GOALS_OBS_SIZE = 34
+
+
+def goal_reached(observations: np.ndarray, lengths: np.ndarray, successes: np.ndarray) -> np.ndarray:
+    """Per successful episode of ``FetchPushTwoGoals-v0``, the goal (0 or 1) its block ended nearer to in the
+    last recorded observation, -1 for a failed episode: ``(E,)`` from ``observations (E, S, 34)``,
+    ``lengths (E,)`` and ``successes (E,)``. Which mode a policy chose, for comparing it to the
+    demonstrator's 50/50."""
+    last = observations[np.arange(len(observations)), np.asarray(lengths) - 1]  # (E, 34)
+    block = last[:, None, :3]
+    goals = last[:, 3:9].reshape(-1, 2, 3)
+    nearer = np.argmin(np.linalg.norm(goals - block, axis=-1), axis=1)
+    return np.where(np.asarray(successes, dtype=bool), nearer, -1)
+
+
+class TwoGoalsDemonstrator:
+    """``act (B, 34) -> (B, 4)``: :class:`FetchPushDemonstrator` pushing each row's block to the goal its
+    episode's reset info chose (``demonstrator_goal``, a seeded fair coin), so the choice is 50/50 and
+    reproducible from the episode seeds."""
+
+    def __init__(self) -> None:
+        self.pusher = FetchPushDemonstrator()
+        self.choice = np.zeros(1, dtype=np.int64)
+
+    def reset(self, info: dict) -> None:
+        """Remember each row's goal (0 or 1) from the (vector) env's reset info."""
+        if "demonstrator_goal" not in info:
+            raise ValueError(f"{TWO_GOALS_ENV_ID} reset info has no 'demonstrator_goal'; is this its env?")
+        self.choice = np.atleast_1d(np.asarray(info["demonstrator_goal"], dtype=np.int64))
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        batch = np.atleast_2d(np.asarray(obs, dtype=np.float64))
+        if batch.shape[1] != TWO_GOALS_OBS_SIZE:
+            raise ValueError(
+                f"{TWO_GOALS_ENV_ID} observation must have size {TWO_GOALS_OBS_SIZE} (flattened Dict), "
+                f"got shape {np.shape(obs)}"
+            )
+        if len(self.choice) != len(batch):
+            raise ValueError(f"reset with {len(self.choice)} rows, acting on {len(batch)}")
+        rows = np.arange(len(batch))[:, None]
+        goal = batch[rows, 3 + 3 * self.choice[:, None] + np.arange(3)]  # (B, 3) the chosen goal
+        one_goal = np.concatenate([batch[:, :3], goal, batch[:, 9:]], axis=1)  # FetchPush-v4's layout
+        action = self.pusher.act(one_goal)
         return action if np.ndim(obs) == 2 else action[0]

@@ -1,6 +1,7 @@
-"""What implicit-policy knows about the envs of this package and Gymnasium-Robotics' FetchPush, registered
-with the core's env hooks: scripted demonstrators (``implicit-policy collect --env ID``), extra closed-loop
-metrics, energy-landscape markers, and Gymnasium-Robotics' ids made known on first use."""
+"""What implicit-policy knows about the envs of this package, Gymnasium-Robotics' FetchPush and the two-goal
+FetchPush, registered with the core's env hooks: scripted demonstrators (``implicit-policy collect --env
+ID``), extra closed-loop metrics, energy-landscape markers, and Gymnasium-Robotics' ids made known on first
+use."""
 
 from __future__ import annotations
 
@@ -67,6 +68,17 @@ def _fetch_push_demonstrator(env_id: str) -> tuple[Act, OnReset]:
     return pusher.act, pusher.reset
 
 
+def _two_goals_demonstrator(env_id: str) -> tuple[Act, OnReset]:
+    pusher = fetch_push.TwoGoalsDemonstrator()
+    return pusher.act, pusher.reset
+
+
+def _two_goals_diagnostics(env_id: str, runs: Any) -> dict[str, float]:
+    """Share of episodes that succeeded at goal 1 and at goal 2: the modes a policy chose."""
+    reached = fetch_push.goal_reached(runs.observations, runs.lengths, runs.successes)
+    return {"goal_1_rate": float(np.mean(reached == 0)), "goal_2_rate": float(np.mean(reached == 1))}
+
+
 def register(particle_ids: list[str]) -> None:
     """Register this package's hooks with the core, for ``particle_ids`` and FetchPush."""
     register_env_resolver(register_robotics)
@@ -80,4 +92,12 @@ def register(particle_ids: list[str]) -> None:
         ),
     )
     register_env_hooks(fetch_push.ENV_ID.__eq__, EnvHooks(demonstrator=_fetch_push_demonstrator))
-    announce_env_ids([*particle_ids, fetch_push.ENV_ID])
+    register_env_hooks(
+        fetch_push.TWO_GOALS_ENV_ID.__eq__,
+        EnvHooks(
+            demonstrator=_two_goals_demonstrator,
+            diagnostics=_two_goals_diagnostics,
+            labels={"goal_1_rate": "at goal 1", "goal_2_rate": "at goal 2"},
+        ),
+    )
+    announce_env_ids([*particle_ids, fetch_push.ENV_ID, fetch_push.TWO_GOALS_ENV_ID])
