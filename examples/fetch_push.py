@@ -1,11 +1,14 @@
-"""FetchPush-v4 end to end in one command: collect -> train -> eval -> export -> OnnxPolicy control loop.
+"""FetchPush-v4 or FetchPushTwoGoals-v0 end to end in one command: collect -> train -> eval -> export ->
+OnnxPolicy control loop.
 
-Needs the robotics extra (``pip install "implicit-policy[robotics,plot]"``). Writes into ``--out``:
-``demos.npz``, the run folder ``run/``, ``eval.json`` (100 unseen episodes, seeds 5000..5099),
-``policy.onnx``, ``control_loop.json`` (the ONNX policy's closed-loop success and its ``act`` latency per
-control tick) and ``rollouts.png`` (gripper, block and goal seen from above in a few episodes).
+Needs the robotics extra (``pip install "implicit-policy[robotics]"``). Writes into ``--out``:
+``demos.npz``, the run folder ``run/``, ``eval.json`` (100 unseen episodes, seeds 5000..5099; on the two-goal
+task also how often each goal was reached), ``policy.onnx``, ``control_loop.json`` (the ONNX policy's
+closed-loop success and its ``act`` latency per control tick) and ``rollouts.png`` (gripper, block and
+goals seen from above in a few episodes).
 
-    python examples/fetch_push.py --out runs/fetch_push [--episodes 300] [--preset ibc-langevin] [--seed 0]
+    python examples/fetch_push.py --out runs/fetch_push [--env FetchPushTwoGoals-v0] [--episodes 300]
+        [--preset proposal] [--seed 0]
 """
 
 from __future__ import annotations
@@ -27,12 +30,16 @@ from implicit_policy.policies.torch_policy import load_policy
 from implicit_policy.presets import preset
 from implicit_policy.runtime.onnx_policy import OnnxPolicy
 from implicit_policy.training.trainer import train
-from implicit_policy_envs.fetch_push import BLOCK, ENV_ID, GOAL, GRIPPER
+from implicit_policy_envs.fetch_push import ENV_ID, TWO_GOALS_ENV_ID
 
 TEST_SEED = 5000
+LAYOUT = {  # flattened observation: gripper and block positions, and the goals
+    ENV_ID: (slice(6, 9), slice(9, 12), [slice(3, 6)]),
+    TWO_GOALS_ENV_ID: (slice(9, 12), slice(12, 15), [slice(3, 6), slice(6, 9)]),
+}
 
 
-def timed_control_loop(policy: OnnxPolicy, episodes: int, seed: int) -> tuple[Rollouts, np.ndarray]:
+def timed_control_loop(policy: OnnxPolicy, env_id: str, episodes: int, seed: int) -> tuple[Rollouts, np.ndarray]:
     """The ONNX policy acting one observation per tick, as on a robot; its rollouts and per-tick seconds."""
     ticks: list[float] = []
 
@@ -43,7 +50,7 @@ def timed_control_loop(policy: OnnxPolicy, episodes: int, seed: int) -> tuple[Ro
         return actions
 
     runs = rollout(
-        ENV_ID,
+        env_id,
         act,
         lambda info: policy.reset(),
         episodes,
@@ -54,20 +61,23 @@ def timed_control_loop(policy: OnnxPolicy, episodes: int, seed: int) -> tuple[Ro
     return runs, np.asarray(ticks)
 
 
-def plot_rollouts(runs: Rollouts, path: Path) -> Path | None:
-    """Top view of each episode: the gripper's path, the block's path, the goal and its success radius."""
+def plot_rollouts(runs: Rollouts, env_id: str, path: Path) -> Path | None:
+    """Top view of each episode: the gripper's path, the block's path, the goals and their success radius."""
     if not have_matplotlib():
         return None
     plt = pyplot()
+    gripper_at, block_at, goals_at = LAYOUT[env_id]
     fig, axes = plt.subplots(1, len(runs.seeds), figsize=(3.2 * len(runs.seeds), 3.4), squeeze=False)
     for ax, e in zip(axes[0], range(len(runs.seeds))):
         obs, _ = runs.episode(e)
-        gripper, block, goal = obs[:, GRIPPER], obs[:, BLOCK], obs[0, GOAL]
+        gripper, block = obs[:, gripper_at], obs[:, block_at]
         ax.plot(gripper[:, 0], gripper[:, 1], "-", color="tab:blue", lw=1.2, label="gripper")
         ax.plot(block[:, 0], block[:, 1], "-", color="tab:orange", lw=2.5, label="block")
         ax.plot(*block[0, :2], "s", color="tab:orange", ms=7)
-        ax.add_patch(plt.Circle(goal[:2], 0.05, color="tab:green", alpha=0.25))
-        ax.plot(*goal[:2], "*", color="tab:green", ms=12, label="goal")
+        for number, (at, colour) in enumerate(zip(goals_at, ("tab:green", "tab:purple")), start=1):
+            goal = obs[0, at]
+            ax.add_patch(plt.Circle(goal[:2], 0.05, color=colour, alpha=0.25))
+            ax.plot(*goal[:2], "*", color=colour, ms=12, label=f"goal {number}" if len(goals_at) > 1 else "goal")
         ax.set_title(f"seed {runs.seeds[e]}: {'success' if runs.successes[e] else 'failure'}", fontsize=9)
         ax.set_aspect("equal")
         ax.tick_params(labelsize=7)
@@ -81,8 +91,9 @@ def plot_rollouts(runs: Rollouts, path: Path) -> Path | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--env", default=ENV_ID, choices=sorted(LAYOUT))
     parser.add_argument("--episodes", type=int, default=300, help="demonstrations to collect")
-    parser.add_argument("--preset", default="ibc-langevin")
+    parser.add_argument("--preset", default="proposal")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=int, help="training steps (default: the preset's)")
     parser.add_argument("--test-episodes", type=int, default=100)
@@ -90,19 +101,20 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
 
-    demos = collect_demonstrations(ENV_ID, args.episodes, seed=0, progress=True)
+    demos = collect_demonstrations(args.env, args.episodes, seed=0, progress=True)
     demos.save(args.out / "demos.npz")
     print(f"{args.episodes} demonstrations, demonstrator success {demos.episode_successes.mean():.1%}")
     config = preset(args.preset).updated(seed=args.seed, **({"steps": args.steps} if args.steps else {}))
     train(config, demos, args.out / "run")
     policy = load_policy(args.out / "run")
-    result = evaluate(policy, ENV_ID, args.test_episodes, TEST_SEED, progress=True)
+    result = evaluate(policy, args.env, args.test_episodes, TEST_SEED, progress=True)
     atomic_write_text(args.out / "eval.json", json.dumps(result, indent=2))
-    print(f"torch policy: success {result['success_rate']:.1%} on {args.test_episodes} unseen episodes")
+    goals = {k: v for k, v in result.items() if k.startswith("goal_")}
+    print(f"torch policy: success {result['success_rate']:.1%} on {args.test_episodes} unseen episodes {goals or ''}")
 
     export_argmin(policy, args.out / "policy.onnx")
     onnx_policy = OnnxPolicy(args.out / "policy.onnx", threads=1, seed=0)
-    runs, ticks = timed_control_loop(onnx_policy, 10, TEST_SEED)
+    runs, ticks = timed_control_loop(onnx_policy, args.env, 10, TEST_SEED)
     loop = {
         "episodes": 10,
         "success_rate": runs.success_rate,
@@ -124,6 +136,7 @@ def main() -> None:
             runs.seeds[:4],
             runs.lengths[:4],
         ),
+        args.env,
         args.out / "rollouts.png",
     )
     if picture:

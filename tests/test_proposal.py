@@ -11,7 +11,12 @@ import torch
 from implicit_policy import ExplicitPolicy, ImplicitPolicy, OnnxPolicy, export_argmin
 from implicit_policy.models.energy import EnergyNetConfig
 from implicit_policy.models.losses import ranking_nce_loss
-from implicit_policy.models.proposal import MDNConfig, gaussian_mixture_log_density, sample_gaussian_mixture
+from implicit_policy.models.proposal import (
+    MDNConfig,
+    component_mean_error,
+    gaussian_mixture_log_density,
+    sample_gaussian_mixture,
+)
 from implicit_policy.optimizers.proposal import ProposalConfig, proposal_mixture_log_density
 from implicit_policy.presets import preset
 from implicit_policy.training.batches import decision_points, drop_history
@@ -35,6 +40,27 @@ def test_mixture_samples_pick_components_by_their_weights():
     uniform = torch.tensor([[0.1, 0.19, 0.21, 0.9]])
     samples = sample_gaussian_mixture(logits, means, stds, uniform, torch.zeros(1, 4, 1))
     assert samples.squeeze().tolist() == [-5.0, -5.0, 5.0, 5.0]
+
+
+def test_component_mean_error_on_a_hand_case():
+    # the same mixture at y = 1: responsibilities proportional to the two weighted densities, errors 1 and 1
+    logits = torch.tensor([[math.log(1.0), math.log(3.0)]])
+    means, stds = torch.tensor([[[0.0], [2.0]]]), torch.tensor([[[1.0], [0.5]]])
+    assert component_mean_error(logits, means, stds, torch.tensor([[1.0]])).item() == pytest.approx(1.0)
+    # at y = 0.5 the first component explains it more: r1 = w1 N(0.5; 0, 1) / sum
+    first, second = 0.25 * math.exp(-0.125), 0.75 * math.exp(-4.5) / 0.5
+    by_hand = (first * 0.25 + second * 2.25) / (first + second)
+    assert component_mean_error(logits, means, stds, torch.tensor([[0.5]])).item() == pytest.approx(by_hand, rel=1e-5)
+
+
+def test_component_mean_error_moves_only_the_means():
+    means = torch.tensor([[[0.0], [2.0]]], requires_grad=True)
+    stds = torch.tensor([[[1.0], [0.5]]], requires_grad=True)
+    logits = torch.zeros(1, 2, requires_grad=True)
+    component_mean_error(logits, means, stds, torch.tensor([[1.0]])).backward()
+    assert means.grad.abs().sum() > 0
+    for held in (stds, logits):  # the responsibilities are held fixed: no gradient reaches the weights or widths
+        assert held.grad is None or held.grad.abs().sum() == 0
 
 
 def test_ranking_nce_logits_on_a_hand_case():

@@ -13,23 +13,54 @@ from pathlib import Path
 from implicit_policy import __version__
 
 
+def _env_kwargs(text: str | None) -> dict | None:
+    """``--env-kwargs``: a JSON object, or None when not given."""
+    if text is None:
+        return None
+    try:
+        kwargs = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f'--env-kwargs must be a JSON object, e.g. \'{{"obs_type": "state"}}\': {err}') from None
+    if not isinstance(kwargs, dict):
+        raise ValueError(f"--env-kwargs must be a JSON object, got {text!r}")
+    return kwargs
+
+
+def _obs_keys(text: str | None) -> list[str] | None:
+    """``--obs-keys k1,k2``: the observation keys, in order, or None when not given."""
+    if text is None:
+        return None
+    keys = [key.strip() for key in text.split(",")]
+    if not all(keys):
+        raise ValueError(f"--obs-keys must be keys separated by commas, got {text!r}")
+    return keys
+
+
 def _collect(args: argparse.Namespace) -> int:
     from implicit_policy.atomic import check_output_file
     from implicit_policy.data.collect import collect_demonstrations
     from implicit_policy.data.minari import PREFIX, collect_minari, is_minari_source, load_minari
 
     started = time.perf_counter()
+    kwargs = _env_kwargs(args.env_kwargs)
     if is_minari_source(args.out):
+        if kwargs or args.controller != "demonstrator":
+            raise ValueError(
+                "--env-kwargs and --controller are for .npz output; a Minari dataset records the env itself"
+            )
         collect_minari(args.env, args.episodes, args.seed, args.out[len(PREFIX) :], progress=not args.quiet)
         demos = load_minari(args.out)
     else:
         check_output_file(args.out, "--out")
-        demos = collect_demonstrations(args.env, args.episodes, args.seed, progress=not args.quiet)
+        demos = collect_demonstrations(
+            args.env, args.episodes, args.seed, progress=not args.quiet, env_kwargs=kwargs, controller=args.controller
+        )
         demos.save(args.out)
     rate = float(demos.episode_successes.mean())
+    who = "oracle" if args.controller == "demonstrator" else args.controller
     print(
         f"wrote {args.out}: {demos.num_episodes} episodes, {len(demos.observations)} transitions "
-        f"(seeds {args.seed}..{args.seed + args.episodes - 1}), oracle success {rate:.1%}, "
+        f"(seeds {args.seed}..{args.seed + args.episodes - 1}), {who} success {rate:.1%}, "
         f"{time.perf_counter() - started:.1f} s"
     )
     return 0
@@ -48,7 +79,8 @@ def _oracle(args: argparse.Namespace) -> int:
 
 
 def _config_from_args(args: argparse.Namespace):
-    """The TrainConfig that --preset/--config, then --steps, --seed, --set, --device and --threads describe."""
+    """The TrainConfig that --preset/--config, then --steps, --seed, --set, --device, --threads and
+    --val-episodes describe."""
     from implicit_policy.config import TrainConfig
     from implicit_policy.presets import DEFAULT_PRESET, preset
 
@@ -64,16 +96,36 @@ def _config_from_args(args: argparse.Namespace):
         config = config.updated(device=args.device)
     if args.threads is not None:
         config = config.updated(torch_threads=args.threads)
+    if args.val_episodes is not None:
+        config = config.updated(val_episodes=args.val_episodes)
+    if args.log:
+        config = config.updated(log=[kind.strip() for kind in args.log.split(",")])
     return config
+
+
+def _load_training_data(args: argparse.Namespace):
+    """``--data`` read with ``--obs-keys``, its env replaced by ``--env`` / ``--env-kwargs`` where given."""
+    import dataclasses
+
+    from implicit_policy.data import load_demonstrations
+
+    demos = load_demonstrations(args.data, obs_keys=_obs_keys(args.obs_keys))
+    kwargs = _env_kwargs(args.env_kwargs)
+    if args.env is not None:
+        demos = dataclasses.replace(demos, env_id=args.env, env_kwargs=kwargs or {})
+    elif kwargs is not None:
+        if not demos.env_id:
+            raise ValueError(f"--env-kwargs given but {args.data} records no env; name it with --env")
+        demos = dataclasses.replace(demos, env_kwargs=kwargs)
+    return demos
 
 
 def _train(args: argparse.Namespace) -> int:
     from implicit_policy.atomic import check_output_folder
-    from implicit_policy.data import load_demonstrations
     from implicit_policy.training.trainer import TrainingInterrupted, train
 
     config = _config_from_args(args)
-    demos = load_demonstrations(args.data)
+    demos = _load_training_data(args)
     check_output_folder(args.out, "--out")
     try:
         result = train(config, demos, args.out, resume=args.resume, progress=not args.quiet)
@@ -82,8 +134,13 @@ def _train(args: argparse.Namespace) -> int:
         hint = f"; continue with: {again}" if stopped.checkpoint else ""
         print(f"implicit-policy train: {stopped}{hint}", file=sys.stderr)
         return 130
-    success = "n/a" if result.final_success_rate is None else f"{result.final_success_rate:.1%}"
-    print(f"trained {result.steps} steps in {result.seconds:.0f} s into {args.out}; validation success {success}")
+    if result.final_success_rate is not None:
+        validation = f"validation success {result.final_success_rate:.1%}"
+    elif "val_action_mse" in result.final_validation:
+        validation = f"held-out action error (MSE) {result.final_validation['val_action_mse']:.4g}"
+    else:
+        validation = "no validation"
+    print(f"trained {result.steps} steps in {result.seconds:.0f} s into {args.out}; {validation}")
     return 0
 
 
@@ -95,6 +152,10 @@ def _tune(args: argparse.Namespace) -> int:
 
     require_ray()
     config = _config_from_args(args)
+    if args.env is not None or args.env_kwargs is not None or args.obs_keys is not None:
+        raise ValueError(
+            "tune reads --data as recorded: convert it first (--env, --env-kwargs, --obs-keys are for train)"
+        )
     if args.eval_every is not None or args.eval_episodes is not None:
         config = config.updated(
             **{
@@ -136,20 +197,18 @@ def _tune(args: argparse.Namespace) -> int:
 
 
 def _load_any_policy(path: str, device: str, seed: int, threads: int):
-    """An ``OnnxPolicy`` for a ``.onnx`` file, else the checkpoint's ``ImplicitPolicy`` or ``ExplicitPolicy``;
-    and the env id it was trained on."""
+    """An ``OnnxPolicy`` for a ``.onnx`` file, else the checkpoint's ``ImplicitPolicy`` or ``ExplicitPolicy``
+    (both know the env they were trained on: ``env_id``, empty for none, and ``env_kwargs``)."""
     if str(path).endswith(".onnx"):
         from implicit_policy.runtime.onnx_policy import OnnxPolicy
 
-        runtime = OnnxPolicy(path, threads=threads, seed=seed)
-        return runtime, runtime.env_id
+        return OnnxPolicy(path, threads=threads, seed=seed)
     import torch
 
     from implicit_policy.policies.torch_policy import load_policy
 
     torch.set_num_threads(threads)
-    policy = load_policy(path, device=device, seed=seed)
-    return policy, policy.header.env_id
+    return load_policy(path, device=device, seed=seed)
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -183,10 +242,23 @@ def _eval(args: argparse.Namespace) -> int:
         raise ValueError(f"--threads must be >= 1, got {args.threads}")
     if args.json:
         check_output_file(args.json, "--json")  # before minutes of evaluation, not after
-    policy, trained_on = _load_any_policy(args.policy, args.device, args.seed, args.threads)
-    env_id = args.env or trained_on
+    if args.video and args.video_dir:
+        raise ValueError("give --video FILE.mp4 or --video-dir DIR, not both")
+    if args.video:
+        check_output_file(args.video, "--video")
+    if args.video or args.video_dir:
+        from implicit_policy.evaluation.video import require_video
+
+        require_video()
+    policy = _load_any_policy(args.policy, args.device, args.seed, args.threads)
+    env_id = args.env or policy.env_id
+    if not env_id:
+        raise ValueError(f"{args.policy} was trained on data with no env: name one to evaluate in with --env ID")
+    kwargs = _env_kwargs(args.env_kwargs)
+    if kwargs is None:
+        kwargs = policy.env_kwargs if env_id == policy.env_id else {}
     started = time.perf_counter()
-    result = evaluate(policy, env_id, args.episodes, args.seed, progress=not args.quiet)
+    result = evaluate(policy, env_id, args.episodes, args.seed, progress=not args.quiet, env_kwargs=kwargs)
     result |= {"policy": str(args.policy), "seconds": time.perf_counter() - started}
     success = (
         "n/a (the env reports no is_success)" if result["success_rate"] is None else f"{result['success_rate']:.1%}"
@@ -197,6 +269,22 @@ def _eval(args: argparse.Namespace) -> int:
     )
     if args.json:
         atomic_write_text(args.json, json.dumps(result, indent=2))
+    if args.video or args.video_dir:
+        from implicit_policy.evaluation.video import record_videos
+
+        written = record_videos(
+            policy, env_id, args.video_episodes, args.seed, args.video, args.video_dir, env_kwargs=kwargs
+        )
+        print(f"wrote {', '.join(map(str, written))} ({args.video_episodes} episodes from seed {args.seed})")
+    return 0
+
+
+def _push(args: argparse.Namespace) -> int:
+    from implicit_policy.policies.torch_policy import load_policy
+
+    policy = load_policy(args.policy)
+    url = policy.push_to_hub(args.repo, private=args.private, revision=args.revision)
+    print(f"pushed {args.policy} to the Hub repo {args.repo}: {url}")
     return 0
 
 
@@ -204,14 +292,17 @@ def _plot_energy(args: argparse.Namespace) -> int:
     from implicit_policy.atomic import check_output_file
     from implicit_policy.diagnostics.landscape import energy_landscape
     from implicit_policy.diagnostics.plots import have_matplotlib, plot_energy_landscape
-    from implicit_policy.policies.torch_policy import ImplicitPolicy
+    from implicit_policy.policies.torch_policy import ImplicitPolicy, load_policy
 
     if not have_matplotlib():
         raise ValueError("plot-energy needs matplotlib: pip install 'implicit-policy[plot]'")
     if args.grid < 2:
         raise ValueError(f"--grid must be >= 2 points per axis, got {args.grid}")
     check_output_file(args.out, "--out")
-    landscape = energy_landscape(ImplicitPolicy.load(args.policy), args.observations, args.seed, args.grid)
+    policy = load_policy(args.policy)
+    if not isinstance(policy, ImplicitPolicy):
+        raise ValueError(f"{args.policy} is an explicit policy: it has no energy to plot")
+    landscape = energy_landscape(policy, args.observations, args.seed, args.grid)
     path = plot_energy_landscape(landscape, args.out)
     print(f"wrote {path}: {args.observations} observations of {landscape.env_id} (episode seeds from {args.seed})")
     return 0
@@ -256,7 +347,14 @@ def build_parser() -> argparse.ArgumentParser:
     collect = commands.add_parser(
         "collect", help="write scripted demonstrations to a .npz file or a Minari dataset (--out minari:ID)"
     )
-    collect.add_argument("--env", required=True, help="env id, e.g. Particle2D-v0")
+    collect.add_argument("--env", required=True, help="env id, e.g. Particle2D-v0, gym_pusht/PushT-v0 or module:EnvId")
+    collect.add_argument("--env-kwargs", help="JSON object of the env's constructor kwargs, recorded in the data")
+    collect.add_argument(
+        "--controller",
+        choices=["demonstrator", "random"],
+        default="demonstrator",
+        help="who acts: the env's scripted demonstrator (default) or uniform random actions (any env)",
+    )
     collect.add_argument("--episodes", type=int, required=True)
     collect.add_argument("--seed", type=int, default=0, help="episode k is reset with seed + k")
     collect.add_argument("--out", required=True, help="output .npz path (written atomically)")
@@ -271,11 +369,10 @@ def build_parser() -> argparse.ArgumentParser:
     oracle.set_defaults(run=_oracle)
 
     train = commands.add_parser("train", help="train an energy model on demonstrations")
-    train.add_argument(
-        "--data", required=True, help="demonstrations: a .npz from `collect`, or minari:ID / minari:PATH"
-    )
+    train.add_argument("--data", required=True, help=DATA_HELP)
     train.add_argument("--out", required=True, help="run folder (checkpoints, metrics.jsonl)")
     _add_config_arguments(train)
+    _add_data_arguments(train)
     train.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.set_defaults(run=_train)
@@ -283,11 +380,12 @@ def build_parser() -> argparse.ArgumentParser:
     tune = commands.add_parser(
         "tune", help="search config fields on Ray Tune with early stopping (ASHA); needs the sweep extra"
     )
-    tune.add_argument("--data", required=True, help="demonstrations: a .npz, or minari:ID / minari:PATH")
+    tune.add_argument("--data", required=True, help=DATA_HELP)
     tune.add_argument("--space", required=True, help="JSON: field -> {choice|uniform|loguniform|randint: [...]}")
     tune.add_argument("--trials", type=int, required=True, help="settings drawn from the space, one trial each")
     tune.add_argument("--out", required=True, help="search folder: trials/, best_config.json, trials.{csv,json,png}")
     _add_config_arguments(tune)
+    _add_data_arguments(tune)
     tune.add_argument("--eval-every", type=int, help="validation interval in steps: one report to the scheduler")
     tune.add_argument("--eval-episodes", type=int, help="validation episodes per report")
     tune.add_argument("--test-episodes", type=int, default=100, help="test episodes of each finished trial")
@@ -298,26 +396,39 @@ def build_parser() -> argparse.ArgumentParser:
     tune.set_defaults(run=_tune)
 
     evaluate = commands.add_parser("eval", help="closed-loop success rate of a trained policy")
-    evaluate.add_argument("--policy", required=True, help="run folder or checkpoint folder")
+    evaluate.add_argument("--policy", required=True, help=POLICY_HELP)
     evaluate.add_argument("--env", help="env id (default: the one the policy was trained on)")
+    evaluate.add_argument("--env-kwargs", help="JSON object of the env's kwargs (default: those it was trained with)")
     evaluate.add_argument("--episodes", type=int, default=100)
     evaluate.add_argument("--seed", type=int, default=1000, help="episode k uses seed + k")
     evaluate.add_argument("--device", default="cpu", help="torch device for a checkpoint")
     evaluate.add_argument("--threads", type=int, default=1, help="torch or onnxruntime intra-op threads")
     evaluate.add_argument("--json", help="write the results (success_rate, episodes, mean_return, ...) here")
     evaluate.add_argument("--quiet", action="store_true", help="no progress bar")
+    evaluate.add_argument("--video", help="also record the first --video-episodes episodes into this .mp4 file")
+    evaluate.add_argument("--video-dir", help="also record them, one .mp4 per episode named by seed and success")
+    evaluate.add_argument("--video-episodes", type=int, default=1, help="episodes to record (default 1)")
     evaluate.set_defaults(run=_eval)
 
     export = commands.add_parser("export", help="write a trained policy as one self-contained ONNX file")
-    export.add_argument("--policy", required=True, help="run folder or checkpoint folder")
+    export.add_argument("--policy", required=True, help=POLICY_HELP)
     export.add_argument(
         "--out", required=True, help="output .onnx path, or a folder (policy.onnx inside it); written atomically"
     )
     export.add_argument("--energy-only", action="store_true", help="export E(obs, actions) alone, not the argmin")
     export.set_defaults(run=_export)
 
+    push = commands.add_parser(
+        "push", help="share a trained policy on the Hugging Face Hub (checkpoint, ONNX file, config, model card)"
+    )
+    push.add_argument("--policy", required=True, help="run folder or checkpoint folder")
+    push.add_argument("--repo", required=True, help="Hub repo id, e.g. your-name/particle2d-proposal")
+    push.add_argument("--private", action="store_true", help="create the repo private")
+    push.add_argument("--revision", help="branch to push to (default: main)")
+    push.set_defaults(run=_push)
+
     plot_energy = commands.add_parser("plot-energy", help="heatmaps of E(obs, .) over a 2-D action box, as PNG")
-    plot_energy.add_argument("--policy", required=True, help="run folder or checkpoint folder of an implicit policy")
+    plot_energy.add_argument("--policy", required=True, help=POLICY_HELP)
     plot_energy.add_argument("--out", required=True, help="output .png path (written atomically)")
     plot_energy.add_argument("--observations", type=int, default=4, help="how many oracle states to show")
     plot_energy.add_argument("--seed", type=int, default=1000, help="episode seeds of the states: seed, seed + 1, ...")
@@ -328,7 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
         "diagnose",
         help="search failure or model failure: the policy's actions on demonstrated states it did not train on",
     )
-    diagnose.add_argument("--policy", required=True, help="run folder or checkpoint folder")
+    diagnose.add_argument("--policy", required=True, help=POLICY_HELP)
     diagnose.add_argument(
         "--data", required=True, help="held-out demonstrations (.npz or minari:ID), e.g. collected from other seeds"
     )
@@ -342,6 +453,28 @@ def build_parser() -> argparse.ArgumentParser:
     config.add_argument("--preset", default="proposal")
     config.set_defaults(run=_config)
     return parser
+
+
+POLICY_HELP = "run folder, checkpoint folder, exported .onnx file (eval), or hf:ID for a Hugging Face Hub repo"
+DATA_HELP = (
+    "demonstrations: a .npz from `collect`, or lerobot:PATH, zarr:PATH, robomimic:PATH, minari:ID|PATH "
+    "(docs: Your own env and data)"
+)
+
+
+def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--obs-keys", help="observation keys to concatenate, in order, e.g. observation.state,goal")
+    parser.add_argument(
+        "--env", help="env to validate in closed loop (default: the data's own; none: held-out validation)"
+    )
+    parser.add_argument(
+        "--env-kwargs", help='JSON object of the env\'s constructor kwargs, e.g. \'{"obs_type": "state"}\''
+    )
+    parser.add_argument(
+        "--val-episodes",
+        type=float,
+        help="episodes held out to validate on: N, or a fraction below 1 (default: 10%% with no env, 0 with one)",
+    )
 
 
 def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
@@ -360,6 +493,9 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
         help="set any config field, e.g. --set n_obs_steps=2 --set sampler.iterations=30 (repeatable; VALUE is JSON)",
     )
     parser.add_argument("--device", help="torch device to train on: cpu (the config's default) or cuda")
+    parser.add_argument(
+        "--log", help="also log every metric to tensorboard, wandb, or both (tensorboard,wandb); extras of those names"
+    )
     parser.add_argument(
         "--threads",
         type=int,

@@ -143,6 +143,20 @@ class TrainConfig(FrozenConfig):
     eval_every: int = Field(1000, ge=0, description="closed-loop validation every this many steps; 0: only at the end")
     eval_episodes: int = Field(100, ge=0)
     eval_seed: int = Field(100_000, description="validation episodes use seeds eval_seed, eval_seed + 1, ...")
+    val_episodes: float | None = Field(
+        None,
+        ge=0,
+        description="episodes held out of training to validate on (action error; the best checkpoint by it "
+        "when there is no env): N >= 1 episodes, 0 < f < 1 that fraction, 0 none; None: 10 % for data with no "
+        "env, none for data with one (closed-loop validation)",
+    )
+    action_low: list[float] | None = Field(
+        None, description="the action box (raw units) for data with no env; default: the data's range widened"
+    )
+    action_high: list[float] | None = None
+    log: list[Literal["tensorboard", "wandb"]] = Field(
+        [], description="trackers that receive every metrics.jsonl record too (training.tracking)"
+    )
     checkpoint_every: int = Field(1000, ge=1)
     keep_checkpoints: int = Field(2, ge=1)
     torch_threads: int = Field(
@@ -163,6 +177,17 @@ class TrainConfig(FrozenConfig):
             raise ValueError("loss.kind 'mdn' trains the mixture density net that energy.proposal sizes: set it")
         if self.loss.kind == "mse" and self.energy.proposal is not None:
             raise ValueError("loss.kind 'mse' trains a regression net: energy.proposal must be unset (or use 'mdn')")
+        if self.val_episodes is not None and self.val_episodes >= 1 and self.val_episodes != int(self.val_episodes):
+            raise ValueError(
+                f"val_episodes must be a whole number of episodes or a fraction below 1, got {self.val_episodes}"
+            )
+        if (self.action_low is None) != (self.action_high is None):
+            raise ValueError("action_low and action_high go together: give both or neither")
+        if self.action_low is not None and (
+            len(self.action_low) != len(self.action_high or [])
+            or any(lo >= hi for lo, hi in zip(self.action_low, self.action_high or []))
+        ):
+            raise ValueError("action_low and action_high must have the same length and low < high in every dimension")
         return self
 
     @property

@@ -45,8 +45,9 @@ class FetchPushTwoGoalsEnv(MujocoFetchPushEnv):
     def __init__(self, reward_type: str = "sparse", **kwargs) -> None:
         self._demonstrator_goal = 0
         super().__init__(reward_type=reward_type, **kwargs)
-        goals = spaces.Box(-np.inf, np.inf, shape=(6,), dtype="float64")
-        self.observation_space = spaces.Dict({**self.observation_space.spaces, "desired_goal": goals})
+        goals = spaces.Box(-np.inf, np.inf, shape=(6,), dtype=np.float64)
+        parts: dict[str, spaces.Space] = dict(self.observation_space.spaces)  # type: ignore[has-type]
+        self.observation_space = spaces.Dict({**parts, "desired_goal": goals})
 
     def _initialize_simulation(self) -> None:
         """FetchPush's model with a second goal marker, ``target1``, beside its ``target0``."""
@@ -59,7 +60,7 @@ class FetchPushTwoGoalsEnv(MujocoFetchPushEnv):
         self._model_names = self._utils.MujocoModelNames(self.model)
         self.model.vis.global_.offwidth = self.width
         self.model.vis.global_.offheight = self.height
-        self._env_setup(initial_qpos=self.initial_qpos)
+        self._env_setup(initial_qpos=self.initial_qpos)  # type: ignore[has-type]
         self.initial_time = self.data.time
         self.initial_qpos = np.copy(self.data.qpos)
         self.initial_qvel = np.copy(self.data.qvel)

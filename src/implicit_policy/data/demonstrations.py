@@ -9,7 +9,8 @@ Schema (``format_version`` 1), ``T`` transitions in ``E`` episodes, stored back 
 | ``episode_lengths`` | ``(E,)`` int64 | transitions per episode, all > 0, summing to T |
 | ``episode_seeds`` | ``(E,)`` int64 | the env reset seed of each episode |
 | ``episode_successes`` | ``(E,)`` bool | whether the demonstrator succeeded |
-| ``env_id`` | ``()`` str | Gymnasium id the episodes come from |
+| ``env_id`` | ``()`` str | Gymnasium id the episodes come from; empty when there is none (recorded on a robot) |
+| ``env_kwargs`` | ``()`` str, optional | JSON object of the env's constructor kwargs; absent when there are none |
 | ``seed`` | ``()`` int64 | the collection seed (first episode seed) |
 | ``format_version`` | ``()`` int64 | 1 |
 | ``sha256`` | ``()`` str | digest of all the above, to refuse a tampered file |
@@ -20,9 +21,10 @@ Files load with ``allow_pickle=False``: nothing in them can execute code.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -46,7 +48,9 @@ class DemonstrationError(ValueError):
 
 @dataclass(frozen=True)
 class Demonstrations:
-    """Episodes of ``(observation, action)`` pairs; see the module docstring for the schema."""
+    """Episodes of ``(observation, action)`` pairs; see the module docstring for the schema. ``env_id`` is
+    empty for data with no simulator (training then validates on held-out episodes); ``env_kwargs`` are the
+    env's constructor kwargs."""
 
     observations: np.ndarray
     actions: np.ndarray
@@ -55,6 +59,7 @@ class Demonstrations:
     episode_successes: np.ndarray
     env_id: str
     seed: int
+    env_kwargs: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -84,12 +89,35 @@ class Demonstrations:
         return path
 
     def _payload(self) -> dict[str, np.ndarray]:
+        kwargs = {"env_kwargs": np.str_(json.dumps(self.env_kwargs, sort_keys=True))} if self.env_kwargs else {}
         return {
             **{key: getattr(self, key) for key in _ARRAY_KEYS},
             "env_id": np.str_(self.env_id),
             "seed": np.int64(self.seed),
             "format_version": np.int64(FORMAT_VERSION),
+            **kwargs,  # absent when empty, so files written before env kwargs keep their digest
         }
+
+    def split(self, held_out: np.ndarray) -> tuple[Demonstrations, Demonstrations]:
+        """The episodes not in ``held_out`` (episode indices) and those in it, as two Demonstrations."""
+        keep = np.ones(self.num_episodes, dtype=bool)
+        keep[held_out] = False
+        return self._episodes(np.flatnonzero(keep)), self._episodes(np.sort(np.asarray(held_out, dtype=np.int64)))
+
+    def _episodes(self, index: np.ndarray) -> Demonstrations:
+        rows = np.concatenate(
+            [np.arange(s, s + n) for s, n in zip(self.episode_starts[index], self.episode_lengths[index])]
+        )
+        return Demonstrations(
+            self.observations[rows],
+            self.actions[rows],
+            self.episode_lengths[index],
+            self.episode_seeds[index],
+            self.episode_successes[index],
+            self.env_id,
+            self.seed,
+            dict(self.env_kwargs),
+        )
 
     def digest(self) -> str:
         """sha256 of every array and field: what the file's ``sha256`` records and a resumed run checks."""
@@ -145,8 +173,10 @@ def _validate(demos: Demonstrations) -> None:
             raise DemonstrationError(
                 f"{key} must have shape {lengths.shape} (one per episode), got {getattr(demos, key).shape}"
             )
-    if not isinstance(demos.env_id, str) or not demos.env_id:
-        raise DemonstrationError(f"env_id must be a non-empty string, got {demos.env_id!r}")
+    if not isinstance(demos.env_id, str):
+        raise DemonstrationError(f"env_id must be a string (empty for no env), got {demos.env_id!r}")
+    if not isinstance(demos.env_kwargs, dict) or any(not isinstance(k, str) for k in demos.env_kwargs):
+        raise DemonstrationError(f"env_kwargs must be a dict with string keys, got {demos.env_kwargs!r}")
 
 
 def load_npz(path: str | os.PathLike) -> Demonstrations:
@@ -171,8 +201,9 @@ def load_npz(path: str | os.PathLike) -> Demonstrations:
             **{key: arrays[key] for key in _ARRAY_KEYS},
             env_id=str(arrays["env_id"]),
             seed=int(arrays["seed"]),
+            env_kwargs=json.loads(str(arrays["env_kwargs"])) if "env_kwargs" in arrays else {},
         )
-    except DemonstrationError as err:
+    except (DemonstrationError, json.JSONDecodeError) as err:
         raise DemonstrationError(f"{path}: {err}") from err
     if demos.digest() != str(arrays["sha256"]):
         raise DemonstrationError(f"{path} fails its sha256 check: its contents were changed after it was written")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib.util
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,9 +45,9 @@ def _minari() -> Any:
 
 
 def _make_env(env_id: str) -> gym.Env:
-    resolve_env_id(env_id)
+    name = resolve_env_id(env_id)
     try:
-        return gym.make(env_id)
+        return gym.make(name)
     except gym.error.Error as err:
         raise ValueError(f"unknown Gymnasium env id {env_id!r}: {err}") from err
 
@@ -143,22 +144,37 @@ def _store() -> str:
     return str(get_dataset_path())
 
 
-def load_minari(source: str) -> Demonstrations:
+def load_minari(source: str, obs_keys: Sequence[str] | None = None) -> Demonstrations:
     """The demonstrations of a Minari dataset (``minari:ID`` or ``minari:PATH``): observations flattened (see
-    the module docstring), episode seeds and successes where the dataset records them (``-1`` / the last
-    step's ``infos["is_success"]``, else False). ``DemonstrationError`` if the dataset's spaces do not fit
-    its env's, or are not ``Box`` (or ``Dict`` of ``Box``) observations and ``Box`` actions."""
+    the module docstring; of a ``Dict``, only ``obs_keys`` in that order when given), episode seeds and
+    successes where the dataset records them (``-1`` / the last step's ``infos["is_success"]``, else False).
+    Spaces come from the dataset's own metadata; its env, where it records one that can be made here, must
+    fit them (``DemonstrationError`` otherwise). A dataset with no env, or one whose env is not installed,
+    is read with no env (training validates on held-out episodes, or in the env ``--env`` names)."""
     dataset = _open(source)
     spec = dataset.spec
-    env_id = spec.env_spec.id if spec.env_spec is not None else None
-    if env_id is None:
-        raise DemonstrationError(
-            f"Minari dataset {source!r} records no env; implicit-policy needs the env to evaluate in"
+    env_id = spec.env_spec.id if spec.env_spec is not None else ""
+    if env_id and not _can_make(env_id):
+        warnings.warn(
+            f"Minari dataset {source!r} records env {env_id!r}, which is not installed here: read with no env",
+            stacklevel=2,
         )
-    check_spaces_fit(dataset.observation_space, dataset.action_space, env_id, source)
+        env_id = ""
+    if env_id and not obs_keys:
+        check_spaces_fit(dataset.observation_space, dataset.action_space, env_id, source)
+    if not isinstance(dataset.action_space, gym.spaces.Box):
+        raise DemonstrationError(
+            f"Minari dataset {source!r} has action space {describe_space(dataset.action_space)}; implicit-policy needs a Box"
+        )
+    space, keys = dataset.observation_space, _observation_keys(dataset.observation_space, obs_keys, source)
     observations, actions, lengths, successes = [], [], [], []
     for episode in dataset.iterate_episodes():
-        flat = _flatten_steps(dataset.observation_space, episode.observations)
+        parts = (
+            [_flatten_steps(space[key], episode.observations[key]) for key in keys]
+            if keys
+            else [_flatten_steps(space, episode.observations)]
+        )
+        flat = np.concatenate(parts, axis=1)
         length = len(episode.actions)
         observations.append(flat[:length])
         actions.append(np.asarray(episode.actions, dtype=np.float32).reshape(length, -1))
@@ -172,9 +188,34 @@ def load_minari(source: str) -> Demonstrations:
         episode_lengths=np.asarray(lengths, dtype=np.int64),
         episode_seeds=np.asarray(seeds, dtype=np.int64),
         episode_successes=np.asarray(successes, dtype=bool),
-        env_id=env_id,
+        env_id=env_id if not obs_keys else "",  # chosen keys are not the env's whole observation
         seed=int(seeds[0]) if len(seeds) and seeds[0] >= 0 else 0,
     )
+
+
+def _can_make(env_id: str) -> bool:
+    """Whether ``env_id`` is registered here (after its env package had the chance to register it)."""
+    try:
+        gym.spec(resolve_env_id(env_id))
+    except (gym.error.Error, ValueError):
+        return False
+    return True
+
+
+def _observation_keys(space: gym.Space, obs_keys: Sequence[str] | None, source: str) -> list[str]:
+    """``obs_keys`` checked against a ``Dict`` observation space; none given: [] (the whole observation)."""
+    if not obs_keys:
+        return []
+    if not isinstance(space, gym.spaces.Dict):
+        raise DemonstrationError(
+            f"Minari dataset {source!r} has {describe_space(space)} observations: no keys to choose"
+        )
+    missing = [key for key in obs_keys if key not in space.spaces]
+    if missing:
+        raise DemonstrationError(
+            f"Minari dataset {source!r} has no observation key {missing[0]!r}; it has {', '.join(space.spaces)}"
+        )
+    return list(obs_keys)
 
 
 def _episode_seeds(dataset: Any) -> list[int]:

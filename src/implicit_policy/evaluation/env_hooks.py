@@ -14,6 +14,8 @@ It registers them with :func:`register_env_hooks` when imported, and is found th
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
@@ -71,17 +73,44 @@ def load_env_plugins() -> None:
         entry.load()
 
 
-def resolve_env_id(env_id: str) -> None:
-    """Give every env package the chance to register ``env_id``."""
+def resolve_env_id(env_id: str) -> str:
+    """The id Gymnasium knows ``env_id`` by, once what registers it is imported: Gymnasium's
+    ``module:EnvId`` imports ``module`` and gives ``EnvId``; a namespaced ``ns/EnvId`` whose namespace is not
+    registered yet imports the module ``ns`` (gym-pusht's ``gym_pusht/PushT-v0``); every env package (the
+    ``implicit_policy.envs`` entry points) may register it too. ``ValueError`` for a module that fails to import."""
     load_env_plugins()
+    module, _, name = env_id.rpartition(":")
+    if module:
+        _import_env_module(module, env_id)
+    namespace = name.partition("/")[0] if "/" in name else ""
+    if namespace and not _namespace_registered(namespace) and importlib.util.find_spec(namespace) is not None:
+        _import_env_module(namespace, env_id)
     for resolve in _RESOLVERS:
-        resolve(env_id)
+        resolve(name)
+    return name
+
+
+def _namespace_registered(namespace: str) -> bool:
+    from gymnasium.envs.registration import registry
+
+    return any(spec.namespace == namespace for spec in registry.values())
+
+
+def _import_env_module(module: str, env_id: str) -> None:
+    try:
+        importlib.import_module(module)
+    except ImportError as err:
+        raise ValueError(
+            f"env {env_id!r}: cannot import its module {module!r} ({err}); is its package installed?"
+        ) from None
 
 
 def hooks_for(env_id: str) -> EnvHooks:
-    """The hooks registered for ``env_id``; empty hooks for an env no package knows."""
+    """The hooks registered for ``env_id`` (``module:EnvId`` is looked up as ``EnvId``); empty hooks for an
+    env no package knows."""
     load_env_plugins()
-    return next((hooks for matches, hooks in _HOOKS if matches(env_id)), EnvHooks())
+    name = env_id.rpartition(":")[2]
+    return next((hooks for matches, hooks in _HOOKS if matches(name)), EnvHooks())
 
 
 def diagnostic_label(name: str) -> str | None:

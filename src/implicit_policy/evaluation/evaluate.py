@@ -7,7 +7,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from implicit_policy.evaluation.env_hooks import episode_diagnostics
-from implicit_policy.evaluation.rollout import box_spaces, rollout
+from implicit_policy.evaluation.rollout import EnvKwargs, box_spaces, rollout
 
 
 class Policy(Protocol):
@@ -16,13 +16,13 @@ class Policy(Protocol):
     def reset(self, rows: Any = None) -> None: ...
 
 
-def check_policy_fits_env(policy: Any, env_id: str) -> None:
+def check_policy_fits_env(policy: Any, env_id: str, env_kwargs: EnvKwargs = None) -> None:
     """``ValueError`` naming both envs when a policy's observation or action size (where it declares them, as
     this package's policies do) differs from ``env_id``'s, before any episode runs."""
     sizes = getattr(policy, "obs_size", None), getattr(policy, "action_size", None)
     if None in sizes:
         return
-    obs_space, action_space = box_spaces(env_id)
+    obs_space, action_space = box_spaces(env_id, env_kwargs)
     if sizes != (obs_space.shape[0], action_space.shape[0]):
         trained_on = getattr(policy, "env_id", None) or "its training data"
         raise ValueError(
@@ -33,14 +33,21 @@ def check_policy_fits_env(policy: Any, env_id: str) -> None:
 
 
 def evaluate(
-    policy: Policy, env_id: str, episodes: int = 100, seed: int = 1000, batch_size: int = 256, progress: bool = False
+    policy: Policy,
+    env_id: str,
+    episodes: int = 100,
+    seed: int = 1000,
+    batch_size: int = 256,
+    progress: bool = False,
+    env_kwargs: EnvKwargs = None,
 ) -> dict[str, Any]:
     """Success rate (``info["is_success"]`` at each episode's end; None for an env that never reports it),
     mean return and length, and per-episode outcomes over episodes seeded ``seed .. seed + episodes - 1``.
     A batch row whose episode ends early has its observation history restarted (``policy.reset(rows)``).
     Env-specific diagnostics are added from the env package's diagnostics hook (on particle envs,
-    ``first_goal_rate``: the share of episodes that at least reached the first goal)."""
-    check_policy_fits_env(policy, env_id)
+    ``first_goal_rate``: the share of episodes that at least reached the first goal). ``env_kwargs`` are
+    passed to the env's constructor."""
+    check_policy_fits_env(policy, env_id, env_kwargs)
     runs = rollout(
         env_id,
         policy.act,
@@ -50,6 +57,7 @@ def evaluate(
         batch_size,
         progress,
         on_episode_end=lambda rows: policy.reset(rows),
+        env_kwargs=env_kwargs,
     )
     result = {
         "env_id": env_id,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -49,26 +50,35 @@ class Rollouts:
         return self.observations[index, :length], self.actions[index, :length]
 
 
-def make_vector_env(env_id: str, num_envs: int) -> gym.vector.VectorEnv:
-    """``num_envs`` copies of ``env_id``: the env's own batched implementation where it registers one (the
-    particle envs), else Gymnasium's synchronous vector env. ``Dict`` observations (Gymnasium-Robotics'
-    ``observation`` / ``achieved_goal`` / ``desired_goal``) are flattened by ``gymnasium.spaces.flatten``:
-    the keys in sorted order, each part flattened, concatenated. ``ValueError`` for an unregistered id."""
-    resolve_env_id(env_id)
+EnvKwargs = dict[str, Any] | None
+"""Keyword arguments of an env's constructor (``gym.make(env_id, **kwargs)``), e.g. gym-pusht's ``obs_type``."""
+
+
+def make_vector_env(env_id: str, num_envs: int, env_kwargs: EnvKwargs = None) -> gym.vector.VectorEnv:
+    """``num_envs`` copies of ``env_id`` made with ``env_kwargs``: the env's own batched implementation where
+    it registers one (the particle envs), else Gymnasium's synchronous vector env. ``env_id`` may name the
+    module that registers it (``module:EnvId``) or a namespace to import (``gym_pusht/PushT-v0``).
+    ``Dict`` observations (Gymnasium-Robotics' ``observation`` / ``achieved_goal`` / ``desired_goal``) are
+    flattened by ``gymnasium.spaces.flatten``: the keys in sorted order, each part flattened, concatenated.
+    ``ValueError`` for an unregistered id or kwargs the env refuses."""
+    name = resolve_env_id(env_id)
     try:
-        spec = gym.spec(env_id)
+        spec = gym.spec(name)
     except gym.error.Error as err:
         raise ValueError(f"unknown Gymnasium env id {env_id!r}: {err}") from err
     mode = "vector_entry_point" if spec.vector_entry_point else "sync"
-    env = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode)
+    try:
+        env = gym.make_vec(name, num_envs=num_envs, vectorization_mode=mode, **(env_kwargs or {}))
+    except TypeError as err:
+        raise ValueError(f"env {env_id!r} refuses the kwargs {env_kwargs}: {err}") from None
     if isinstance(env.single_observation_space, gym.spaces.Dict):
         env = gym.wrappers.vector.FlattenObservation(env)
     return env
 
 
-def box_spaces(env_id: str) -> tuple[gym.spaces.Box, gym.spaces.Box]:
+def box_spaces(env_id: str, env_kwargs: EnvKwargs = None) -> tuple[gym.spaces.Box, gym.spaces.Box]:
     """The observation and action spaces of ``env_id``; ``ValueError`` unless both are 1-D ``Box`` spaces."""
-    env = make_vector_env(env_id, 1)
+    env = make_vector_env(env_id, 1, env_kwargs)
     try:
         spaces = env.single_observation_space, env.single_action_space
     finally:
@@ -90,6 +100,7 @@ def rollout(
     batch_size: int = 256,
     progress: bool = False,
     on_episode_end: Callable[[np.ndarray], None] | None = None,
+    env_kwargs: EnvKwargs = None,
 ) -> Rollouts:
     """Run ``act (B, O) -> (B, A)`` on ``episodes`` seeded episodes, ``batch_size`` at a time.
 
@@ -105,7 +116,7 @@ def rollout(
     bar = tqdm(total=episodes, desc=f"episodes {env_id}", unit="ep", disable=not progress)
     for start in range(0, episodes, batch_size):
         num_envs = min(batch_size, episodes - start)
-        env = make_vector_env(env_id, num_envs)
+        env = make_vector_env(env_id, num_envs, env_kwargs)
         try:
             *arrays, reported = _run_batch(env, act, on_reset, on_episode_end, seed + start)
         finally:
@@ -156,7 +167,9 @@ def _run_batch(env: gym.vector.VectorEnv, act, on_reset, on_episode_end, seed: i
     return np.stack(observations, axis=1), np.stack(actions, axis=1), successes, returns, lengths, reported
 
 
-def oracle_rollout(env_id: str, episodes: int, seed: int, batch_size: int = 256, progress: bool = False) -> Rollouts:
+def oracle_rollout(
+    env_id: str, episodes: int, seed: int, batch_size: int = 256, progress: bool = False, env_kwargs: EnvKwargs = None
+) -> Rollouts:
     """The env's scripted demonstrator (its env package's demonstrator hook) on ``episodes`` seeded episodes."""
     act, on_reset = demonstrator(env_id)
-    return rollout(env_id, act, on_reset, episodes, seed, batch_size, progress)
+    return rollout(env_id, act, on_reset, episodes, seed, batch_size, progress, env_kwargs=env_kwargs)

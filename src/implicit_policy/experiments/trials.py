@@ -88,7 +88,7 @@ def run_trial(trial: Trial, on_validation: Callable[[int, float], None] | None =
     trained = train(trial.config, demos, run_dir, resume=resume, progress=False, on_validation=on_validation)
     policy = load_policy(run_dir, seed=trial.seed)
     test_seed = test_seed_for(demos, trial.test_episodes)
-    test = evaluate(policy, demos.env_id, trial.test_episodes, test_seed)
+    test = evaluate(policy, demos.env_id, trial.test_episodes, test_seed, env_kwargs=demos.env_kwargs)
     curve = validation_curve(run_dir)
     result = {
         "method": trial.method,

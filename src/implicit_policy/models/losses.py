@@ -22,11 +22,15 @@ class LossConfig(FrozenConfig):
     ``proposal_correction`` turns InfoNCE into ranking NCE: every candidate's logit, the positive's included,
     is ``-E(x, y) - log q(y | x)`` for the density ``q`` the negatives were drawn from (samplers that know
     it: ``proposal``). ``proposal_nll_weight`` weighs the learned proposal's negative log-likelihood, when the
-    energy model has one."""
+    energy model has one; ``proposal_mean_weight`` adds its components' mean error
+    (:func:`~implicit_policy.models.proposal.component_mean_error`), for ``mdn`` too."""
 
     kind: Literal["info_nce", "mcmc", "mse", "mdn"] = "info_nce"
     proposal_correction: bool = False
     proposal_nll_weight: float = Field(1.0, ge=0)
+    proposal_mean_weight: float = Field(
+        0.0, ge=0, description="times the squared error of the proposal's component means (mdn or energy.proposal)"
+    )
     max_entropy_weight: float = Field(0.0, ge=0, description="times half the variance of the negatives' energies")
     positive_l2_weight: float = Field(0.0, ge=0, description="times the mean squared positive energy")
     gradient_penalty_weight: float = Field(0.0, ge=0)
@@ -97,12 +101,13 @@ def total_loss(
     positives: torch.Tensor | None = None,
     log_q: tuple[torch.Tensor, torch.Tensor] | None = None,
     proposal_log_density: torch.Tensor | None = None,
+    proposal_mean_error: torch.Tensor | None = None,
 ) -> dict[str, torch.Tensor]:
     """The configured loss and its parts (``loss`` is their weighted sum). ``positives (B, A)``, the
     demonstrated actions, join the negatives ``(B, M, A)`` in the gradient penalty when
     ``gradient_penalty_actions`` is ``"all"``. ``log_q`` (positive ``(B,)``, negatives ``(B, M)``) is the
     sampler's log-density, for ranking NCE; ``proposal_log_density (B,)`` the learned proposal's at the
-    demonstrated actions, for its likelihood."""
+    demonstrated actions, for its likelihood, and ``proposal_mean_error (B,)`` its components' mean error."""
     parts: dict[str, torch.Tensor] = {}
     if config.proposal_correction:
         if log_q is None:
@@ -115,6 +120,8 @@ def total_loss(
         parts[config.kind] = main(positive, negative)
     if proposal_log_density is not None and config.proposal_nll_weight:
         parts["proposal_nll"] = config.proposal_nll_weight * negative_log_likelihood(proposal_log_density)
+    if proposal_mean_error is not None and config.proposal_mean_weight:
+        parts["proposal_mean_mse"] = config.proposal_mean_weight * proposal_mean_error.mean()
     if config.max_entropy_weight:
         parts["max_entropy"] = config.max_entropy_weight * max_entropy_regularizer(negative)
     if config.positive_l2_weight:

@@ -39,6 +39,20 @@ def gaussian_mixture_log_density(
     return torch.logsumexp(torch.log_softmax(logits, dim=-1).unsqueeze(1) + per_dim.sum(-1), dim=-1)
 
 
+def component_mean_error(
+    logits: torch.Tensor, means: torch.Tensor, stds: torch.Tensor, actions: torch.Tensor
+) -> torch.Tensor:
+    """``sum_k r_k |y - mu_k|^2 / A`` per example ``(B,)``, with the responsibilities ``r_k = p(k | y)`` held
+    fixed: each component's mean regressed on the data it explains, every example weighed alike. Likelihood
+    alone weighs errors by ``1 / sigma^2``, so where the data are hard to fit a component can widen instead of
+    moving its mean there (Seitzer et al., 2022, on heteroscedastic likelihoods); this term moves it.
+    ``logits (B, K)``, ``means``/``stds (B, K, A)``, ``actions (B, A)``."""
+    z = (actions.unsqueeze(1) - means) / stds  # (B, K, A)
+    log_joint = torch.log_softmax(logits, dim=-1) + (-0.5 * z.square() - torch.log(stds)).sum(-1)
+    responsibilities = torch.softmax(log_joint, dim=-1).detach()
+    return (responsibilities * (actions.unsqueeze(1) - means).square().mean(-1)).sum(-1)
+
+
 def sample_gaussian_mixture(
     logits: torch.Tensor, means: torch.Tensor, stds: torch.Tensor, uniform: torch.Tensor, normal: torch.Tensor
 ) -> torch.Tensor:
@@ -76,6 +90,14 @@ class MixtureDensityNet(nn.Module):
     def log_density(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         """``log q(actions (B, M, A) | obs (B, O)) -> (B, M)``."""
         return gaussian_mixture_log_density(*self.mixture(obs), actions)
+
+    def fit_terms(self, obs: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """What training minimises, from one forward pass: the log-density of the demonstrated ``actions
+        (B, A)`` ``(B,)`` and :func:`component_mean_error` ``(B,)``."""
+        mixture = self.mixture(obs)
+        return gaussian_mixture_log_density(*mixture, actions.unsqueeze(1))[:, 0], component_mean_error(
+            *mixture, actions
+        )
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         logits, means, _ = self.mixture(obs)

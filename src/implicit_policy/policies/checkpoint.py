@@ -44,7 +44,8 @@ class CheckpointHeader(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     format_version: int = FORMAT_VERSION
-    env_id: str
+    env_id: str = Field(description="the Gymnasium id of the env the data came from; empty for data with no env")
+    env_kwargs: dict[str, Any] = Field({}, description="the env's constructor kwargs")
     obs_size: int = Field(ge=1)
     action_size: int = Field(ge=1)
     n_obs_steps: int = Field(1, ge=1, description="observation window the net sees; 1 in checkpoints older than it")
@@ -56,6 +57,7 @@ class CheckpointHeader(BaseModel):
     train: TrainConfig | None = None
     step: int | None = Field(None, description="training step the weights are from")
     validation_success_rate: float | None = None
+    validation_action_mse: float | None = Field(None, description="held-out action error of these weights")
     weights_sha256: str = ""
     header_sha256: str = Field("", description="digest of everything above (weights digest included); format 2 on")
 

@@ -72,6 +72,7 @@ def _metadata(policy: TorchPolicy, kind: str) -> dict[str, str]:
         "implicit_policy.format_version": str(FORMAT_VERSION),
         "implicit_policy.kind": kind,
         "implicit_policy.env_id": header.env_id,
+        "implicit_policy.env_kwargs": json.dumps(header.env_kwargs, sort_keys=True),
         "implicit_policy.obs_size": str(header.obs_size),
         "implicit_policy.action_size": str(header.action_size),
         "implicit_policy.n_obs_steps": str(header.n_obs_steps),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 from abc import abstractmethod
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -17,8 +18,10 @@ from implicit_policy.models.energy import EnergyModel, build_energy_net
 from implicit_policy.models.normalize import Normalizer
 from implicit_policy.models.regression import build_regression_net
 from implicit_policy.optimizers import build_sampler
+from implicit_policy.policies import hub
 from implicit_policy.policies.checkpoint import CheckpointError, CheckpointHeader, read_checkpoint, write_checkpoint
 from implicit_policy.runtime.control_loop import ControlLoopPolicy, NoiseInputs
+from implicit_policy.runtime.pretrained import HUB_PREFIX, pretrained_folder
 
 
 class TorchPolicy(ControlLoopPolicy):
@@ -38,7 +41,8 @@ class TorchPolicy(ControlLoopPolicy):
         self.model = model.to(self.device).eval()
         self.torch_normalizer = Normalizer(**header.normalizer.model_dump()).to(self.device)
         self.obs_size, self.action_size, self.n_obs_steps = header.obs_size, header.action_size, header.n_obs_steps
-        self.env_id = header.env_id
+        self.env_id, self.env_kwargs = header.env_id, header.env_kwargs  # env_id empty: trained with no env
+        self.run_dir: Path | None = None  # the run folder it was loaded from, for push_to_hub
         self.inference = header.inference.model_dump()
         self.normalizer = header.normalizer.model_dump()
         self.action_low = np.asarray(header.action_low, dtype=np.float32)
@@ -63,7 +67,29 @@ class TorchPolicy(ControlLoopPolicy):
             model.load_state_dict(weights, strict=True)
         except RuntimeError as err:
             raise CheckpointError(f"weights in {path} do not match the recorded sizes: {err}") from err
-        return policy_class(header, model, device, seed, **options)
+        policy = policy_class(header, model, device, seed, **options)
+        folder = Path(path)
+        policy.run_dir = next((f for f in (folder, folder.parent) if (f / "train_config.json").is_file()), None)
+        return policy
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        repo_id_or_path: str | os.PathLike,
+        revision: str | None = None,
+        device: str | torch.device = "cpu",
+        seed: int = 0,
+        **options,
+    ):
+        """:meth:`load` from a local checkpoint or run folder, or from a Hugging Face Hub repo written by
+        :meth:`push_to_hub` (downloaded or from the cache; ``HF_HUB_OFFLINE=1`` reads the cache only),
+        verified by the checkpoint's own digests."""
+        return cls.load(pretrained_folder(repo_id_or_path, revision), device=device, seed=seed, **options)
+
+    def push_to_hub(self, repo_id: str, private: bool = False, revision: str | None = None) -> str:
+        """Upload this checkpoint, its run's config, metrics and results, the ONNX argmin if the run exported
+        one (``RUN/policy.onnx``) and a model card to the Hub repo ``repo_id``; the commit's URL."""
+        return hub.push_to_hub(self, repo_id, private=private, revision=revision)
 
     def save(self, path: str | os.PathLike) -> None:
         """Write a checkpoint folder (config.json + model.safetensors) atomically."""
@@ -160,6 +186,11 @@ def policy_class_for(header: CheckpointHeader) -> type[TorchPolicy]:
     return ExplicitPolicy if isinstance(header.inference, RegressionConfig) else ImplicitPolicy
 
 
-def load_policy(path: str | os.PathLike, device: str | torch.device = "cpu", seed: int = 0) -> TorchPolicy:
-    """The policy a checkpoint or run folder holds: an ``ImplicitPolicy`` or an ``ExplicitPolicy``."""
+def load_policy(
+    path: str | os.PathLike, device: str | torch.device = "cpu", seed: int = 0, revision: str | None = None
+) -> TorchPolicy:
+    """The policy a checkpoint or run folder holds, or (``hf:ID``) a Hugging Face Hub repo: an
+    ``ImplicitPolicy`` or an ``ExplicitPolicy``."""
+    if os.fspath(path).startswith(HUB_PREFIX):
+        return TorchPolicy.from_pretrained(path, revision, device=device, seed=seed)
     return TorchPolicy.load(path, device=device, seed=seed)

@@ -21,6 +21,7 @@ from implicit_policy.runtime.control_loop import (
     noise_distribution,
     observation_input_shape,
 )
+from implicit_policy.runtime.pretrained import pretrained_folder
 
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
@@ -112,7 +113,8 @@ class OnnxPolicy(ControlLoopPolicy):
         if meta.get("kind") != "argmin":
             raise ValueError(f"{path} holds the energy net alone; OnnxPolicy needs the argmin export (the default)")
         self.path = Path(path)
-        self.env_id = meta["env_id"]
+        self.env_id = meta["env_id"]  # empty for a policy trained on data with no env
+        self.env_kwargs = json.loads(meta.get("env_kwargs", "{}"))  # files exported before env kwargs have none
         self.obs_size, self.action_size = int(meta["obs_size"]), int(meta["action_size"])
         self.n_obs_steps = int(meta.get("n_obs_steps", 1))  # files exported before history have none
         self.inference = json.loads(meta["inference"])
@@ -127,6 +129,15 @@ class OnnxPolicy(ControlLoopPolicy):
             model.SerializeToString(), options, providers=providers or ["CPUExecutionProvider"]
         )
         super().__init__(seed)
+
+    @classmethod
+    def from_pretrained(
+        cls, repo_id_or_path: str | os.PathLike, revision: str | None = None, filename: str = "policy.onnx", **options
+    ) -> OnnxPolicy:
+        """An exported file by local path (a file, or a folder holding ``filename``) or from a Hugging Face Hub
+        repo that holds ``filename`` (downloaded or from the cache), verified by its digests on load."""
+        found = pretrained_folder(repo_id_or_path, revision)
+        return cls(found / filename if found.is_dir() else found, **options)
 
     def noise_inputs(self, batch: int) -> NoiseInputs:
         return {

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -58,7 +58,9 @@ from implicit_policy.policies.checkpoint import (
 )
 from implicit_policy.policies.torch_policy import TorchPolicy, policy_class_for
 from implicit_policy.training.batches import BatchSampler, decision_points, drop_history
+from implicit_policy.training.held_out import HeldOut, held_out_episodes
 from implicit_policy.training.run_lock import run_folder_lock
+from implicit_policy.training.tracking import open_trackers
 
 STATE_FILE = "training_state.safetensors"
 STATE_JSON = "training_state.json"
@@ -73,6 +75,7 @@ RESUMABLE_CHANGES = frozenset(
         "eval_episodes",
         "checkpoint_every",
         "keep_checkpoints",
+        "log",
     }
 )
 """Config fields a resumed run may change: how long and where it runs, how often it reports."""
@@ -121,11 +124,12 @@ class TrainResult:
     seconds: float
     final_success_rate: float | None
     losses: list[float]
+    final_validation: dict[str, float] = field(default_factory=dict)
 
 
 def check_demonstrations_fit_env(demos: Demonstrations) -> tuple[np.ndarray, np.ndarray]:
     """The env's action box; ``DemonstrationError`` if the demonstration sizes do not match the env's spaces."""
-    obs_space, act_space = box_spaces(demos.env_id)
+    obs_space, act_space = box_spaces(demos.env_id, demos.env_kwargs)
     if demos.observation_size != obs_space.shape[0] or demos.action_size != act_space.shape[0]:
         raise DemonstrationError(
             f"demonstrations have observation size {demos.observation_size} and action size {demos.action_size}, "
@@ -154,10 +158,27 @@ def learning_rate(config: TrainConfig, step: int, dataset_size: int) -> float:
     return optim.learning_rate * optim.lr_decay ** math.floor(epoch / optim.lr_decay_every_epochs)
 
 
+def data_action_box(normalizer: Normalizer) -> tuple[np.ndarray, np.ndarray]:
+    """The action box of data with no env: the demonstrated range widened by the normaliser's margin on each
+    side (the box its samplers search), raw units ``(A,)`` each."""
+    stats = normalizer.stats()
+    low, high = np.asarray(stats.action_min), np.asarray(stats.action_max)
+    half = np.where(high - low > 1e-8, high - low, 1.0) / 2 * normalizer.action_bound
+    return (high + low) / 2 - half, (high + low) / 2 + half
+
+
 class Trainer:
+    """One run: ``demos`` split into training episodes and held-out ones (``config.val_episodes``); with an env
+    (``demos.env_id``), validation is closed-loop; without, by the held-out action error (:mod:`held_out`)."""
+
     def __init__(self, config: TrainConfig, demos: Demonstrations, run_dir: str | os.PathLike) -> None:
-        action_low, action_high = check_demonstrations_fit_env(demos)
         self.config, self.demos, self.run_dir = config, demos, Path(run_dir)
+        held_out = held_out_episodes(demos.num_episodes, config.val_episodes, bool(demos.env_id))
+        self.held_out = None
+        if len(held_out):
+            demos, held_demos = demos.split(held_out)
+            self.held_out = HeldOut.from_demonstrations(held_demos, config.n_obs_steps)
+        self.closed_loop = bool(demos.env_id) and config.eval_episodes > 0
         if config.torch_threads:
             torch.set_num_threads(config.torch_threads)
         self.device = resolve_device(config.device)
@@ -166,6 +187,14 @@ class Trainer:
         self.normalizer = Normalizer.fit(
             demos.observations, demos.actions, config.normalizer.action_margin, config.normalizer.observations
         ).to(self.device)
+        if config.action_low is not None:
+            action_low, action_high = np.asarray(config.action_low), np.asarray(config.action_high)
+            if len(action_low) != demos.action_size:
+                raise ValueError(f"action_low has {len(action_low)} values but actions have size {demos.action_size}")
+        elif demos.env_id:
+            action_low, action_high = check_demonstrations_fit_env(demos)
+        else:
+            action_low, action_high = data_action_box(self.normalizer)
         # Each transition's window of normalised observations, flattened oldest first: (T, n_obs_steps * O).
         windows = torch.as_tensor(observation_windows(demos.episode_lengths, config.n_obs_steps), device=self.device)
         observations = torch.as_tensor(demos.observations, device=self.device)
@@ -191,6 +220,7 @@ class Trainer:
         )
         self.header = CheckpointHeader(
             env_id=demos.env_id,
+            env_kwargs=demos.env_kwargs,
             obs_size=demos.observation_size,
             action_size=demos.action_size,
             n_obs_steps=config.n_obs_steps,
@@ -259,13 +289,22 @@ class Trainer:
             log_q = (log_q_positive, log_q_negative)
         else:
             negatives = self.sampler.sample(self.model, obs, self.generator)
-        proposal_density = None
+        proposal_density = proposal_error = None
         if isinstance(self.model, EnergyWithProposal):
-            proposal_density = self.model.proposal.log_density(obs, positives.unsqueeze(1))[:, 0]
+            proposal_density, proposal_error = self.model.proposal.fit_terms(obs, positives)
         energies = self.model(obs, torch.cat([positives.unsqueeze(1), negatives], dim=1))
         positive, negative = energies[:, 0], energies[:, 1:]
         parts = total_loss(
-            self.config.loss, self.model, obs, positive, negative, negatives, positives, log_q, proposal_density
+            self.config.loss,
+            self.model,
+            obs,
+            positive,
+            negative,
+            negatives,
+            positives,
+            log_q,
+            proposal_density,
+            proposal_error,
         )
         return parts, {
             "positive_energy": positive.mean().item(),
@@ -277,8 +316,11 @@ class Trainer:
         self, obs: torch.Tensor, positives: torch.Tensor
     ) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
         if isinstance(self.model, MixtureDensityNet):  # loss.kind "mdn"
-            nll = negative_log_likelihood(self.model.log_density(obs, positives.unsqueeze(1))[:, 0])
-            return {"mdn": nll, "loss": nll}, {}
+            log_density, mean_error = self.model.fit_terms(obs, positives)
+            parts = {"mdn": negative_log_likelihood(log_density)}
+            if self.config.loss.proposal_mean_weight:
+                parts["proposal_mean_mse"] = self.config.loss.proposal_mean_weight * mean_error.mean()
+            return parts | {"loss": torch.stack(list(parts.values())).sum()}, {}
         mse = mse_loss(self.model(obs), positives)
         return {"mse": mse, "loss": mse}, {}
 
@@ -296,18 +338,41 @@ class Trainer:
     def policy(self) -> TorchPolicy:
         return policy_class_for(self.header)(self.header, self.policy_model, device=self.device, seed=self.config.seed)
 
-    def validate(self) -> float:
-        """Closed-loop validation score: the success rate, or the mean return on an env that reports no
-        ``is_success`` (either way, higher is better, and ``best/`` keeps the highest)."""
-        self.policy_model.eval()
-        result = evaluate(self.policy(), self.demos.env_id, self.config.eval_episodes, self.config.eval_seed)
-        return result["mean_return"] if result["success_rate"] is None else result["success_rate"]
+    @property
+    def validates(self) -> bool:
+        return self.closed_loop or self.held_out is not None
 
-    def save_best(self, success: float) -> None:
-        """Keep these weights as ``best/`` if their validation success beats every earlier one."""
-        if success > self.best_success:
-            self.best_success = success
-            header = self.header.model_copy(update={"step": self.step, "validation_success_rate": success})
+    def validate(self) -> tuple[float, dict[str, float]]:
+        """The validation score (higher is better; ``best/`` keeps the highest) and the metrics behind it.
+        Closed loop: the success rate, or the mean return on an env that reports no ``is_success``. Without an
+        env: minus the held-out action error. Held-out metrics are reported either way when there are any."""
+        self.policy_model.eval()
+        policy = self.policy()
+        metrics = self.held_out.metrics(policy, self.config.seed) if self.held_out is not None else {}
+        if not self.closed_loop:
+            return -metrics["val_action_mse"], metrics
+        result = evaluate(
+            policy,
+            self.demos.env_id,
+            self.config.eval_episodes,
+            self.config.eval_seed,
+            env_kwargs=self.demos.env_kwargs,
+        )
+        score = result["mean_return"] if result["success_rate"] is None else result["success_rate"]
+        return score, {"success_rate": score, **metrics}
+
+    def save_best(self, score: float, metrics: dict[str, float] | None = None) -> None:
+        """Keep these weights as ``best/`` if their validation score beats every earlier one; ``metrics``, those
+        behind the score (default: a closed-loop success rate of ``score``)."""
+        if metrics is None:
+            metrics = {"success_rate": score}
+        if score > self.best_success:
+            self.best_success = score
+            recorded = {
+                "validation_success_rate": metrics.get("success_rate"),
+                "validation_action_mse": metrics.get("val_action_mse"),
+            }
+            header = self.header.model_copy(update={"step": self.step, **recorded})
             write_checkpoint(self.run_dir / BEST_FOLDER, header, self.policy_model.state_dict())
 
     def save_checkpoint(self, log_window: list[dict[str, float]] | None = None) -> Path:
@@ -402,8 +467,17 @@ class Trainer:
         started = time.perf_counter()
         losses: list[float] = []
         success: float | None = None
+        validation: dict[str, float] = {}
         bar = tqdm(total=cfg.steps, initial=self.step, desc="train", unit="step", disable=not progress)
-        with open(metrics_path, "a") as log, stop_requests() as stop:
+        trackers = open_trackers(cfg.log, self.run_dir, cfg.model_dump(mode="json"))
+
+        def record(entry: dict[str, float]) -> None:
+            log.write(json.dumps(entry) + "\n")
+            log.flush()
+            for tracker in trackers:
+                tracker.log(entry)
+
+        with open(metrics_path, "a") as log, stop_requests() as stop, _closing(trackers):
             while self.step < cfg.steps:
                 if stop:
                     bar.close()
@@ -413,33 +487,35 @@ class Trainer:
                 losses.append(metrics["loss"])
                 window.append(metrics)
                 if self.step % cfg.log_every == 0 or self.step == cfg.steps:
-                    record = {k: float(np.mean([m[k] for m in window])) for k in window[0]}
-                    record |= {"step": self.step, "seconds": time.perf_counter() - started}
-                    log.write(json.dumps(record) + "\n")
-                    log.flush()
-                    bar.set_postfix(loss=f"{record['loss']:.3f}", success=success)
+                    averages = {k: float(np.mean([m[k] for m in window])) for k in window[0]}
+                    record(averages | {"step": self.step, "seconds": time.perf_counter() - started})
+                    bar.set_postfix(loss=f"{averages['loss']:.3f}", success=success)
                     window = []
                 last = self.step == cfg.steps
-                if cfg.eval_episodes and ((cfg.eval_every and self.step % cfg.eval_every == 0) or last):
-                    bar.set_postfix_str(f"validating on {cfg.eval_episodes} episodes ...", refresh=True)
-                    success = self.validate()
-                    self.save_best(success)
-                    log.write(
-                        json.dumps(
-                            {"step": self.step, "success_rate": success, "seconds": time.perf_counter() - started}
-                        )
-                        + "\n"
-                    )
-                    log.flush()
-                    bar.set_postfix(loss=f"{losses[-1]:.3f}", success=success)
+                if self.validates and ((cfg.eval_every and self.step % cfg.eval_every == 0) or last):
+                    bar.set_postfix_str("validating ...", refresh=True)
+                    score, validation = self.validate()
+                    self.save_best(score, validation)
+                    record({"step": self.step, **validation, "seconds": time.perf_counter() - started})
+                    success = validation.get("success_rate")
+                    bar.set_postfix(loss=f"{losses[-1]:.3f}", **{k: f"{v:.3g}" for k, v in validation.items()})
                     if on_validation is not None:
-                        on_validation(self.step, success)
+                        on_validation(self.step, score)
                 if self.step % cfg.checkpoint_every == 0 or last:
                     self.save_checkpoint(window)
                 bar.update(1)
         bar.close()
         plot_training_curves(self.run_dir)
-        return TrainResult(self.run_dir, self.step, time.perf_counter() - started, success, losses)
+        return TrainResult(self.run_dir, self.step, time.perf_counter() - started, success, losses, validation)
+
+
+@contextmanager
+def _closing(trackers: list) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        for tracker in trackers:
+            tracker.close()
 
 
 def _differing_fields(recorded: dict, current: dict, prefix: str = "") -> list[str]:

@@ -1,0 +1,85 @@
+"""robomimic's HDF5 datasets: ``robomimic:PATH`` (every demonstration) or ``robomimic:PATH#FILTER`` (the
+demonstrations a filter key lists, e.g. ``#train`` or ``#valid``), with the optional extra
+``pip install "implicit-policy[robomimic]"``.
+
+Layout (robomimic's): ``data/demo_N/actions (L, A)`` and ``data/demo_N/obs/<key> (L, ...)``; filter keys are
+``mask/<name>``, arrays of demonstration names. Demonstrations are read in the order of their number.
+Observations are ``--obs-keys`` concatenated in order, by default every low-dimensional key (one vector per
+step), sorted by name; image keys are refused when named. The env recorded in ``data``'s ``env_args`` is a
+robosuite env, not a Gymnasium id: the demonstrations are read with no env.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from implicit_policy.data.demonstrations import DemonstrationError, Demonstrations
+from implicit_policy.data.episodes import choose_keys, demonstrations_from_episodes, steps
+
+PREFIX = "robomimic:"
+
+
+def _h5py() -> Any:
+    if importlib.util.find_spec("h5py") is None:
+        raise ValueError('robomimic datasets need the optional extra: pip install "implicit-policy[robomimic]"')
+    import h5py
+
+    return h5py
+
+
+def _demo_names(handle: Any, path: Path, filter_key: str) -> list[str]:
+    if "data" not in handle:
+        raise DemonstrationError(f"{path} has no 'data' group; a robomimic file has data/demo_N")
+    names = sorted(handle["data"].keys(), key=lambda n: int(m.group()) if (m := re.search(r"\d+$", n)) else -1)
+    if not filter_key:
+        return names
+    masks = handle["mask"] if "mask" in handle else {}
+    if filter_key not in masks:
+        raise DemonstrationError(f"{path} has no filter key mask/{filter_key}; it has {sorted(masks)}")
+    listed = [n.decode() if isinstance(n, bytes) else str(n) for n in masks[filter_key][()]]
+    missing = [n for n in listed if n not in handle["data"]]
+    if missing:
+        raise DemonstrationError(f"{path}: mask/{filter_key} lists {missing[:3]}, which data/ does not hold")
+    return sorted(listed, key=names.index)
+
+
+def load_robomimic(source: str, obs_keys: Sequence[str] | None = None) -> Demonstrations:
+    """The demonstrations of ``robomimic:PATH[#FILTER]`` (module docstring); no env recorded."""
+    text, _, filter_key = source[len(PREFIX) :].partition("#")
+    path = Path(text)
+    h5py = _h5py()
+    if not path.is_file():
+        raise DemonstrationError(f"robomimic file not found: {path}")
+    try:
+        handle = h5py.File(path, "r")
+    except OSError as err:
+        raise DemonstrationError(f"{path} is not a readable HDF5 file: {err}") from err
+    with handle:
+        names = _demo_names(handle, path, filter_key)
+        if not names:
+            raise DemonstrationError(f"{path} holds no demonstrations")
+        keys = None
+        observations, actions = [], []
+        for name in names:
+            demo = handle["data"][name]
+            if "actions" not in demo or "obs" not in demo:
+                raise DemonstrationError(f"{path}: episode {name} lacks 'actions' or 'obs'")
+            if keys is None:
+                available = {key: len(demo["obs"][key].shape) - 1 for key in demo["obs"]}
+                default = sorted(key for key, rank in available.items() if rank <= 1)
+                keys = choose_keys(str(path), available, obs_keys, default)
+            action = steps(demo["actions"][()], str(path), "actions", name)
+            parts = []
+            for key in keys:
+                if key not in demo["obs"]:
+                    raise DemonstrationError(f"{path}: episode {name} has no observation key {key!r}")
+                parts.append(steps(demo["obs"][key][()], str(path), f"obs/{key}", name, len(action)))
+            observations.append(np.concatenate(parts, axis=1))
+            actions.append(action)
+    return demonstrations_from_episodes(str(path), names, observations, actions)

@@ -1,0 +1,82 @@
+"""diffusion_policy's zarr replay buffers: ``zarr:PATH`` (a ``.zarr`` folder or a ``.zarr.zip``), with the
+optional extra ``pip install "implicit-policy[zarr]"``.
+
+Layout (diffusion_policy's ``ReplayBuffer``): ``data/<key>`` arrays whose first axis runs over every step of
+every episode, back to back, and ``meta/episode_ends`` (the cumulative step count at each episode's end).
+Actions are ``data/action``; observations are ``--obs-keys`` concatenated in order, by default ``state`` where
+the buffer has it (Push-T's), else every other per-step vector, sorted by name. Image arrays (``img``) are
+refused when named; arrays of Python objects are refused before anything is read (a pickle codec would run
+code from the file).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from implicit_policy.data.demonstrations import DemonstrationError, Demonstrations
+from implicit_policy.data.episodes import choose_keys, demonstrations_from_episodes, steps
+
+PREFIX = "zarr:"
+ACTION_KEY = "action"
+
+
+def _open(path: Path) -> Any:
+    if importlib.util.find_spec("zarr") is None:
+        raise ValueError('zarr replay buffers need the optional extra: pip install "implicit-policy[zarr]"')
+    import zarr
+
+    if not path.exists():
+        raise DemonstrationError(f"zarr replay buffer not found: {path}")
+    try:
+        store = (
+            zarr.storage.ZipStore(path, mode="r") if path.is_file() else zarr.storage.LocalStore(path, read_only=True)
+        )
+        return zarr.open_group(store, mode="r")
+    except Exception as err:  # zarr raises assorted errors for what is not a zarr group
+        raise DemonstrationError(f"{path} is not a readable zarr group: {err}") from err
+
+
+def _array(group: Any, name: str, path: Path) -> Any:
+    if name not in group:
+        raise DemonstrationError(
+            f"{path} has no {name!r}; a diffusion_policy replay buffer has data/ and meta/episode_ends"
+        )
+    array = group[name]
+    if array.dtype == object or np.dtype(array.dtype).kind not in "fiub":
+        raise DemonstrationError(f"{path}: key {name!r} is not numeric (dtype {array.dtype}); it is not read")
+    return array
+
+
+def load_zarr(source: str, obs_keys: Sequence[str] | None = None) -> Demonstrations:
+    """The episodes of the replay buffer ``zarr:PATH`` (module docstring); no env recorded."""
+    path = Path(source[len(PREFIX) :])
+    root = _open(path)
+    ends = np.asarray(_array(root, "meta/episode_ends", path)[:], dtype=np.int64)
+    if ends.ndim != 1 or len(ends) == 0 or np.any(np.diff(np.concatenate([[0], ends])) <= 0):
+        raise DemonstrationError(f"{path}: meta/episode_ends must be increasing step counts, got {ends[:5]}...")
+    data = root["data"] if "data" in root else None
+    if data is None:
+        raise DemonstrationError(f"{path} has no data/ group; a diffusion_policy replay buffer has data/<key> arrays")
+    available = {key: len(data[key].shape) - 1 for key in data.array_keys() if key != ACTION_KEY}
+    default = ["state"] if available.get("state") == 1 else sorted(k for k, rank in available.items() if rank <= 1)
+    keys = choose_keys(str(path), available, obs_keys, default)
+    arrays = {key: _array(root, f"data/{key}", path) for key in [*keys, ACTION_KEY]}
+    for key, array in arrays.items():
+        if array.shape[0] != ends[-1]:
+            raise DemonstrationError(
+                f"{path}: key {key!r} has {array.shape[0]} steps but meta/episode_ends ends at {ends[-1]}"
+            )
+    values = {key: array[:] for key, array in arrays.items()}  # vectors only: images were refused above
+    starts = np.concatenate([[0], ends[:-1]])
+    observations, actions = [], []
+    for episode, (start, end) in enumerate(zip(starts, ends)):
+        action = steps(values[ACTION_KEY][start:end], str(path), ACTION_KEY, episode)
+        parts = [steps(values[key][start:end], str(path), key, episode, len(action)) for key in keys]
+        observations.append(np.concatenate(parts, axis=1))
+        actions.append(action)
+    return demonstrations_from_episodes(str(path), list(range(len(ends))), observations, actions)

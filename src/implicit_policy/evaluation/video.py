@@ -1,0 +1,132 @@
+"""Rollout videos: the policy acting in the env, rendered with ``render_mode="rgb_array"`` (MuJoCo envs
+offscreen, with EGL when there is no display) and written as MP4 by imageio with ffmpeg (optional extra
+``pip install "implicit-policy[video]"``).
+
+Each frame carries a caption bar along its top edge: green while the env reports ``is_success``, red
+otherwise, so a clip shows when the task was done; in a folder of clips, each file's name also says how the
+episode ended.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from implicit_policy.atomic import atomic_open
+from implicit_policy.evaluation.env_hooks import resolve_env_id
+from implicit_policy.evaluation.rollout import EnvKwargs
+
+CAPTION_ROWS = 6
+"""Height in pixels of the success bar at the top of each frame."""
+
+
+@dataclass(frozen=True)
+class Clip:
+    """One episode: its frames ``(T, H, W, 3)`` uint8, seed and success at its end."""
+
+    frames: np.ndarray
+    seed: int
+    success: bool
+
+
+def require_video() -> Any:
+    if importlib.util.find_spec("imageio") is None or importlib.util.find_spec("imageio_ffmpeg") is None:
+        raise ValueError('rollout videos need the optional extra: pip install "implicit-policy[video]"')
+    import imageio.v3
+
+    return imageio.v3
+
+
+def _make_rendered_env(env_id: str, env_kwargs: EnvKwargs) -> gym.Env:
+    if not os.environ.get("DISPLAY"):
+        os.environ.setdefault("MUJOCO_GL", "egl")  # offscreen MuJoCo on a headless machine (before its import)
+    name = resolve_env_id(env_id)
+    try:
+        env = gym.make(name, render_mode="rgb_array", **(env_kwargs or {}))
+    except gym.error.Error as err:
+        raise ValueError(f"cannot make {env_id!r} to render: {err}") from None
+    return gym.wrappers.FlattenObservation(env) if isinstance(env.observation_space, gym.spaces.Dict) else env
+
+
+def _captioned(frame: np.ndarray, success: bool) -> np.ndarray:
+    frame = np.array(frame, dtype=np.uint8, copy=True)
+    frame[:CAPTION_ROWS] = (40, 170, 60) if success else (200, 50, 40)
+    return frame
+
+
+def record_episodes(policy: Any, env_id: str, episodes: int, seed: int, env_kwargs: EnvKwargs = None) -> list[Clip]:
+    """Run ``policy`` (``act``/``reset``) on the episodes seeded ``seed .. seed + episodes - 1``, one at a time,
+    rendering every step. ``ValueError`` if the env cannot render (naming it)."""
+    clips = []
+    env = _make_rendered_env(env_id, env_kwargs)
+    try:
+        for k in range(episodes):
+            obs, info = env.reset(seed=seed + k)
+            policy.reset()
+            success = bool(info.get("is_success", False))
+            frames = []
+            done = False
+            while True:
+                try:
+                    frame = env.render()
+                except Exception as err:  # no OpenGL, no EGL: say so in one line
+                    raise ValueError(f"{env_id} cannot render frames here ({type(err).__name__}: {err})") from None
+                if frame is None:
+                    raise ValueError(f"{env_id} renders no rgb_array frames")
+                frames.append(_captioned(np.asarray(frame), success))
+                if done:
+                    break
+                obs, _, terminated, truncated, info = env.step(policy.act(np.asarray(obs, np.float32)))
+                success = bool(info.get("is_success", False))
+                done = terminated or truncated
+            clips.append(Clip(np.stack(frames), seed + k, success))
+    finally:
+        env.close()
+    return clips
+
+
+def write_video(frames: np.ndarray, path: str | os.PathLike, fps: float) -> Path:
+    """Write frames ``(T, H, W, 3)`` uint8 as an MP4 file atomically."""
+    encoded = require_video().imwrite("<bytes>", frames, extension=".mp4", plugin="FFMPEG", fps=fps, macro_block_size=1)
+    path = Path(path)
+    with atomic_open(path, "wb") as handle:
+        handle.write(encoded)
+    return path
+
+
+def env_fps(env_id: str, env_kwargs: EnvKwargs = None) -> float:
+    """Frames per second of the env's rendering (its ``metadata["render_fps"]``, else 30)."""
+    env = _make_rendered_env(env_id, env_kwargs)
+    try:
+        return float(env.metadata.get("render_fps") or 30)
+    finally:
+        env.close()
+
+
+def record_videos(
+    policy: Any,
+    env_id: str,
+    episodes: int,
+    seed: int,
+    file: str | os.PathLike | None = None,
+    folder: str | os.PathLike | None = None,
+    env_kwargs: EnvKwargs = None,
+) -> list[Path]:
+    """Record ``episodes`` episodes: all in one ``file``, or one file each in ``folder`` named
+    ``seed_S_success.mp4`` / ``seed_S_failure.mp4``. The written paths."""
+    require_video()
+    clips = record_episodes(policy, env_id, episodes, seed, env_kwargs)
+    fps = env_fps(env_id, env_kwargs)
+    if file is not None:
+        return [write_video(np.concatenate([c.frames for c in clips]), file, fps)]
+    out = Path(folder or ".")
+    out.mkdir(parents=True, exist_ok=True)
+    return [
+        write_video(c.frames, out / f"seed_{c.seed}_{'success' if c.success else 'failure'}.mp4", fps) for c in clips
+    ]
