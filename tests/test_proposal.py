@@ -130,7 +130,7 @@ def test_the_proposal_method_needs_an_energy_model_with_a_proposal(demos_2d, tmp
         train(config, demos_2d, tmp_path / "run", progress=False)
 
 
-@pytest.mark.parametrize("name", ["mdn", "proposal"])
+@pytest.mark.parametrize("name", ["mdn", "proposal", "proposal-arm"])
 def test_new_presets_train_act_and_export(demos_2d, tmp_path, name):
     config = preset(name).updated(steps=4, eval_every=0, eval_episodes=2, checkpoint_every=4)
     train(config, demos_2d, tmp_path / "run", progress=False)

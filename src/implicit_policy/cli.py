@@ -480,7 +480,7 @@ def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
 def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--preset",
-        help="proposal (default), ibc-langevin, dfo, correct-langevin, ibc-mas, correct-mas, correct-mas-maxent, "
+        help="proposal (default), proposal-arm (arm tasks: FetchPush), ibc-langevin, dfo, correct-langevin, ibc-mas, correct-mas, correct-mas-maxent, "
         "ibc-reference, or the explicit baselines mse and mdn",
     )
     parser.add_argument("--config", help="a TrainConfig JSON file instead of a preset")

@@ -247,7 +247,9 @@ class TrainConfig(FrozenConfig):
         try:
             values = json.loads(path.read_text())
             missing = [
-                name for name in cls.model_fields if complete and isinstance(values, dict) and name not in values
+                name
+                for name in cls.model_fields
+                if complete and isinstance(values, dict) and name not in values and name not in ADDED_SINCE_0_2
             ]
             if missing:
                 raise ValueError(
@@ -262,6 +264,9 @@ class TrainConfig(FrozenConfig):
         except ValidationError as err:
             raise ValueError(f"invalid config {path}: {describe_validation_error(err)}") from err
 
+
+ADDED_SINCE_0_2 = frozenset({"val_episodes", "action_low", "action_high", "log"})
+"""Fields a config file written by 0.2 lacks; their defaults train as 0.2 did, so such a file stays complete."""
 
 _METHOD_ROLES: dict[str, Literal["negatives", "acts"]] = {"sampler": "negatives", "inference": "acts"}
 
