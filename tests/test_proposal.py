@@ -130,11 +130,11 @@ def test_the_proposal_method_needs_an_energy_model_with_a_proposal(demos_2d, tmp
         train(config, demos_2d, tmp_path / "run", progress=False)
 
 
-@pytest.mark.parametrize("name", ["mdn", "proposal", "proposal-arm"])
+@pytest.mark.parametrize("name", ["mdn", "mdn-arm", "proposal", "proposal-arm"])
 def test_new_presets_train_act_and_export(demos_2d, tmp_path, name):
     config = preset(name).updated(steps=4, eval_every=0, eval_episodes=2, checkpoint_every=4)
     train(config, demos_2d, tmp_path / "run", progress=False)
-    policy = ExplicitPolicy.load(tmp_path / "run") if name == "mdn" else ImplicitPolicy.load(tmp_path / "run")
+    policy = ExplicitPolicy.load(tmp_path / "run") if name.startswith("mdn") else ImplicitPolicy.load(tmp_path / "run")
     obs = np.full((2, 8), 0.5, np.float32)
     np.testing.assert_allclose(
         OnnxPolicy(export_argmin(policy, tmp_path / "p.onnx")).act(obs), policy.act(obs), atol=1e-5

@@ -13,7 +13,7 @@ from typing import Any
 
 from implicit_policy.evaluation.env_hooks import load_env_plugins
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 _LAZY = {
     "Demonstrations": "implicit_policy.data",

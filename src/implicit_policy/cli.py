@@ -236,6 +236,7 @@ def _export(args: argparse.Namespace) -> int:
 
 def _eval(args: argparse.Namespace) -> int:
     from implicit_policy.atomic import atomic_write_text, check_output_file
+    from implicit_policy.evaluation.env_hooks import diagnostic_label
     from implicit_policy.evaluation.evaluate import evaluate
 
     if args.threads < 1:
@@ -263,9 +264,11 @@ def _eval(args: argparse.Namespace) -> int:
     success = (
         "n/a (the env reports no is_success)" if result["success_rate"] is None else f"{result['success_rate']:.1%}"
     )
+    labelled = [(diagnostic_label(name), value) for name, value in result.items() if isinstance(value, float)]
+    extra = "".join(f", {label} {value:.1%}" for label, value in labelled if label)
     print(
         f"{env_id}: success {success} over {args.episodes} episodes "
-        f"(seeds {args.seed}..{args.seed + args.episodes - 1}), mean return {result['mean_return']:.3f}"
+        f"(seeds {args.seed}..{args.seed + args.episodes - 1}), mean return {result['mean_return']:.3f}{extra}"
     )
     if args.json:
         atomic_write_text(args.json, json.dumps(result, indent=2))
@@ -481,7 +484,7 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--preset",
         help="proposal (default), proposal-arm (arm tasks: FetchPush), ibc-langevin, dfo, correct-langevin, ibc-mas, correct-mas, correct-mas-maxent, "
-        "ibc-reference, or the explicit baselines mse and mdn",
+        "ibc-reference, or the explicit baselines mse, mdn and mdn-arm",
     )
     parser.add_argument("--config", help="a TrainConfig JSON file instead of a preset")
     parser.add_argument("--steps", type=int, help="override the number of training steps")

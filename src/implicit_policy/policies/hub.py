@@ -20,8 +20,9 @@ from implicit_policy.policies.checkpoint import CheckpointHeader
 
 RUN_FILES = ("train_config.json", "metrics.jsonl", "run_identity.json", "eval.json", "training_curves.png")
 """Files of the run folder uploaded beside the checkpoint, where the run has them."""
-ONNX_NAMES = ("policy.onnx",)
-"""Where ``implicit-policy export --out RUN/`` puts the argmin: uploaded when present."""
+ONNX_FILE = "policy.onnx"
+"""The argmin's name in a repo: ``export --out RUN/`` writes ``RUN/policy.onnx``; ``RUN.onnx`` beside the run
+folder (the README's ``export_argmin(policy, "runs/p2d.onnx")``) is uploaded under this name too."""
 
 
 class Shareable(Protocol):
@@ -113,13 +114,17 @@ implicit-policy train --config train_config.json --data YOUR_DEMONSTRATIONS --ou
 
 
 def hub_folder(policy: Shareable, folder: Path, repo_id: str) -> Path:
-    """Write into ``folder`` everything :func:`push_to_hub` uploads."""
+    """Write into ``folder`` everything :func:`push_to_hub` uploads. The exported argmin is copied as it is:
+    export again after retraining, or the repo's ONNX file is the older policy's."""
     policy.save(folder)  # config.json + model.safetensors, with their digests
     run_dir = policy.run_dir
     if run_dir is not None:
-        for name in (*RUN_FILES, *ONNX_NAMES):
+        for name in RUN_FILES:
             if (run_dir / name).is_file():
                 shutil.copyfile(run_dir / name, folder / name)
+        exported = next((f for f in (run_dir / ONNX_FILE, run_dir.with_suffix(".onnx")) if f.is_file()), None)
+        if exported is not None:
+            shutil.copyfile(exported, folder / ONNX_FILE)
     (folder / "README.md").write_text(model_card(policy.header, run_dir, repo_id))
     return folder
 
