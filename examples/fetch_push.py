@@ -8,7 +8,7 @@ closed-loop success and its ``act`` latency per control tick) and ``rollouts.png
 goals seen from above in a few episodes).
 
     python examples/fetch_push.py --out runs/fetch_push [--env FetchPushTwoGoals-v0] [--episodes 300]
-        [--preset proposal] [--seed 0]
+        [--preset proposal-arm] [--seed 0]
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--env", default=ENV_ID, choices=sorted(LAYOUT))
     parser.add_argument("--episodes", type=int, default=300, help="demonstrations to collect")
-    parser.add_argument("--preset", default="proposal")
+    parser.add_argument("--preset", default="proposal-arm")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=int, help="training steps (default: the preset's)")
     parser.add_argument("--test-episodes", type=int, default=100)
