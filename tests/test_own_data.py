@@ -337,3 +337,13 @@ def test_a_namespaced_third_party_env_end_to_end(tmp_path):
     report = tmp_path / "eval.json"
     assert main(["eval", "--policy", str(run), "--episodes", "2", "--json", str(report), "--quiet"]) == 0
     assert json.loads(report.read_text())["env_id"] == "gym_pusht/PushT-v0"
+
+
+def test_tune_refuses_data_with_no_env(tmp_path, demos, capsys):
+    pytest.importorskip("ray")
+    source = write_zarr(tmp_path / "buffer.zarr", demos)
+    space = tmp_path / "space.json"
+    space.write_text(json.dumps({"optim.learning_rate": {"loguniform": [1e-4, 1e-3]}}))
+    argv = ["tune", "--data", source, "--space", str(space), "--trials", "1", "--out", str(tmp_path / "search")]
+    assert main(argv) == 2
+    assert "records no env: tune tests each trial closed-loop" in capsys.readouterr().err

@@ -170,7 +170,10 @@ def _tune(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         raise ValueError(f"--jobs must be >= 1, got {args.jobs}")
     space = load_space(args.space, config)
-    load_demonstrations(args.data)  # a clear error now, not in every trial
+    if not load_demonstrations(args.data).env_id:  # a clear error now, not in every trial
+        raise ValueError(
+            f"{args.data} records no env: tune tests each trial closed-loop; train with --val-episodes instead"
+        )
     check_output_folder(args.out, "--out")
     found = run_search(
         config,
