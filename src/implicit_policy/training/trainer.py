@@ -3,8 +3,10 @@
 A run folder holds ``train_config.json``, ``metrics.jsonl`` (one JSON record per logging step or
 validation), ``training_curves.png`` (with the ``plot`` extra), ``checkpoints/step_N/``, ``latest`` and
 ``best/`` (the weights with the highest closed-loop validation success, on seeds ``eval_seed`` onwards,
-which never overlap the demonstrations or the usual test seeds). ``resume=True`` continues from the newest checkpoint
-exactly: weights, Adam state, step, and the random generators.
+which never overlap the demonstrations or the usual test seeds; for data with no env, the lowest action error
+on held-out episodes: :mod:`implicit_policy.training.held_out`), and with ``log`` a tracker's files
+(:mod:`implicit_policy.training.tracking`). ``resume=True`` continues from the newest checkpoint exactly:
+weights, Adam state, step, and the random generators.
 """
 
 from __future__ import annotations
