@@ -95,7 +95,7 @@ PRESETS |= {
 }
 
 # The mixture-density baseline for arm tasks: its components' means also trained by squared error (likelihood
-# alone leaves them imprecise where the pushes are hard to fit: 34 % on FetchPush-v4, 79 % with the term;
+# alone leaves them imprecise where the pushes are hard to fit: 34 % on FetchPush-v4 (seed 0), 79 % with the term;
 # on Particle2D the term costs it, 70 -> 59 %).
 PRESETS["mdn-arm"] = PRESETS["mdn"].updated(loss=LossConfig(kind="mdn", proposal_mean_weight=1000.0))
 
