@@ -95,11 +95,10 @@ def load_lerobot(source: str, obs_keys: Sequence[str] | None = None) -> Demonstr
             frames[c].append(_column(table.column(c), file, c))
     data = {c: np.concatenate(v) for c, v in frames.items()}
     episode, frame = data["episode_index"].reshape(-1), data["frame_index"].reshape(-1)
-    order = np.lexsort((frame, episode))
-    episode_ids = np.unique(episode)
+    order = np.lexsort((frame, episode))  # rows by episode, then frame
+    episode_ids, firsts = np.unique(episode[order], return_index=True)
     observations, actions = [], []
-    for e in episode_ids:
-        rows = order[episode[order] == e]
+    for e, rows in zip(episode_ids, np.split(order, firsts[1:])):
         action = steps(data[ACTION_KEY][rows], str(path), ACTION_KEY, int(e))
         parts = [steps(data[k][rows], str(path), k, int(e), len(action)) for k in keys]
         observations.append(np.concatenate(parts, axis=1))

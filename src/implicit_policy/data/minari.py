@@ -27,6 +27,7 @@ from tqdm.auto import tqdm
 from implicit_policy.data.collect import check_collect_arguments
 from implicit_policy.data.demonstrations import DemonstrationError, Demonstrations
 from implicit_policy.evaluation.env_hooks import demonstrator, resolve_env_id
+from implicit_policy.evaluation.rollout import make_env
 
 PREFIX = "minari:"
 
@@ -44,14 +45,6 @@ def _minari() -> Any:
     return minari
 
 
-def _make_env(env_id: str) -> gym.Env:
-    name = resolve_env_id(env_id)
-    try:
-        return gym.make(name)
-    except gym.error.Error as err:
-        raise ValueError(f"unknown Gymnasium env id {env_id!r}: {err}") from err
-
-
 def collect_minari(env_id: str, episodes: int, seed: int, dataset_id: str, progress: bool = False) -> Any:
     """Run ``env_id``'s scripted demonstrator on episodes seeded ``seed .. seed + episodes - 1`` and write them
     as the local Minari dataset ``dataset_id`` (observations in the env's own space, ``Dict`` included;
@@ -65,7 +58,7 @@ def collect_minari(env_id: str, episodes: int, seed: int, dataset_id: str, progr
             f"Minari dataset {dataset_id!r} already exists in the local store; pick another id "
             "or delete it (minari.delete_dataset)"
         )
-    env = _make_env(env_id)
+    env = make_env(env_id)
     act, on_reset = demonstrator(env_id)
     buffers = []
     for k in tqdm(range(episodes), desc=f"episodes {env_id}", unit="ep", disable=not progress):
@@ -234,7 +227,7 @@ def _flatten_steps(space: gym.Space, observations: Any) -> np.ndarray:
 
 def check_spaces_fit(observation_space: gym.Space, action_space: gym.Space, env_id: str, source: str) -> None:
     """Refuse a dataset whose spaces are not what ``env_id`` has now, naming both."""
-    env = _make_env(env_id)
+    env = make_env(env_id)
     try:
         env_spaces = env.observation_space, env.action_space
     finally:

@@ -54,6 +54,19 @@ EnvKwargs = dict[str, Any] | None
 """Keyword arguments of an env's constructor (``gym.make(env_id, **kwargs)``), e.g. gym-pusht's ``obs_type``."""
 
 
+def make_env(env_id: str, env_kwargs: EnvKwargs = None, **make_kwargs: Any) -> gym.Env:
+    """One env of ``env_id`` (named as :func:`make_vector_env` takes it), made with ``env_kwargs`` and
+    ``make_kwargs`` (e.g. ``render_mode``); ``Dict`` observations are left as they are. ``ValueError`` for an
+    unregistered id or kwargs the env refuses."""
+    name = resolve_env_id(env_id)
+    try:
+        return gym.make(name, **make_kwargs, **(env_kwargs or {}))
+    except gym.error.Error as err:
+        raise ValueError(f"unknown Gymnasium env id {env_id!r}: {err}") from err
+    except TypeError as err:
+        raise ValueError(f"env {env_id!r} refuses the kwargs {env_kwargs}: {err}") from None
+
+
 def make_vector_env(env_id: str, num_envs: int, env_kwargs: EnvKwargs = None) -> gym.vector.VectorEnv:
     """``num_envs`` copies of ``env_id`` made with ``env_kwargs``: the env's own batched implementation where
     it registers one (the particle envs), else Gymnasium's synchronous vector env. ``env_id`` may name the

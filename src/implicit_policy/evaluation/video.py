@@ -19,8 +19,7 @@ import gymnasium as gym
 import numpy as np
 
 from implicit_policy.atomic import atomic_open
-from implicit_policy.evaluation.env_hooks import resolve_env_id
-from implicit_policy.evaluation.rollout import EnvKwargs
+from implicit_policy.evaluation.rollout import EnvKwargs, make_env
 
 CAPTION_ROWS = 6
 """Height in pixels of the success bar at the top of each frame."""
@@ -28,11 +27,13 @@ CAPTION_ROWS = 6
 
 @dataclass(frozen=True)
 class Clip:
-    """One episode: its frames ``(T, H, W, 3)`` uint8, seed and success at its end."""
+    """One episode: its frames ``(T, H, W, 3)`` uint8, seed, success at its end, and the env's frame rate
+    (its ``metadata["render_fps"]``, else 30)."""
 
     frames: np.ndarray
     seed: int
     success: bool
+    fps: float
 
 
 def require_video() -> Any:
@@ -46,11 +47,7 @@ def require_video() -> Any:
 def _make_rendered_env(env_id: str, env_kwargs: EnvKwargs) -> gym.Env:
     if not os.environ.get("DISPLAY"):
         os.environ.setdefault("MUJOCO_GL", "egl")  # offscreen MuJoCo on a headless machine (before its import)
-    name = resolve_env_id(env_id)
-    try:
-        env = gym.make(name, render_mode="rgb_array", **(env_kwargs or {}))
-    except gym.error.Error as err:
-        raise ValueError(f"cannot make {env_id!r} to render: {err}") from None
+    env = make_env(env_id, env_kwargs, render_mode="rgb_array")
     return gym.wrappers.FlattenObservation(env) if isinstance(env.observation_space, gym.spaces.Dict) else env
 
 
@@ -65,6 +62,7 @@ def record_episodes(policy: Any, env_id: str, episodes: int, seed: int, env_kwar
     rendering every step. ``ValueError`` if the env cannot render (naming it)."""
     clips = []
     env = _make_rendered_env(env_id, env_kwargs)
+    fps = float(env.metadata.get("render_fps") or 30)
     try:
         for k in range(episodes):
             obs, info = env.reset(seed=seed + k)
@@ -85,7 +83,7 @@ def record_episodes(policy: Any, env_id: str, episodes: int, seed: int, env_kwar
                 obs, _, terminated, truncated, info = env.step(policy.act(np.asarray(obs, np.float32)))
                 success = bool(info.get("is_success", False))
                 done = terminated or truncated
-            clips.append(Clip(np.stack(frames), seed + k, success))
+            clips.append(Clip(np.stack(frames), seed + k, success, fps))
     finally:
         env.close()
     return clips
@@ -98,15 +96,6 @@ def write_video(frames: np.ndarray, path: str | os.PathLike, fps: float) -> Path
     with atomic_open(path, "wb") as handle:
         handle.write(encoded)
     return path
-
-
-def env_fps(env_id: str, env_kwargs: EnvKwargs = None) -> float:
-    """Frames per second of the env's rendering (its ``metadata["render_fps"]``, else 30)."""
-    env = _make_rendered_env(env_id, env_kwargs)
-    try:
-        return float(env.metadata.get("render_fps") or 30)
-    finally:
-        env.close()
 
 
 def record_videos(
@@ -122,11 +111,10 @@ def record_videos(
     ``seed_S_success.mp4`` / ``seed_S_failure.mp4``. The written paths."""
     require_video()
     clips = record_episodes(policy, env_id, episodes, seed, env_kwargs)
-    fps = env_fps(env_id, env_kwargs)
     if file is not None:
-        return [write_video(np.concatenate([c.frames for c in clips]), file, fps)]
+        return [write_video(np.concatenate([c.frames for c in clips]), file, clips[0].fps)]
     out = Path(folder or ".")
     out.mkdir(parents=True, exist_ok=True)
     return [
-        write_video(c.frames, out / f"seed_{c.seed}_{'success' if c.success else 'failure'}.mp4", fps) for c in clips
+        write_video(c.frames, out / f"seed_{c.seed}_{'success' if c.success else 'failure'}.mp4", c.fps) for c in clips
     ]

@@ -91,6 +91,14 @@ def mse_loss(predicted: torch.Tensor, demonstrated: torch.Tensor) -> torch.Tenso
     return (predicted - demonstrated).pow(2).mean()
 
 
+def proposal_mean_term(config: LossConfig, mean_error: torch.Tensor) -> dict[str, torch.Tensor]:
+    """``proposal_mean_mse``: ``proposal_mean_weight`` times the mean of the proposal's component-mean error
+    ``(B,)`` (for an energy model's proposal and for the ``mdn`` baseline alike); nothing at weight 0."""
+    if not config.proposal_mean_weight:
+        return {}
+    return {"proposal_mean_mse": config.proposal_mean_weight * mean_error.mean()}
+
+
 def total_loss(
     config: LossConfig,
     energy: EnergyFn,
@@ -120,8 +128,8 @@ def total_loss(
         parts[config.kind] = main(positive, negative)
     if proposal_log_density is not None and config.proposal_nll_weight:
         parts["proposal_nll"] = config.proposal_nll_weight * negative_log_likelihood(proposal_log_density)
-    if proposal_mean_error is not None and config.proposal_mean_weight:
-        parts["proposal_mean_mse"] = config.proposal_mean_weight * proposal_mean_error.mean()
+    if proposal_mean_error is not None:
+        parts |= proposal_mean_term(config, proposal_mean_error)
     if config.max_entropy_weight:
         parts["max_entropy"] = config.max_entropy_weight * max_entropy_regularizer(negative)
     if config.positive_l2_weight:

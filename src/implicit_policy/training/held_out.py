@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from implicit_policy.data.demonstrations import Demonstrations, observation_windows
+from implicit_policy.optimizers.base import uniform_actions
 from implicit_policy.policies.torch_policy import ImplicitPolicy, TorchPolicy
 from implicit_policy.runtime.control_loop import draw_noise
 
@@ -76,10 +77,7 @@ class HeldOut:
             )
             generator = torch.Generator(policy.device).manual_seed(seed)
             bound = policy.torch_normalizer.action_bound
-            uniform = (
-                torch.rand(len(obs), RANK_ACTIONS, self.actions.shape[1], generator=generator, device=policy.device) * 2
-                - 1
-            ) * bound
+            uniform = uniform_actions(len(obs), RANK_ACTIONS, self.actions.shape[1], bound, generator, policy.device)
             energies = policy.energy(obs, torch.cat([demonstrated.unsqueeze(1), uniform], dim=1))
         result["val_energy_rank"] = float((energies[:, 1:] < energies[:, :1]).float().mean())
         return result

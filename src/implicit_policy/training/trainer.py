@@ -37,7 +37,7 @@ from implicit_policy.evaluation.evaluate import evaluate
 from implicit_policy.evaluation.rollout import box_spaces
 from implicit_policy.models.device import resolve_device
 from implicit_policy.models.energy import EnergyWithProposal, build_energy_net
-from implicit_policy.models.losses import mse_loss, negative_log_likelihood, total_loss
+from implicit_policy.models.losses import mse_loss, negative_log_likelihood, proposal_mean_term, total_loss
 from implicit_policy.models.normalize import Normalizer
 from implicit_policy.models.optimizer_state import (
     load_optimizer_state_tensors,
@@ -163,10 +163,10 @@ def learning_rate(config: TrainConfig, step: int, dataset_size: int) -> float:
 def data_action_box(normalizer: Normalizer) -> tuple[np.ndarray, np.ndarray]:
     """The action box of data with no env: the demonstrated range widened by the normaliser's margin on each
     side (the box its samplers search), raw units ``(A,)`` each."""
-    stats = normalizer.stats()
-    low, high = np.asarray(stats.action_min), np.asarray(stats.action_max)
-    half = np.where(high - low > 1e-8, high - low, 1.0) / 2 * normalizer.action_bound
-    return (high + low) / 2 - half, (high + low) / 2 + half
+    bound = normalizer.action_bound
+    corners = torch.tensor([[-bound], [bound]], dtype=torch.float64, device=next(normalizer.buffers()).device)
+    low, high = normalizer.denormalize_actions(corners).cpu().numpy()  # (2, A): the box's two corners
+    return low, high
 
 
 class Trainer:
@@ -319,9 +319,7 @@ class Trainer:
     ) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
         if isinstance(self.model, MixtureDensityNet):  # loss.kind "mdn"
             log_density, mean_error = self.model.fit_terms(obs, positives)
-            parts = {"mdn": negative_log_likelihood(log_density)}
-            if self.config.loss.proposal_mean_weight:
-                parts["proposal_mean_mse"] = self.config.loss.proposal_mean_weight * mean_error.mean()
+            parts = {"mdn": negative_log_likelihood(log_density), **proposal_mean_term(self.config.loss, mean_error)}
             return parts | {"loss": torch.stack(list(parts.values())).sum()}, {}
         mse = mse_loss(self.model(obs), positives)
         return {"mse": mse, "loss": mse}, {}
