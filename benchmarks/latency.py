@@ -55,7 +55,7 @@ def percentiles(policy, obs: np.ndarray, repeats: int) -> tuple[float, float]:
 def energy_flops(policy: ImplicitPolicy, batch: int) -> float:
     """FLOPs of the energy evaluations in one ``act`` over ``batch`` observations (2 per multiply-add;
     a gradient step's explicit gradient counted as one more forward pass; a proposal net not counted)."""
-    cfg, net = policy.header.inference, policy.energy
+    cfg, net = policy.header.policy.acting, policy.energy
     proposal = getattr(net, "proposal", None)  # an energy model with a learned proposal: count its energy net
     net = getattr(net, "energy", net)
     if isinstance(cfg, ProposalConfig):  # the proposal's component means join its samples

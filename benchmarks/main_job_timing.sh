@@ -8,7 +8,7 @@ rm -rf "$dir" && mkdir -p "$dir" && cd "$dir"
 start=$(date +%s.%N)
 implicit-policy collect --env Particle2D-v0 --episodes 300 --seed 0 --out data/p2d.npz
 t1=$(date +%s.%N)
-implicit-policy train --data data/p2d.npz --preset ibc-langevin --out runs/p2d
+implicit-policy train --data data/p2d.npz --out runs/p2d
 t2=$(date +%s.%N)
 implicit-policy eval --policy runs/p2d --env Particle2D-v0 --episodes 100 --seed 1000 --json runs/p2d/eval.json
 t3=$(date +%s.%N)

@@ -1,5 +1,5 @@
 """Training throughput of the presets, and the share of step time spent in the networks (energy net; also the
-marginal EBM for the MAS presets, the regression net for mse).
+marginal EBM for the MAS presets, the regression or mixture net for the explicit kinds).
 
 For each preset: steps per second of real training steps on Particle2D demonstrations, and the time
 that the same energy-net passes take alone (the same shapes and count of forward and backward passes:
@@ -17,7 +17,7 @@ import time
 import torch
 
 from implicit_policy import collect_demonstrations
-from implicit_policy.config import LangevinConfig, MarginalSamplerConfig
+from implicit_policy.config import EnergyPolicyConfig, LangevinConfig, MarginalSamplerConfig
 from implicit_policy.presets import PRESETS
 from implicit_policy.training.trainer import Trainer
 
@@ -31,13 +31,13 @@ def _chain_passes(energy, obs: torch.Tensor, candidates: torch.Tensor, iteration
 def net_only_seconds(trainer: Trainer, steps: int) -> float:
     """Seconds for ``steps`` steps' worth of the networks' passes alone: the energy net's (and, for the
     Marginal Action Sampler, its marginal EBM's) chain and loss passes; the regression net's for ``mse``."""
-    cfg = trainer.config
-    batch, action_size = cfg.optim.batch_size, trainer.demos.action_size
+    cfg = trainer.config.policy
+    batch, action_size = trainer.config.optim.batch_size, trainer.demos.action_size
     obs = trainer.obs[:batch]
     started = time.perf_counter()
     for _ in range(steps):
         trainer.optimizer.zero_grad()
-        if cfg.explicit:
+        if not isinstance(cfg, EnergyPolicyConfig):
             trainer.model(obs).pow(2).mean().backward()
             continue
         samples = cfg.sampler.num_samples
@@ -45,7 +45,7 @@ def net_only_seconds(trainer: Trainer, steps: int) -> float:
         if isinstance(cfg.sampler, LangevinConfig):
             _chain_passes(trainer.model, obs, candidates, cfg.sampler.iterations)
         if isinstance(cfg.sampler, MarginalSamplerConfig):
-            marginal = trainer.sampler.energy
+            marginal = trainer.objective.sampler.energy
             no_obs = obs.new_zeros(batch, 0)
             _chain_passes(marginal, no_obs, candidates, cfg.sampler.langevin.iterations)
             marginal(no_obs, torch.rand(batch, samples + 1, action_size)).mean().backward()
@@ -73,13 +73,11 @@ def main() -> None:
             trainer.train_step()
         step_seconds = (time.perf_counter() - started) / args.steps
         share = net_only_seconds(trainer, args.steps) / args.steps / step_seconds
-        sampler = config.sampler
-        chains = sampler if isinstance(sampler, LangevinConfig) else getattr(sampler, "langevin", None)
-        negatives = (
-            "none (mse)"
-            if config.explicit
-            else f"{sampler.kind} x{sampler.num_samples}" + (f", {chains.iterations} it" if chains else "")
-        )
+        negatives = f"none ({config.policy.kind})"
+        if isinstance(config.policy, EnergyPolicyConfig):
+            sampler = config.policy.sampler
+            chains = sampler if isinstance(sampler, LangevinConfig) else getattr(sampler, "langevin", None)
+            negatives = f"{sampler.kind} x{sampler.num_samples}" + (f", {chains.iterations} it" if chains else "")
         print(
             f"{name:<18}{negatives:>22}{config.optim.batch_size:>7}{1 / step_seconds:>10.2f}"
             f"{1000 * step_seconds:>10.1f}{share:>11.0%}"

@@ -104,7 +104,7 @@ def test_partial_config_file_is_refused_naming_what_it_lacks(files, tmp_path, ca
         == 2
     )
     err = capsys.readouterr().err
-    assert "lacks energy" in err and "implicit-policy config --preset" in err
+    assert "lacks policy" in err and "implicit-policy config --preset" in err
 
 
 def test_help_is_for_users(capsys):

@@ -11,9 +11,9 @@ from implicit_policy import ExplicitPolicy, ImplicitPolicy, OnnxPolicy, export_a
 from implicit_policy.config import (
     EnergyNetConfig,
     LangevinConfig,
-    LossConfig,
+    MSEPolicyConfig,
+    NetConfig,
     OptimConfig,
-    RegressionConfig,
     TrainConfig,
 )
 from implicit_policy.data.demonstrations import observation_windows
@@ -47,7 +47,12 @@ def history_run(tmp_path_factory, demos_2d):
 def explicit_history_run(tmp_path_factory, demos_2d):
     path = tmp_path_factory.mktemp("explicit_history")
     train(
-        _config(n_obs_steps=3, loss=LossConfig(kind="mse"), inference=RegressionConfig()),
+        tiny_config(
+            n_obs_steps=3,
+            policy=MSEPolicyConfig(net=NetConfig(hidden_size=32)),
+            optim=OptimConfig(batch_size=32),
+            steps=20,
+        ),
         demos_2d,
         path,
         progress=False,

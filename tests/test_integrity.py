@@ -45,9 +45,9 @@ def test_an_edited_checkpoint_header_is_refused_naming_the_file(checkpoint, tmp_
 
 def test_inference_settings_change_through_the_api(checkpoint, tmp_path):
     policy = ImplicitPolicy.load(checkpoint, inference=LangevinConfig(num_samples=4, iterations=1))
-    assert policy.header.inference.num_samples == 4
+    assert policy.header.policy.inference.num_samples == 4
     policy.save(tmp_path / "saved")  # a deliberate change, saved: a new, consistent checkpoint
-    assert ImplicitPolicy.load(tmp_path / "saved").header.inference.num_samples == 4
+    assert ImplicitPolicy.load(tmp_path / "saved").header.policy.inference.num_samples == 4
 
 
 @pytest.mark.parametrize(

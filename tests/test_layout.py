@@ -1,4 +1,5 @@
-"""The layering holds: no import circles among the package's modules, no function-local imports of its own
+"""The layering holds: folders import down the order :data:`LAYERS` writes down (the architecture page shows
+the same order), no import circles among the package's modules, no function-local imports of its own
 modules (outside the CLI, which loads its commands lazily), and the runtime acts with torch, Gymnasium,
 pydantic and onnxscript unimportable."""
 
@@ -55,6 +56,64 @@ def import_graph() -> tuple[dict[str, set[str]], list[str]]:
             elif targets and module != "implicit_policy.cli":
                 local.append(f"{module}:{node.lineno} imports {', '.join(targets)} inside a function")
     return graph, local
+
+
+LAYERS: list[set[str]] = [
+    {"atomic", "frozen_config", "extras", "figures", "registry", "version"},  # helpers every layer may use
+    {"runtime"},  # acting without torch: numpy and onnxruntime
+    {"evaluation"},  # running any controller in any env: rollouts, env plugin hooks, metrics, videos
+    {"data"},  # demonstrations and their sources (recorded with evaluation's rollouts)
+    {"models"},  # torch networks, normaliser, losses
+    {"optimizers"},  # optimisers over actions, registered by name
+    {"kinds"},  # policy kinds: net, objective and act path, registered by name
+    {"config"},  # the run config assembled from the above
+    {"policies"},  # torch policies, checkpoints, ONNX export, the Hub
+    {"training"},  # the trainer, run folders, logging
+    {"diagnostics"},  # landscapes, search-or-model failure, figures of results
+    {"experiments"},  # trials, sweeps, searches
+    {"presets", "cli", ""},  # named recipes, the command line, the package's lazy front door
+]
+"""The folders (and top-level modules) of ``implicit_policy`` from the bottom up: a module may import its own
+layer and those below, never one above. ``""`` is the package's ``__init__``."""
+
+
+def layer_of(module: str) -> int:
+    """The index in :data:`LAYERS` of an ``implicit_policy`` module (its first name under the package)."""
+    first = module.split(".")[1] if "." in module else ""
+    for index, names in enumerate(LAYERS):
+        if first in names:
+            return index
+    raise AssertionError(f"{module} is in no layer of LAYERS: add its folder to the order")
+
+
+def upward_imports(graph: dict[str, set[str]]) -> list[str]:
+    """Every import in ``graph`` of a module in a higher layer than the importer's."""
+    found = []
+    for module, targets in graph.items():
+        if not module.startswith("implicit_policy") or module.startswith("implicit_policy_envs"):
+            continue
+        for target in sorted(targets):
+            if target.startswith("implicit_policy.") or target == "implicit_policy":
+                if layer_of(target) > layer_of(module):
+                    found.append(f"{module} (layer {layer_of(module)}) imports {target} (layer {layer_of(target)})")
+    return found
+
+
+def test_folders_import_down_the_layer_order_only():
+    graph, _ = import_graph()
+    assert not upward_imports(graph), "\n".join(upward_imports(graph))
+
+
+def test_the_layer_check_fails_on_a_planted_upward_import():
+    graph, _ = import_graph()
+    planted = {
+        **graph,
+        "implicit_policy.data.demonstrations": graph["implicit_policy.data.demonstrations"]
+        | {"implicit_policy.training.trainer"},
+    }
+    assert upward_imports(planted) == [
+        "implicit_policy.data.demonstrations (layer 3) imports implicit_policy.training.trainer (layer 9)"
+    ]
 
 
 def test_no_import_circles_among_the_packages_modules():

@@ -15,9 +15,9 @@ from implicit_policy.config import (
     DFOConfig,
     EnergyNetConfig,
     LangevinConfig,
-    LossConfig,
+    MSEPolicyConfig,
+    NetConfig,
     OptimConfig,
-    RegressionConfig,
     TrainConfig,
 )
 from implicit_policy.evaluation.evaluate import evaluate
@@ -38,7 +38,7 @@ def _trained(tmp_path_factory, demos, **options) -> Path:
         **{
             "energy": EnergyNetConfig(hidden_size=32),
             "sampler": LangevinConfig(num_samples=4, iterations=3),
-            "inference": TrainConfig().inference,
+            "inference": TrainConfig().policy.inference,
             "optim": OptimConfig(batch_size=32),
             "steps": 30,
         }
@@ -56,7 +56,7 @@ def run_dir(tmp_path_factory, demos_2d):
 
 @pytest.fixture(scope="module")
 def explicit_run_dir(tmp_path_factory, demos_2d):
-    return _trained(tmp_path_factory, demos_2d, loss=LossConfig(kind="mse"), inference=RegressionConfig())
+    return _trained(tmp_path_factory, demos_2d, policy=MSEPolicyConfig(net=NetConfig(hidden_size=32)))
 
 
 @pytest.fixture(scope="module", params=["implicit", "explicit"])
@@ -115,7 +115,7 @@ def test_save_load_round_trip(run_dir, tmp_path):
     policy.save(tmp_path / "p")
     again = ImplicitPolicy.load(tmp_path / "p")
     obs = np.full((2, 8), 0.3, np.float32)
-    assert again.header.inference == INFERENCE["dfo"]
+    assert again.header.policy.inference == INFERENCE["dfo"]
     np.testing.assert_array_equal(
         ImplicitPolicy.load(tmp_path / "p", seed=1).act(obs),
         ImplicitPolicy.load(run_dir, seed=1, inference=INFERENCE["dfo"]).act(obs),

@@ -64,7 +64,7 @@ import best_of_uniform  # the user's module, imported after the run config was b
 
 config = preset("dfo").with_settings(["steps=3", "eval_episodes=0", "optim.batch_size=16",
                                           "energy.hidden_size=8", "inference.kind=best_of_uniform"])
-assert type(config.inference).__name__ == "BestOfUniformConfig", config.inference
+assert type(config.policy.inference).__name__ == "BestOfUniformConfig", config.policy.inference
 demos = collect_demonstrations("Particle2D-v0", episodes=2, seed=0)
 train(config, demos, "run", progress=False)
 policy = ImplicitPolicy.load("run", seed=3)

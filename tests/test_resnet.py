@@ -9,9 +9,8 @@ from implicit_policy import ExplicitPolicy, ImplicitPolicy, OnnxPolicy, export_a
 from implicit_policy.config import (
     EnergyNetConfig,
     LangevinConfig,
-    LossConfig,
+    MSEPolicyConfig,
     OptimConfig,
-    RegressionConfig,
     TrainConfig,
 )
 from implicit_policy.models.energy import ResNetEnergyNet, build_energy_net
@@ -67,7 +66,10 @@ def test_trained_resnet_policy_exports_and_acts_like_torch(demos_2d, tmp_path):
 
 def test_resnet_regression_baseline_trains_and_loads(demos_2d, tmp_path):
     train(
-        _config(loss=LossConfig(kind="mse"), inference=RegressionConfig()), demos_2d, tmp_path / "mse", progress=False
+        tiny_config(policy=MSEPolicyConfig(net=RESNET), optim=OptimConfig(batch_size=32), steps=20),
+        demos_2d,
+        tmp_path / "mse",
+        progress=False,
     )
     policy = ExplicitPolicy.load(tmp_path / "mse")
     assert policy.act(np.full(8, 0.5, np.float32)).shape == (2,)

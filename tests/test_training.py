@@ -342,13 +342,17 @@ def test_cli_trains_evaluates_and_exports_the_explicit_baseline(demos_2d, tmp_pa
         assert json.loads((tmp_path / "e.json").read_text())["episodes"] == 4
 
 
-def test_explicit_loss_and_regression_inference_go_together():
-    from implicit_policy.config import LossConfig, RegressionConfig
-
-    with pytest.raises(ValueError, match="'mse'"):
-        TrainConfig(loss=LossConfig(kind="mse"))
-    with pytest.raises(ValueError, match="'mse'"):
-        TrainConfig(inference=RegressionConfig())
+def test_a_policy_kind_is_chosen_by_name_and_keeps_only_its_own_fields():
+    with pytest.raises(ValueError, match="no policy kind 'nope' is registered.*energy, mdn, mse"):
+        TrainConfig.model_validate({"policy": {"kind": "nope"}})
+    with pytest.raises(ValueError, match="sampler"):
+        TrainConfig.model_validate({"policy": {"kind": "mse", "sampler": {"kind": "uniform"}}})
+    switched = TrainConfig().with_settings(["policy.kind=mse", "policy.net.hidden_size=8"])
+    assert switched.policy.kind == "mse" and switched.policy.net.hidden_size == 8
+    with pytest.raises(ValueError, match="policy kind 'mse' has no such section"):
+        switched.with_settings(["sampler.num_samples=4"])
+    # 0.3's paths name the energy model's fields.
+    assert TrainConfig().with_settings(["sampler.num_samples=3"]).policy.sampler.num_samples == 3
 
 
 def test_observation_noise_perturbs_batches_reproducibly(tiny_config, demos_2d, tmp_path):

@@ -12,8 +12,7 @@ import importlib
 from typing import Any
 
 from implicit_policy.evaluation.env_hooks import load_env_plugins
-
-__version__ = "0.3.0"
+from implicit_policy.version import __version__
 
 _LAZY = {
     "Demonstrations": "implicit_policy.data",
@@ -32,6 +31,7 @@ _LAZY = {
     "export_argmin": "implicit_policy.policies.export",
     "export_energy": "implicit_policy.policies.export",
     "register_method": "implicit_policy.optimizers.base",
+    "register_policy_kind": "implicit_policy.kinds.base",
 }
 
 

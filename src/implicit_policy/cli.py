@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from implicit_policy import __version__
+from implicit_policy.extras import missing_extra_message
 
 
 def _env_kwargs(text: str | None) -> dict | None:
@@ -110,6 +111,10 @@ def _load_training_data(args: argparse.Namespace):
     from implicit_policy.data import load_demonstrations
 
     demos = load_demonstrations(args.data, obs_keys=_obs_keys(args.obs_keys))
+    if args.episodes is not None:
+        from implicit_policy.data.selection import select_episodes
+
+        demos = demos.episodes(select_episodes(args.episodes, demos.num_episodes))
     kwargs = _env_kwargs(args.env_kwargs)
     if args.env is not None:
         demos = dataclasses.replace(demos, env_id=args.env, env_kwargs=kwargs or {})
@@ -232,7 +237,7 @@ def _export(args: argparse.Namespace) -> int:
         path = export_energy(policy, out)
     else:
         path = export_argmin(policy, out)
-    what = "energy net" if args.energy_only else f"argmin ({policy.header.inference.kind})"
+    what = "energy net" if args.energy_only else f"argmin ({policy.header.policy.acting.kind})"
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB): {what}, one self-contained file")
     return 0
 
@@ -271,7 +276,8 @@ def _eval(args: argparse.Namespace) -> int:
     extra = "".join(f", {label} {value:.1%}" for label, value in labelled if label)
     print(
         f"{env_id}: success {success} over {args.episodes} episodes "
-        f"(seeds {args.seed}..{args.seed + args.episodes - 1}), mean return {result['mean_return']:.3f}{extra}"
+        f"(seeds {args.seed}..{args.seed + args.episodes - 1}), mean return {result['mean_return']:.3f}, "
+        f"mean max reward {result['mean_max_reward']:.3f}{extra}"
     )
     if args.json:
         atomic_write_text(args.json, json.dumps(result, indent=2))
@@ -297,11 +303,11 @@ def _push(args: argparse.Namespace) -> int:
 def _plot_energy(args: argparse.Namespace) -> int:
     from implicit_policy.atomic import check_output_file
     from implicit_policy.diagnostics.landscape import energy_landscape
-    from implicit_policy.diagnostics.plots import have_matplotlib, plot_energy_landscape
+    from implicit_policy.diagnostics.plots import plot_energy_landscape
+    from implicit_policy.extras import require
     from implicit_policy.policies.torch_policy import ImplicitPolicy, load_policy
 
-    if not have_matplotlib():
-        raise ValueError("plot-energy needs matplotlib: pip install 'implicit-policy[plot]'")
+    require("matplotlib", "plot-energy")
     if args.grid < 2:
         raise ValueError(f"--grid must be >= 2 points per axis, got {args.grid}")
     check_output_file(args.out, "--out")
@@ -469,7 +475,16 @@ DATA_HELP = (
 
 
 def _add_data_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--obs-keys", help="observation keys to concatenate, in order, e.g. observation.state,goal")
+    parser.add_argument(
+        "--obs-keys",
+        help="observation keys to concatenate, in order, each flattened and optionally sliced: "
+        "observation.state,goal or keypoint,state[:2] (Diffusion Policy's Push-T observation)",
+    )
+    parser.add_argument(
+        "--episodes",
+        help="train on these episodes of --data only: indices and ranges (0-89,120) or diffusion_policy:90 "
+        "(Diffusion Policy's Push-T training split)",
+    )
     parser.add_argument(
         "--env", help="env to validate in closed loop (default: the data's own; none: held-out validation)"
     )
@@ -515,6 +530,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return args.run(args)
     except ValueError as err:  # our validation errors: one clear line, no traceback
         message = " ".join(str(err).split())  # one line, whatever the message
+        print(f"implicit-policy {args.command}: error: {message}", file=sys.stderr)
+        return 2
+    except ImportError as err:  # an optional dependency: one line naming the extra that installs it
+        message = missing_extra_message(err)
+        if message is None:
+            raise
         print(f"implicit-policy {args.command}: error: {message}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # Ctrl-C outside training (which saves its step itself)

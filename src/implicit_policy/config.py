@@ -1,9 +1,9 @@
 """A run's whole configuration, as one frozen pydantic model that refuses bad values by field name.
 
 :class:`TrainConfig` assembles the configs that the modules declare beside what they build (the energy
-net's in ``energy.py``, the losses' in ``losses.py``, each optimiser over actions' in its ``samplers/``
-module) and is saved as JSON beside the weights. Samplers are tagged unions on ``kind``, built from the
-registered optimisers: the same Langevin settings serve training negatives and inference.
+net's in ``energy.py``, each optimiser over actions' in its ``optimizers/`` module, each policy kind's in ``kinds/``)
+and is saved as JSON beside the weights. The policy is a tagged union on ``kind`` built from the registered
+kinds, as an energy model's sampler and inference are from the registered optimisers.
 """
 
 from __future__ import annotations
@@ -11,24 +11,31 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BeforeValidator, Field, SerializeAsAny, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from implicit_policy.atomic import atomic_write_text
-from implicit_policy.frozen_config import FrozenConfig
-from implicit_policy.models.energy import EnergyNetConfig
+from implicit_policy.frozen_config import FrozenConfig, describe_validation_error
+from implicit_policy.kinds import (
+    EnergyPolicyConfig,
+    MDNPolicyConfig,
+    MSEPolicyConfig,
+    PolicyConfig,
+    PolicyField,
+    RegressionConfig,
+    policy_kind,
+)
+from implicit_policy.kinds.energy import METHOD_ROLES, InferenceConfig, SamplerConfig, method_config_class
+from implicit_policy.models.energy import EnergyNetConfig, NetConfig
 from implicit_policy.models.losses import LossConfig
 from implicit_policy.models.proposal import MDNConfig
-from implicit_policy.optimizers import METHODS, MethodConfig, method
 from implicit_policy.optimizers.dfo import DFOConfig
 from implicit_policy.optimizers.langevin import LangevinConfig, StepSchedule
 from implicit_policy.optimizers.marginal import MarginalLossConfig, MarginalSamplerConfig
 from implicit_policy.optimizers.proposal import ProposalConfig
 from implicit_policy.optimizers.uniform import UniformSamplerConfig
-from implicit_policy.training.batches import BatchConfig
 
 
 class NormalizerConfig(FrozenConfig):
@@ -42,51 +49,12 @@ class NormalizerConfig(FrozenConfig):
     observations: Literal["min_max", "standard"] = "min_max"
 
 
-class RegressionConfig(MethodConfig):
-    """An explicit (regression) policy's "inference": the network's output is the action. No optimiser, no noise."""
+class BatchConfig(FrozenConfig):
+    """How each training batch is composed (:mod:`implicit_policy.training.batches` says why)."""
 
-    kind: Literal["regression"] = "regression"
-
-
-def method_config_class(kind: object, role: Literal["negatives", "acts"]) -> type[MethodConfig]:
-    """The config class of the method ``kind`` for ``role`` (training negatives, or acting), looked up in
-    the registry when a config is validated, so methods registered at any time are accepted."""
-    if role == "acts" and kind == RegressionConfig.model_fields["kind"].default:
-        return RegressionConfig
-    found = method(kind)
-    if not (found.negatives if role == "negatives" else found.acts):
-        usable = sorted(k for k, m in METHODS.items() if (m.negatives if role == "negatives" else m.acts))
-        raise ValueError(
-            f"method {kind!r} cannot {'make training negatives' if role == 'negatives' else 'act'}; "
-            f"these can: {', '.join(usable)}"
-        )
-    return found.config
-
-
-def _method_config(role: Literal["negatives", "acts"]) -> Callable[[Any], MethodConfig]:
-    """A validator that builds the registered config class a ``kind`` names from a dict (or checks an instance)."""
-
-    def validate(value: Any) -> MethodConfig:
-        kind = value.get("kind") if isinstance(value, dict) else getattr(value, "kind", None)
-        cls = method_config_class(kind, role)
-        if isinstance(value, cls):
-            return value
-        if isinstance(value, MethodConfig):
-            value = value.model_dump()
-        try:
-            return cls.model_validate(value)
-        except ValidationError as err:
-            raise ValueError(describe_validation_error(err)) from None
-
-    return validate
-
-
-SamplerConfig = Annotated[SerializeAsAny[MethodConfig], BeforeValidator(_method_config("negatives"))]
-"""Training negatives: any registered method that makes them, chosen by ``kind`` (DFO only acts; its
-negatives are ``uniform``)."""
-InferenceConfig = Annotated[SerializeAsAny[MethodConfig], BeforeValidator(_method_config("acts"))]
-"""How a policy acts: any registered method that acts, or ``regression``; each names the noise its argmin
-takes (``noise_inputs``), the one contract that torch, the exported graph and ``OnnxPolicy`` share."""
+    decision_fraction: float = Field(0.0, ge=0, lt=1, description="share of a batch drawn from decision points")
+    decision_threshold: float = Field(0.2, gt=0, description="normalised action jump that marks a decision point")
+    history_dropout: float = Field(0.0, ge=0, le=1, description="probability a window is shown as an episode start")
 
 
 class OptimConfig(FrozenConfig):
@@ -128,11 +96,10 @@ class AugmentConfig(FrozenConfig):
 class TrainConfig(FrozenConfig):
     """A whole training run: model, data handling, negatives, loss, optimiser, logging and evaluation."""
 
-    energy: EnergyNetConfig = EnergyNetConfig()
+    policy: PolicyField = Field(
+        EnergyPolicyConfig(), description="the policy kind and its own settings (net, loss, act path): kinds/"
+    )
     normalizer: NormalizerConfig = NormalizerConfig()
-    sampler: SamplerConfig = LangevinConfig()
-    inference: InferenceConfig = LangevinConfig(noise_scale=0.01, num_samples=512)
-    loss: LossConfig = LossConfig()
     optim: OptimConfig = OptimConfig()
     augment: AugmentConfig = AugmentConfig()
     batch: BatchConfig = BatchConfig()
@@ -167,16 +134,13 @@ class TrainConfig(FrozenConfig):
     )
     device: str = Field("cpu", description="torch device for the model, data, samplers and losses: cpu, cuda, cuda:N")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _from_0_3_layout(cls, values: Any) -> Any:
+        return migrate_0_3(values) if isinstance(values, dict) else values
+
     @model_validator(mode="after")
-    def _regression_goes_with_explicit_losses(self) -> TrainConfig:
-        if self.explicit != isinstance(self.inference, RegressionConfig):
-            raise ValueError(
-                "loss.kind 'mse' or 'mdn' (an explicit policy) goes with inference.kind 'regression', and only with it"
-            )
-        if self.loss.kind == "mdn" and self.energy.proposal is None:
-            raise ValueError("loss.kind 'mdn' trains the mixture density net that energy.proposal sizes: set it")
-        if self.loss.kind == "mse" and self.energy.proposal is not None:
-            raise ValueError("loss.kind 'mse' trains a regression net: energy.proposal must be unset (or use 'mdn')")
+    def _consistent(self) -> TrainConfig:
         if self.val_episodes is not None and self.val_episodes >= 1 and self.val_episodes != int(self.val_episodes):
             raise ValueError(
                 f"val_episodes must be a whole number of episodes or a fraction below 1, got {self.val_episodes}"
@@ -190,33 +154,39 @@ class TrainConfig(FrozenConfig):
             raise ValueError("action_low and action_high must have the same length and low < high in every dimension")
         return self
 
-    @property
-    def explicit(self) -> bool:
-        """An explicit regression policy rather than an energy model (``sampler`` is then unused)."""
-        return self.loss.kind in ("mse", "mdn")
-
     def updated(self, **changes) -> TrainConfig:
         """A validated copy with top-level fields replaced (``model_copy`` would skip validation); ``ValueError``
-        naming each bad field on one line."""
+        naming each bad field on one line. The 0.3 sections (``energy=``, ``sampler=``, ``inference=``, ``loss=``)
+        replace the current policy kind's fields they now are."""
+        data = self.model_dump() | {k: v for k, v in changes.items() if k not in LEGACY_SECTIONS}
+        for section in (k for k in LEGACY_SECTIONS if k in changes):  # 0.3's: the kind's fields they now are
+            value = changes[section]
+            node, keys = data, _current_path(data, section).split(".")
+            for key in keys[:-1]:
+                node = node[key]
+            node[keys[-1]] = value.model_dump() if isinstance(value, FrozenConfig) else value
         try:
-            return type(self).model_validate(self.model_dump() | changes)
+            return type(self).model_validate(data)
         except ValidationError as err:
             raise ValueError(f"invalid config: {describe_validation_error(err)}") from None
 
     def with_settings(self, settings: list[str]) -> TrainConfig:
         """A validated copy with dotted fields set from ``PATH=VALUE`` strings (``VALUE`` as JSON, else a
-        string): ``["n_obs_steps=2", "sampler.iterations=30", "energy.kind=resnet"]``. A union member
-        (sampler, inference) is switched by setting its ``kind``; fields it does not share are dropped."""
+        string): ``["n_obs_steps=2", "policy.sampler.iterations=30", "policy.kind=mse"]``. A union member
+        (the policy kind, an energy model's sampler or inference) is switched by setting its ``kind``; fields
+        it does not share are dropped. The 0.3 paths (``sampler.iterations``, ``energy.hidden_size``, ...) still
+        name the current kind's fields."""
         data = self.model_dump()
         for setting in settings:
             path, sep, text = setting.partition("=")
             if not sep or not path:
-                raise ValueError(f"setting {setting!r} is not PATH=VALUE, e.g. sampler.iterations=30")
+                raise ValueError(f"setting {setting!r} is not PATH=VALUE, e.g. policy.sampler.iterations=30")
             try:
                 value = json.loads(text)
             except json.JSONDecodeError:
                 value = text
-            node, keys = data, path.split(".")
+            keys = _current_path(data, path).split(".")
+            node = data
             for key in keys[:-1]:
                 if not isinstance(node.get(key), dict):
                     raise ValueError(f"setting {setting!r}: {key!r} is not a config section")
@@ -224,13 +194,14 @@ class TrainConfig(FrozenConfig):
             if keys[-1] not in node:
                 raise ValueError(f"setting {setting!r}: no field {keys[-1]!r} here; fields: {', '.join(node)}")
             node[keys[-1]] = value
-            if keys[-1] == "kind" and ".".join(keys[:-1]) in _METHOD_ROLES:  # a new method keeps only its fields
+            if keys[-1] == "kind":  # a new kind keeps only its own fields
                 try:
-                    member = method_config_class(value, _METHOD_ROLES[".".join(keys[:-1])])
+                    member = _union_member(".".join(keys[:-1]), value)
                 except ValueError as err:
                     raise ValueError(f"setting {setting!r}: {err}") from None
-                for key in [k for k in node if k not in member.model_fields]:
-                    del node[key]
+                if member is not None:
+                    for key in [k for k in node if k not in member.model_fields]:
+                        del node[key]
         try:
             return type(self).model_validate(data)
         except ValidationError as err:
@@ -246,6 +217,8 @@ class TrainConfig(FrozenConfig):
         path = Path(path)
         try:
             values = json.loads(path.read_text())
+            if isinstance(values, dict):
+                values = migrate_0_3(values)  # a complete 0.3 file is complete
             missing = [
                 name
                 for name in cls.model_fields
@@ -268,16 +241,66 @@ class TrainConfig(FrozenConfig):
 ADDED_SINCE_0_2 = frozenset({"val_episodes", "action_low", "action_high", "log"})
 """Fields a config file written by 0.2 lacks; their defaults train as 0.2 did, so such a file stays complete."""
 
-_METHOD_ROLES: dict[str, Literal["negatives", "acts"]] = {"sampler": "negatives", "inference": "acts"}
+LEGACY_SECTIONS = ("energy", "sampler", "inference", "loss")
+"""The 0.3 run config's policy sections, now fields of a policy kind (``policy``)."""
 
 
-def describe_validation_error(err: ValidationError) -> str:
-    """One line per bad field: ``field.path: message (got value)``."""
-    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']} (got {e.get('input')!r})" for e in err.errors())
+def migrate_0_3(values: dict[str, Any]) -> dict[str, Any]:
+    """A run config written by 0.3 (policy sections at the top, the kind implied by ``loss.kind``) in today's
+    layout: the sections move into ``policy`` of the kind they described. Today's configs pass unchanged."""
+    if "policy" in values or not any(k in values for k in LEGACY_SECTIONS):
+        return values
+    values = dict(values)
+    legacy = {k: values.pop(k) for k in LEGACY_SECTIONS if k in values}
+    energy, loss = dict(legacy.get("energy") or {}), dict(legacy.get("loss") or {})
+    loss_kind = loss.get("kind", "info_nce")
+    if loss_kind == "mse":
+        energy.pop("proposal", None)
+        values["policy"] = {"kind": "mse", "net": energy}
+    elif loss_kind == "mdn":
+        values["policy"] = {"kind": "mdn", "mdn": energy.get("proposal") or {}}
+        values["policy"]["mean_weight"] = loss.get("proposal_mean_weight", 0.0)
+    else:
+        values["policy"] = {"kind": "energy", **legacy}
+    return values
+
+
+def _current_path(data: dict[str, Any], path: str) -> str:
+    """``path`` in today's layout: a 0.3 path (``sampler.iterations``) names a field of the current policy kind
+    through its ``legacy_paths`` (the longest matching prefix); other paths pass unchanged."""
+    first = path.split(".")[0]
+    if first in data or first not in LEGACY_SECTIONS:
+        return path
+    try:
+        kind = policy_kind(data["policy"]["kind"])
+    except ValueError:
+        return path
+    for old in sorted(kind.legacy_paths, key=len, reverse=True):
+        if path == old or path.startswith(old + "."):
+            return "policy." + kind.legacy_paths[old] + path[len(old) :]
+    raise ValueError(
+        f"setting {path!r}: the policy kind {kind.model_fields['kind'].default!r} has no such section; its fields: "
+        f"{', '.join('policy.' + f for f in kind.model_fields)}"
+    )
+
+
+def _union_member(section: str, kind: object) -> type[FrozenConfig] | None:
+    """The config class ``kind`` selects in the union at ``section`` (``policy``, ``policy.sampler``, ...),
+    or None where ``section`` is no union."""
+    if section == "policy":
+        return policy_kind(kind)
+    if section.startswith("policy.") and section[len("policy.") :] in METHOD_ROLES:
+        return method_config_class(kind, METHOD_ROLES[section[len("policy.") :]])
+    return None
 
 
 __all__ = [
     "AugmentConfig",
+    "EnergyPolicyConfig",
+    "MDNPolicyConfig",
+    "MSEPolicyConfig",
+    "NetConfig",
+    "PolicyConfig",
     "BatchConfig",
     "MDNConfig",
     "ProposalConfig",
@@ -297,4 +320,5 @@ __all__ = [
     "UniformSamplerConfig",
     "describe_validation_error",
     "method_config_class",
+    "migrate_0_3",
 ]

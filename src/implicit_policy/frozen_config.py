@@ -4,8 +4,13 @@ field is an error, not a silently ignored key). Each module declares the config 
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 
 class FrozenConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def describe_validation_error(err: ValidationError) -> str:
+    """One line per bad field: ``field.path: message (got value)``."""
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']} (got {e.get('input')!r})" for e in err.errors())

@@ -14,15 +14,18 @@ from implicit_policy.config import (
     BatchConfig,
     DFOConfig,
     EnergyNetConfig,
+    EnergyPolicyConfig,
     LangevinConfig,
     LossConfig,
     MarginalLossConfig,
     MarginalSamplerConfig,
     MDNConfig,
+    MDNPolicyConfig,
+    MSEPolicyConfig,
+    NetConfig,
     NormalizerConfig,
     OptimConfig,
     ProposalConfig,
-    RegressionConfig,
     StepSchedule,
     TrainConfig,
     UniformSamplerConfig,
@@ -30,11 +33,11 @@ from implicit_policy.config import (
 
 _COMMON = dict(
     n_obs_steps=2,
-    energy=EnergyNetConfig(hidden_size=128),
     eval_every=1000,
     eval_episodes=100,
     checkpoint_every=1000,
 )
+_NET_128 = EnergyNetConfig(hidden_size=128)
 _LANGEVIN_INFERENCE = LangevinConfig(rule="ibc", num_samples=64, iterations=10, noise_scale=0.01)
 
 PRESETS: dict[str, TrainConfig] = {
@@ -42,24 +45,33 @@ PRESETS: dict[str, TrainConfig] = {
     # history gave the best success per minute here), Langevin inference as gradient descent (sigma 0.01),
     # appendix D's schedule and clipping; three observations (86 % +- 1.5 over 3 seeds, two: 83-84 %).
     "ibc-langevin": TrainConfig(
-        sampler=LangevinConfig(rule="ibc", num_samples=8, iterations=30, noise_scale=0.1),
-        inference=_LANGEVIN_INFERENCE,
+        policy=EnergyPolicyConfig(
+            energy=_NET_128,
+            sampler=LangevinConfig(rule="ibc", num_samples=8, iterations=30, noise_scale=0.1),
+            inference=_LANGEVIN_INFERENCE,
+        ),
         optim=OptimConfig(batch_size=256, lr_decay=0.5, lr_decay_every_epochs=60),
         steps=6_000,
         **(_COMMON | {"n_obs_steps": 3}),
     ),
     # Uniform negatives (InfoNCE's unbiased proposal), many per example, with derivative-free inference.
     "dfo": TrainConfig(
-        sampler=UniformSamplerConfig(num_samples=256),
-        inference=DFOConfig(num_samples=256, iterations=3),
+        policy=EnergyPolicyConfig(
+            energy=_NET_128,
+            sampler=UniformSamplerConfig(num_samples=256),
+            inference=DFOConfig(num_samples=256, iterations=3),
+        ),
         optim=OptimConfig(batch_size=64, lr_decay=0.5, lr_decay_every_epochs=60),
         steps=12_000,
         **_COMMON,
     ),
     # The textbook Langevin rule (eq. 8) for negatives; everything else as ibc-langevin.
     "correct-langevin": TrainConfig(
-        sampler=LangevinConfig(rule="correct", num_samples=8, iterations=30),
-        inference=_LANGEVIN_INFERENCE,
+        policy=EnergyPolicyConfig(
+            energy=_NET_128,
+            sampler=LangevinConfig(rule="correct", num_samples=8, iterations=30),
+            inference=_LANGEVIN_INFERENCE,
+        ),
         optim=OptimConfig(batch_size=256, lr_decay=0.5, lr_decay_every_epochs=60),
         steps=6_000,
         **_COMMON,
@@ -73,7 +85,8 @@ def _marginal(rule: str, max_entropy_weight: float = 0.0, positive_l2_weight: fl
     langevin = LangevinConfig(rule=rule, num_samples=8, iterations=10, noise_scale=0.1)
     loss = MarginalLossConfig(max_entropy_weight=max_entropy_weight, positive_l2_weight=positive_l2_weight)
     sampler = MarginalSamplerConfig(energy=EnergyNetConfig(hidden_size=64), langevin=langevin, loss=loss)
-    return PRESETS["ibc-langevin"].updated(sampler=sampler, steps=12_000)
+    base = PRESETS["ibc-langevin"]
+    return base.updated(policy=base.policy.model_copy(update={"sampler": sampler}), steps=12_000)
 
 
 PRESETS |= {
@@ -82,14 +95,12 @@ PRESETS |= {
     "correct-mas-maxent": _marginal("correct", max_entropy_weight=0.1, positive_l2_weight=0.1),
     # The explicit baseline: an MLP regression from observation to action by MSE, with the same net size,
     # optimiser, budget and validation as the implicit presets.
-    "mse": PRESETS["ibc-langevin"].updated(loss=LossConfig(kind="mse"), inference=RegressionConfig()),
+    "mse": PRESETS["ibc-langevin"].updated(policy=MSEPolicyConfig(net=NetConfig(hidden_size=128))),
     # The explicit mixture-density baseline: the most probable of 4 Gaussians' means, trained by likelihood,
     # otherwise as mse (decision points oversampled, as the proposal recipe does, since its start choice is
     # what a density model gets wrong).
     "mdn": PRESETS["ibc-langevin"].updated(
-        loss=LossConfig(kind="mdn"),
-        inference=RegressionConfig(),
-        energy=EnergyNetConfig(hidden_size=256, proposal=MDNConfig(components=4, hidden_size=256)),
+        policy=MDNPolicyConfig(mdn=MDNConfig(components=4, hidden_size=256)),
         batch=BatchConfig(decision_fraction=0.25),
     ),
 }
@@ -97,7 +108,9 @@ PRESETS |= {
 # The mixture-density baseline for arm tasks: its components' means also trained by squared error (likelihood
 # alone leaves them imprecise where the pushes are hard to fit: 34 % on FetchPush-v4 (seed 0), 79 % with the term;
 # on Particle2D the term costs it, 70 -> 59 %).
-PRESETS["mdn-arm"] = PRESETS["mdn"].updated(loss=LossConfig(kind="mdn", proposal_mean_weight=1000.0))
+PRESETS["mdn-arm"] = PRESETS["mdn"].updated(
+    policy=MDNPolicyConfig(mdn=MDNConfig(components=4, hidden_size=256), mean_weight=1000.0)
+)
 
 PRESETS["proposal"] = TrainConfig(
     # One recipe for every N: a learned proposal (4-Gaussian MDN) beside a 256x2 energy net; negatives from
@@ -107,12 +120,14 @@ PRESETS["proposal"] = TrainConfig(
     # samples refined by 10 normalised-gradient steps on E; no MCMC in training. On arm tasks (FetchPush) the
     # recipe to use is proposal-arm, below.
     n_obs_steps=1,
-    energy=EnergyNetConfig(hidden_size=256, proposal=MDNConfig(components=4, hidden_size=256)),
-    sampler=ProposalConfig(
-        proposal_samples=8, local_scales=[0.005, 0.02, 0.05, 0.2], local_samples=2, uniform_samples=8
+    policy=EnergyPolicyConfig(
+        energy=EnergyNetConfig(hidden_size=256, proposal=MDNConfig(components=4, hidden_size=256)),
+        sampler=ProposalConfig(
+            proposal_samples=8, local_scales=[0.005, 0.02, 0.05, 0.2], local_samples=2, uniform_samples=8
+        ),
+        inference=ProposalConfig(num_samples=32),
+        loss=LossConfig(kind="info_nce"),
     ),
-    inference=ProposalConfig(num_samples=32),
-    loss=LossConfig(kind="info_nce"),
     optim=OptimConfig(batch_size=256, lr_decay=0.5, lr_decay_every_steps=3000),
     batch=BatchConfig(decision_fraction=0.5),
     steps=8_000,
@@ -129,8 +144,12 @@ PRESETS["proposal"] = TrainConfig(
 # hard to fit). The docs' Robot arm page has the measurements.
 PRESETS["proposal-arm"] = PRESETS["proposal"].updated(
     n_obs_steps=3,
-    energy=EnergyNetConfig(hidden_size=256, proposal=MDNConfig(components=1, hidden_size=256)),
-    loss=LossConfig(kind="info_nce", proposal_mean_weight=1000.0),
+    policy=PRESETS["proposal"].policy.model_copy(
+        update={
+            "energy": EnergyNetConfig(hidden_size=256, proposal=MDNConfig(components=1, hidden_size=256)),
+            "loss": LossConfig(kind="info_nce", proposal_mean_weight=1000.0),
+        }
+    ),
 )
 
 
@@ -169,13 +188,18 @@ def _ibc_reference() -> TrainConfig:
     )
     return TrainConfig(
         n_obs_steps=2,
-        energy=EnergyNetConfig(kind="resnet", hidden_size=256, residual_blocks=1, init_std=0.05),
-        normalizer=NormalizerConfig(action_margin=0.0, observations="standard"),
-        sampler=LangevinConfig(num_samples=8, **langevin),
-        inference=LangevinConfig(num_samples=512, **langevin),
-        loss=LossConfig(
-            kind="info_nce", gradient_penalty_weight=1.0, gradient_penalty_margin=1.0, gradient_penalty_actions="all"
+        policy=EnergyPolicyConfig(
+            energy=EnergyNetConfig(kind="resnet", hidden_size=256, residual_blocks=1, init_std=0.05),
+            sampler=LangevinConfig(num_samples=8, **langevin),
+            inference=LangevinConfig(num_samples=512, **langevin),
+            loss=LossConfig(
+                kind="info_nce",
+                gradient_penalty_weight=1.0,
+                gradient_penalty_margin=1.0,
+                gradient_penalty_actions="all",
+            ),
         ),
+        normalizer=NormalizerConfig(action_margin=0.0, observations="standard"),
         optim=OptimConfig(learning_rate=1e-3, batch_size=512, lr_decay=0.99, lr_decay_every_steps=100),
         steps=10_000,
         eval_every=10_000,

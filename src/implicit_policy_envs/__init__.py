@@ -1,13 +1,14 @@
 """Particle environments of implicit-policy and the scripted demonstrators of the envs it knows (with
-Gymnasium-Robotics' ``FetchPush-v4``), and ``FetchPushTwoGoals-v0`` where Gymnasium-Robotics is installed. Importing this package registers the particle envs with Gymnasium
+Gymnasium-Robotics' ``FetchPush-v4``), ``FetchPushTwoGoals-v0`` where Gymnasium-Robotics is installed and
+``PushTKeypoints-v0`` where gym-pusht is. Importing this package registers the particle envs with Gymnasium
 and its hooks with implicit-policy; implicit-policy imports it through its ``implicit_policy.envs`` entry
 point, so ``gym.make("Particle2D-v0")`` works after ``import implicit_policy`` (or
 ``gym.make("implicit_policy_envs:Particle2D-v0")`` in a fresh process).
 """
 
-import importlib.util
-
 from gymnasium.envs.registration import register, registry
+
+from implicit_policy.extras import installed
 
 from .fetch_push import TWO_GOALS_ENV_ID
 from .hooks import register as _register_hooks
@@ -17,6 +18,7 @@ from .particle import EPISODE_STEPS, ParticleEnv, ParticleVectorEnv, split_obser
 
 PARTICLE_DIMENSIONS = (1, 2, 4, 8, 16, 32)
 MULTIMODAL_ID = "Particle2DMultimodal-v0"
+PUSHT_KEYPOINTS_ID = "PushTKeypoints-v0"  # pusht_keypoints.ENV_ID, without importing gym-pusht
 
 
 def _register(env_id: str, **kwargs) -> None:
@@ -46,10 +48,12 @@ def particle_n_dim(env_id: str) -> int:
 for _n in PARTICLE_DIMENSIONS:
     _register(f"Particle{_n}D-v0", n_dim=_n)
 _register(MULTIMODAL_ID, n_dim=2, multimodal=True)
-if importlib.util.find_spec("gymnasium_robotics") is not None and TWO_GOALS_ENV_ID not in registry:
+if installed("gymnasium_robotics") and TWO_GOALS_ENV_ID not in registry:
     register(
         id=TWO_GOALS_ENV_ID, entry_point=f"{__name__}.fetch_push_two_goals:FetchPushTwoGoalsEnv", max_episode_steps=50
     )
+if installed("gym_pusht") and PUSHT_KEYPOINTS_ID not in registry:
+    register(id=PUSHT_KEYPOINTS_ID, entry_point=f"{__name__}.pusht_keypoints:PushTKeypointsEnv", max_episode_steps=300)
 _register_hooks(particle_env_ids())
 
 __all__ = [

@@ -6,7 +6,6 @@ use."""
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import io
 from typing import Any
 
@@ -22,16 +21,25 @@ from implicit_policy.evaluation.env_hooks import (
     register_env_hooks,
     register_env_resolver,
 )
+from implicit_policy.extras import installed, require
 
 from . import fetch_push, particle
 from .oracle import ParticleOracle
+
+ROBOTICS_FAMILIES = ("Fetch", "Hand", "Adroit", "PointMaze", "AntMaze", "FrankaKitchen")
+"""Id prefixes of Gymnasium-Robotics' envs (and of ours built on them, FetchPushTwoGoals-v0)."""
 
 
 def register_robotics(env_id: str) -> None:
     """Register Gymnasium-Robotics' envs when an id is not registered yet and that package is installed
     (``pip install "implicit-policy[robotics]"``), so ``FetchPush-v4`` (or any of its ids) works like a
-    bundled id; an id it does not have stays unknown, for the caller's error."""
-    if env_id in registry or importlib.util.find_spec("gymnasium_robotics") is None:
+    bundled id; an id it does not have stays unknown, for the caller's error. Without the package, an id of
+    its families (``Fetch...``, ``Hand...``) is refused in one line naming the extra."""
+    if env_id in registry:
+        return
+    if not installed("gymnasium_robotics"):
+        if env_id.split("/")[-1].startswith(ROBOTICS_FAMILIES):
+            require("gymnasium_robotics", f"env {env_id!r}")
         return
     import gymnasium
 

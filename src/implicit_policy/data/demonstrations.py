@@ -11,6 +11,7 @@ Schema (``format_version`` 1), ``T`` transitions in ``E`` episodes, stored back 
 | ``episode_successes`` | ``(E,)`` bool | whether the demonstrator succeeded |
 | ``env_id`` | ``()`` str | Gymnasium id the episodes come from; empty when there is none (recorded on a robot) |
 | ``env_kwargs`` | ``()`` str, optional | JSON object of the env's constructor kwargs; absent when there are none |
+| ``observation_parts`` | ``()`` str, optional | JSON list of the source keys the observations are made of (``runtime.input_spec``); absent for a flat observation |
 | ``seed`` | ``()`` int64 | the collection seed (first episode seed) |
 | ``format_version`` | ``()`` int64 | 1 |
 | ``sha256`` | ``()`` str | digest of all the above, to refuse a tampered file |
@@ -30,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from implicit_policy.atomic import atomic_open
+from implicit_policy.runtime.input_spec import InputSpec, ObservationPart
 
 FORMAT_VERSION = 1
 _ARRAY_KEYS = ("observations", "actions", "episode_lengths", "episode_seeds", "episode_successes")
@@ -60,6 +62,8 @@ class Demonstrations:
     env_id: str
     seed: int
     env_kwargs: dict = field(default_factory=dict)
+    observation_parts: tuple[ObservationPart, ...] = ()
+    """The source keys (and slices) each observation is made of, in order; empty: one flat observation."""
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -81,6 +85,12 @@ class Demonstrations:
     def action_size(self) -> int:
         return self.actions.shape[1]
 
+    def input_spec(self, n_obs_steps: int = 1) -> InputSpec:
+        """What a policy trained on these demonstrations eats (:mod:`implicit_policy.runtime.input_spec`)."""
+        if not self.observation_parts:
+            return InputSpec.flat(self.observation_size, self.action_size, n_obs_steps)
+        return InputSpec(self.observation_parts, self.action_size, n_obs_steps=n_obs_steps)
+
     def save(self, path: str | os.PathLike) -> Path:
         """Write the ``.npz`` atomically; return its path."""
         path = Path(path)
@@ -90,21 +100,25 @@ class Demonstrations:
 
     def _payload(self) -> dict[str, np.ndarray]:
         kwargs = {"env_kwargs": np.str_(json.dumps(self.env_kwargs, sort_keys=True))} if self.env_kwargs else {}
+        if self.observation_parts:
+            parts = self.input_spec().to_dict()["observation"]
+            kwargs["observation_parts"] = np.str_(json.dumps(parts, sort_keys=True))
         return {
             **{key: getattr(self, key) for key in _ARRAY_KEYS},
             "env_id": np.str_(self.env_id),
             "seed": np.int64(self.seed),
             "format_version": np.int64(FORMAT_VERSION),
-            **kwargs,  # absent when empty, so files written before env kwargs keep their digest
+            **kwargs,  # absent when empty, so files written before these keys keep their digest
         }
 
     def split(self, held_out: np.ndarray) -> tuple[Demonstrations, Demonstrations]:
         """The episodes not in ``held_out`` (episode indices) and those in it, as two Demonstrations."""
         keep = np.ones(self.num_episodes, dtype=bool)
         keep[held_out] = False
-        return self._episodes(np.flatnonzero(keep)), self._episodes(np.sort(np.asarray(held_out, dtype=np.int64)))
+        return self.episodes(np.flatnonzero(keep)), self.episodes(np.sort(np.asarray(held_out, dtype=np.int64)))
 
-    def _episodes(self, index: np.ndarray) -> Demonstrations:
+    def episodes(self, index: np.ndarray) -> Demonstrations:
+        """The episodes ``index`` (indices, in that order) as new Demonstrations."""
         rows = np.concatenate(
             [np.arange(s, s + n) for s, n in zip(self.episode_starts[index], self.episode_lengths[index])]
         )
@@ -117,6 +131,7 @@ class Demonstrations:
             self.env_id,
             self.seed,
             dict(self.env_kwargs),
+            self.observation_parts,
         )
 
     def digest(self) -> str:
@@ -173,10 +188,31 @@ def _validate(demos: Demonstrations) -> None:
             raise DemonstrationError(
                 f"{key} must have shape {lengths.shape} (one per episode), got {getattr(demos, key).shape}"
             )
+    if demos.observation_parts and sum(p.size for p in demos.observation_parts) != demos.observation_size:
+        raise DemonstrationError(
+            f"observation_parts give {sum(p.size for p in demos.observation_parts)} values but observations have "
+            f"size {demos.observation_size}"
+        )
     if not isinstance(demos.env_id, str):
         raise DemonstrationError(f"env_id must be a string (empty for no env), got {demos.env_id!r}")
     if not isinstance(demos.env_kwargs, dict) or any(not isinstance(k, str) for k in demos.env_kwargs):
         raise DemonstrationError(f"env_kwargs must be a dict with string keys, got {demos.env_kwargs!r}")
+
+
+def _parts(arrays: dict[str, np.ndarray]) -> tuple[ObservationPart, ...]:
+    if "observation_parts" not in arrays:
+        return ()
+    parts = json.loads(str(arrays["observation_parts"]))
+    return InputSpec.from_dict(
+        {
+            "format": 1,
+            "observation": parts,
+            "action": {"key": "action", "size": 1},
+            "n_obs_steps": 1,
+            "horizon": 1,
+            "n_action_steps": 1,
+        }
+    ).observation
 
 
 def load_npz(path: str | os.PathLike) -> Demonstrations:
@@ -202,8 +238,9 @@ def load_npz(path: str | os.PathLike) -> Demonstrations:
             env_id=str(arrays["env_id"]),
             seed=int(arrays["seed"]),
             env_kwargs=json.loads(str(arrays["env_kwargs"])) if "env_kwargs" in arrays else {},
+            observation_parts=_parts(arrays),
         )
-    except (DemonstrationError, json.JSONDecodeError) as err:
+    except (DemonstrationError, json.JSONDecodeError, ValueError) as err:
         raise DemonstrationError(f"{path}: {err}") from err
     if demos.digest() != str(arrays["sha256"]):
         raise DemonstrationError(f"{path} fails its sha256 check: its contents were changed after it was written")

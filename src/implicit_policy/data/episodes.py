@@ -3,46 +3,78 @@ the episodes together. Every refusal names the file, the key and the episode, on
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Sequence
 
 import numpy as np
 
 from implicit_policy.data.demonstrations import DemonstrationError, Demonstrations
+from implicit_policy.runtime.input_spec import ObservationPart
+
+KEY_SYNTAX = re.compile(r"^(?P<key>[^\[\]]+?)(?:\[(?P<start>-?\d*):(?P<stop>-?\d*)\])?$")
+"""An ``--obs-keys`` entry: a source key, optionally sliced over its flattened per-step values with Python's
+``[start:stop]`` (``state[:2]``, ``keypoint``, ``observation.state[2:5]``, ``state[-1:]``)."""
 
 
 def choose_keys(
-    source: str, available: dict[str, int], obs_keys: Sequence[str] | None, default: list[str]
-) -> list[str]:
-    """The observation keys to read, in order: ``obs_keys`` when given, else ``default``. ``available`` maps
-    each key the file has to its per-step rank (1 for a vector; more for images, which are refused)."""
-    keys = list(obs_keys) if obs_keys else default
-    if not keys:
-        raise DemonstrationError(f"{source}: no state observation keys; the file has {sorted(available)} (--obs-keys)")
-    for key in keys:
-        if key not in available:
+    source: str,
+    shapes: dict[str, tuple[int, ...] | None],
+    obs_keys: Sequence[str] | None,
+    default: list[str],
+) -> tuple[ObservationPart, ...]:
+    """The observation parts to read, in order: ``obs_keys`` (entries as :data:`KEY_SYNTAX`) when given, else
+    ``default``. ``shapes`` maps each key the file has to its per-step shape (``()`` for a scalar), or None
+    for an image (refused: implicit-policy trains on state vectors). A key with more than one axis per step
+    (Push-T's ``keypoint``, 9 x 2) is flattened in C order before it is sliced."""
+    entries = list(obs_keys) if obs_keys else default
+    if not entries:
+        raise DemonstrationError(f"{source}: no state observation keys; the file has {sorted(shapes)} (--obs-keys)")
+    parts = []
+    for entry in entries:
+        match = KEY_SYNTAX.match(entry.strip())
+        if match is None:
+            raise DemonstrationError(f"{source}: observation key {entry!r} is not KEY or KEY[start:stop] (--obs-keys)")
+        key = match["key"]
+        if key not in shapes:
             raise DemonstrationError(
-                f"{source}: no observation key {key!r}; the file has {', '.join(sorted(available))} (--obs-keys)"
+                f"{source}: no observation key {key!r}; the file has {', '.join(sorted(shapes))} (--obs-keys)"
             )
-        if available[key] > 1:
+        shape = shapes[key]
+        if shape is None:
             raise DemonstrationError(
-                f"{source}: observation key {key!r} holds images (rank {available[key]} per step); implicit-policy "
-                "trains on state vectors: choose state keys with --obs-keys"
+                f"{source}: observation key {key!r} holds images; implicit-policy trains on state vectors: "
+                "choose state keys with --obs-keys"
             )
-    return keys
+        shape = shape or (1,)
+        size = math.prod(shape)
+        start, stop, _ = slice(
+            int(match["start"]) if match["start"] not in (None, "") else None,
+            int(match["stop"]) if match["stop"] not in (None, "") else None,
+        ).indices(size)
+        if stop <= start:
+            raise DemonstrationError(f"{source}: {entry!r} selects none of the {size} values of {key!r} (--obs-keys)")
+        parts.append(ObservationPart(key, tuple(shape), start, stop))
+    return tuple(parts)
+
+
+def read_part(values: np.ndarray, part: ObservationPart, source: str, episode: object, length: int) -> np.ndarray:
+    """One episode's values of ``part`` as ``(L, part.size)`` float32: the key's steps checked by :func:`steps`
+    (flattened), then sliced."""
+    return steps(values, source, part.key, episode, length)[:, part.start : part.stop]
 
 
 def steps(array: np.ndarray, source: str, key: str, episode: object, length: int | None = None) -> np.ndarray:
-    """``array`` as per-step vectors ``(L, D)`` float32 (a scalar per step becomes ``D = 1``);
-    ``DemonstrationError`` for a non-numeric array, NaN or inf, more than one axis per step, or a length other
+    """``array`` as per-step vectors ``(L, D)`` float32 (a scalar per step becomes ``D = 1``; more axes per step
+    are flattened in C order); ``DemonstrationError`` for a non-numeric array, NaN or inf, or a length other
     than ``length``."""
     where = f"{source}: key {key!r} of episode {episode}"
     array = np.asarray(array)
     if array.dtype.kind not in "fiub":
         raise DemonstrationError(f"{where} is not numeric (dtype {array.dtype})")
-    if array.ndim == 1:
-        array = array[:, None]
-    if array.ndim != 2:
-        raise DemonstrationError(f"{where} has shape {array.shape}; expected (steps, size)")
+    if array.ndim == 0:
+        raise DemonstrationError(f"{where} has shape {array.shape}; expected (steps, ...)")
+    array = array.reshape(len(array), -1)
     if length is not None and len(array) != length:
         raise DemonstrationError(f"{where} has {len(array)} steps but the episode's actions have {length}")
     values = array.astype(np.float32)
@@ -59,6 +91,7 @@ def demonstrations_from_episodes(
     actions: Sequence[np.ndarray],
     env_id: str = "",
     successes: Sequence[bool] | None = None,
+    parts: tuple[ObservationPart, ...] = (),
 ) -> Demonstrations:
     """Demonstrations from per-episode ``observations (L_e, O)`` and ``actions (L_e, A)`` checked by
     :func:`steps`; ``episodes`` names them in messages. ``DemonstrationError`` for no episodes, an empty
@@ -83,4 +116,5 @@ def demonstrations_from_episodes(
         episode_successes=np.asarray(successes if successes is not None else [False] * count, dtype=bool),
         env_id=env_id,
         seed=0,
+        observation_parts=parts,
     )

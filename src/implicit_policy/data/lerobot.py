@@ -12,7 +12,6 @@ none that names a Gymnasium id) is given with ``--env``.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,7 +20,8 @@ from typing import Any
 import numpy as np
 
 from implicit_policy.data.demonstrations import DemonstrationError, Demonstrations
-from implicit_policy.data.episodes import choose_keys, demonstrations_from_episodes, steps
+from implicit_policy.data.episodes import choose_keys, demonstrations_from_episodes, read_part, steps
+from implicit_policy.extras import require
 
 PREFIX = "lerobot:"
 ACTION_KEY = "action"
@@ -30,11 +30,7 @@ _IMAGE_DTYPES = ("image", "video")
 
 
 def _pyarrow() -> Any:
-    if importlib.util.find_spec("pyarrow") is None:
-        raise ValueError('LeRobot datasets need the optional extra: pip install "implicit-policy[lerobot]"')
-    import pyarrow.parquet
-
-    return pyarrow.parquet
+    return require("pyarrow.parquet", "LeRobot datasets")
 
 
 def _info(path: Path) -> dict:
@@ -55,11 +51,11 @@ def _info(path: Path) -> dict:
     return info
 
 
-def _rank(feature: dict) -> int:
-    """Axes per frame: 1 for a state vector, 3 for an image or video feature."""
+def _shape(feature: dict) -> tuple[int, ...] | None:
+    """A feature's per-frame shape from ``info.json``; None for an image or video feature."""
     if feature.get("dtype") in _IMAGE_DTYPES:
-        return 3
-    return max(1, len(feature.get("shape") or [1]))
+        return None
+    return tuple(int(n) for n in feature.get("shape") or [1])
 
 
 def load_lerobot(source: str, obs_keys: Sequence[str] | None = None) -> Demonstrations:
@@ -69,10 +65,13 @@ def load_lerobot(source: str, obs_keys: Sequence[str] | None = None) -> Demonstr
     if not path.is_dir():
         raise DemonstrationError(f"LeRobot dataset folder not found: {path}")
     features = _info(path)["features"]
-    available = {key: _rank(f) for key, f in features.items() if key.startswith("observation.")}
-    others = sorted(k for k, rank in available.items() if rank == 1 and k != "observation.state")
-    default = (["observation.state"] if available.get("observation.state") == 1 else []) + others
-    keys = choose_keys(str(path), available, obs_keys, default)
+    shapes = {key: _shape(f) for key, f in features.items() if key.startswith("observation.")}
+    vectors = sorted(k for k, shape in shapes.items() if shape is not None and len(shape) == 1)
+    default = (["observation.state"] if "observation.state" in vectors else []) + [
+        k for k in vectors if k != "observation.state"
+    ]
+    parts = choose_keys(str(path), shapes, obs_keys, default)
+    keys = list(dict.fromkeys(part.key for part in parts))
     files = sorted((path / "data").glob("**/*.parquet"))
     if not files:
         raise DemonstrationError(f"{path} has no data/**/*.parquet files")
@@ -100,10 +99,10 @@ def load_lerobot(source: str, obs_keys: Sequence[str] | None = None) -> Demonstr
     observations, actions = [], []
     for e, rows in zip(episode_ids, np.split(order, firsts[1:])):
         action = steps(data[ACTION_KEY][rows], str(path), ACTION_KEY, int(e))
-        parts = [steps(data[k][rows], str(path), k, int(e), len(action)) for k in keys]
-        observations.append(np.concatenate(parts, axis=1))
+        read = [read_part(data[p.key][rows], p, str(path), int(e), len(action)) for p in parts]
+        observations.append(np.concatenate(read, axis=1))
         actions.append(action)
-    return demonstrations_from_episodes(str(path), [int(e) for e in episode_ids], observations, actions)
+    return demonstrations_from_episodes(str(path), [int(e) for e in episode_ids], observations, actions, parts=parts)
 
 
 def _column(column: Any, file: Path, name: str) -> np.ndarray:

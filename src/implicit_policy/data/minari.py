@@ -14,7 +14,6 @@ of ``L`` steps holds ``L + 1`` observations; the last (after the final action) h
 
 from __future__ import annotations
 
-import importlib.util
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -28,6 +27,7 @@ from implicit_policy.data.collect import check_collect_arguments
 from implicit_policy.data.demonstrations import DemonstrationError, Demonstrations
 from implicit_policy.evaluation.env_hooks import demonstrator, resolve_env_id
 from implicit_policy.evaluation.rollout import make_env
+from implicit_policy.extras import require
 
 PREFIX = "minari:"
 
@@ -38,11 +38,7 @@ def is_minari_source(source: str | Path) -> bool:
 
 
 def _minari() -> Any:
-    if importlib.util.find_spec("minari") is None:
-        raise ValueError('Minari datasets need the optional extra: pip install "implicit-policy[minari]"')
-    import minari
-
-    return minari
+    return require("minari", "Minari datasets")
 
 
 def collect_minari(env_id: str, episodes: int, seed: int, dataset_id: str, progress: bool = False) -> Any:

@@ -11,7 +11,6 @@ robosuite env, not a Gymnasium id: the demonstrations are read with no env.
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,17 +19,15 @@ from typing import Any
 import numpy as np
 
 from implicit_policy.data.demonstrations import DemonstrationError, Demonstrations
-from implicit_policy.data.episodes import choose_keys, demonstrations_from_episodes, steps
+from implicit_policy.data.episodes import choose_keys, demonstrations_from_episodes, read_part, steps
+from implicit_policy.extras import require
+from implicit_policy.runtime.input_spec import ObservationPart
 
 PREFIX = "robomimic:"
 
 
 def _h5py() -> Any:
-    if importlib.util.find_spec("h5py") is None:
-        raise ValueError('robomimic datasets need the optional extra: pip install "implicit-policy[robomimic]"')
-    import h5py
-
-    return h5py
+    return require("h5py", "robomimic datasets")
 
 
 def _demo_names(handle: Any, path: Path, filter_key: str) -> list[str]:
@@ -64,22 +61,27 @@ def load_robomimic(source: str, obs_keys: Sequence[str] | None = None) -> Demons
         names = _demo_names(handle, path, filter_key)
         if not names:
             raise DemonstrationError(f"{path} holds no demonstrations")
-        keys = None
+        parts: tuple[ObservationPart, ...] | None = None
         observations, actions = [], []
         for name in names:
             demo = handle["data"][name]
             if "actions" not in demo or "obs" not in demo:
                 raise DemonstrationError(f"{path}: episode {name} lacks 'actions' or 'obs'")
-            if keys is None:
-                available = {key: len(demo["obs"][key].shape) - 1 for key in demo["obs"]}
-                default = sorted(key for key, rank in available.items() if rank <= 1)
-                keys = choose_keys(str(path), available, obs_keys, default)
+            if parts is None:
+                shapes = {key: _shape(demo["obs"][key].shape[1:]) for key in demo["obs"]}
+                default = sorted(key for key, shape in shapes.items() if shape is not None and len(shape) <= 1)
+                parts = choose_keys(str(path), shapes, obs_keys, default)
             action = steps(demo["actions"][()], str(path), "actions", name)
-            parts = []
-            for key in keys:
-                if key not in demo["obs"]:
-                    raise DemonstrationError(f"{path}: episode {name} has no observation key {key!r}")
-                parts.append(steps(demo["obs"][key][()], str(path), f"obs/{key}", name, len(action)))
-            observations.append(np.concatenate(parts, axis=1))
+            read = []
+            for part in parts:
+                if part.key not in demo["obs"]:
+                    raise DemonstrationError(f"{path}: episode {name} has no observation key {part.key!r}")
+                read.append(read_part(demo["obs"][part.key][()], part, f"{path} obs/", name, len(action)))
+            observations.append(np.concatenate(read, axis=1))
             actions.append(action)
-    return demonstrations_from_episodes(str(path), names, observations, actions)
+    return demonstrations_from_episodes(str(path), names, observations, actions, parts=parts or ())
+
+
+def _shape(per_step: tuple[int, ...]) -> tuple[int, ...] | None:
+    """A key's per-step shape; None for an image (three axes per step: robomimic's ``*_image`` keys)."""
+    return None if len(per_step) >= 3 else tuple(per_step)

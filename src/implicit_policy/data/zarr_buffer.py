@@ -4,14 +4,15 @@ optional extra ``pip install "implicit-policy[zarr]"``.
 Layout (diffusion_policy's ``ReplayBuffer``): ``data/<key>`` arrays whose first axis runs over every step of
 every episode, back to back, and ``meta/episode_ends`` (the cumulative step count at each episode's end).
 Actions are ``data/action``; observations are ``--obs-keys`` concatenated in order, by default ``state`` where
-the buffer has it (Push-T's), else every other per-step vector, sorted by name. Image arrays (``img``) are
-refused when named; arrays of Python objects are refused before anything is read (a pickle codec would run
-code from the file).
+the buffer has it (Push-T's), else every other per-step vector, sorted by name. A key with more axes per step
+is flattened (``keypoint``, 9 x 2, gives 18 values) and any key can be sliced: Diffusion Policy's Push-T
+observation is ``--obs-keys keypoint state[:2]`` (the keypoints, then the agent position). Image arrays
+(``img``, or three axes per step) are refused when named; arrays of Python objects are refused before anything
+is read (a pickle codec would run code from the file).
 """
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,16 +20,17 @@ from typing import Any
 import numpy as np
 
 from implicit_policy.data.demonstrations import DemonstrationError, Demonstrations
-from implicit_policy.data.episodes import choose_keys, demonstrations_from_episodes, steps
+from implicit_policy.data.episodes import choose_keys, demonstrations_from_episodes, read_part, steps
+from implicit_policy.extras import require
 
 PREFIX = "zarr:"
 ACTION_KEY = "action"
+IMAGE_KEYS = frozenset({"img", "image"})
+"""Per-step arrays read as images (refused) whatever their rank; so is any array of three or more axes per step."""
 
 
 def _open(path: Path) -> Any:
-    if importlib.util.find_spec("zarr") is None:
-        raise ValueError('zarr replay buffers need the optional extra: pip install "implicit-policy[zarr]"')
-    import zarr
+    zarr = require("zarr", "zarr replay buffers")
 
     if not path.exists():
         raise DemonstrationError(f"zarr replay buffer not found: {path}")
@@ -62,9 +64,15 @@ def load_zarr(source: str, obs_keys: Sequence[str] | None = None) -> Demonstrati
     data = root["data"] if "data" in root else None
     if data is None:
         raise DemonstrationError(f"{path} has no data/ group; a diffusion_policy replay buffer has data/<key> arrays")
-    available = {key: len(data[key].shape) - 1 for key in data.array_keys() if key != ACTION_KEY}
-    default = ["state"] if available.get("state") == 1 else sorted(k for k, rank in available.items() if rank <= 1)
-    keys = choose_keys(str(path), available, obs_keys, default)
+    shapes = {
+        key: None if len(data[key].shape) > 3 or key in IMAGE_KEYS else tuple(data[key].shape[1:])
+        for key in data.array_keys()
+        if key != ACTION_KEY
+    }
+    vectors = sorted(k for k, shape in shapes.items() if shape is not None and len(shape) <= 1)
+    default = ["state"] if shapes.get("state") is not None and len(shapes["state"] or ()) == 1 else vectors
+    parts = choose_keys(str(path), shapes, obs_keys, default)
+    keys = list(dict.fromkeys(part.key for part in parts))
     arrays = {key: _array(root, f"data/{key}", path) for key in [*keys, ACTION_KEY]}
     for key, array in arrays.items():
         if array.shape[0] != ends[-1]:
@@ -76,7 +84,7 @@ def load_zarr(source: str, obs_keys: Sequence[str] | None = None) -> Demonstrati
     observations, actions = [], []
     for episode, (start, end) in enumerate(zip(starts, ends)):
         action = steps(values[ACTION_KEY][start:end], str(path), ACTION_KEY, episode)
-        parts = [steps(values[key][start:end], str(path), key, episode, len(action)) for key in keys]
-        observations.append(np.concatenate(parts, axis=1))
+        read = [read_part(values[p.key][start:end], p, str(path), episode, len(action)) for p in parts]
+        observations.append(np.concatenate(read, axis=1))
         actions.append(action)
-    return demonstrations_from_episodes(str(path), list(range(len(ends))), observations, actions)
+    return demonstrations_from_episodes(str(path), list(range(len(ends))), observations, actions, parts=parts)

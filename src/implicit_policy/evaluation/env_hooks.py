@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from implicit_policy.extras import EXTRA_OF, MissingExtra, installed, require
+
 Act = Callable[[np.ndarray], np.ndarray]
 """A batched controller: observations ``(B, O)`` -> actions ``(B, A)``."""
 OnReset = Callable[[dict[str, Any]], None]
@@ -83,8 +85,11 @@ def resolve_env_id(env_id: str) -> str:
     if module:
         _import_env_module(module, env_id)
     namespace = name.partition("/")[0] if "/" in name else ""
-    if namespace and not _namespace_registered(namespace) and importlib.util.find_spec(namespace) is not None:
-        _import_env_module(namespace, env_id)
+    if namespace and not _namespace_registered(namespace):
+        if namespace in EXTRA_OF:  # an env package this project names as an extra (gym_pusht): say which
+            require(namespace, f"env {env_id!r}")
+        if installed(namespace):
+            _import_env_module(namespace, env_id)
     for resolve in _RESOLVERS:
         resolve(name)
     return name
@@ -99,6 +104,8 @@ def _namespace_registered(namespace: str) -> bool:
 def _import_env_module(module: str, env_id: str) -> None:
     try:
         importlib.import_module(module)
+    except MissingExtra:
+        raise
     except ImportError as err:
         raise ValueError(
             f"env {env_id!r}: cannot import its module {module!r} ({err}); is its package installed?"

@@ -32,6 +32,12 @@ def check_policy_fits_env(policy: Any, env_id: str, env_kwargs: EnvKwargs = None
         )
 
 
+def mean_max_reward(max_rewards: np.ndarray) -> float:
+    """Diffusion Policy's score: the mean over episodes of each episode's highest per-step reward ``(E,)``
+    (on Push-T, reward = clip(coverage / 0.95, 0, 1), so 1 for an episode that ever succeeded)."""
+    return float(np.mean(max_rewards))
+
+
 def evaluate(
     policy: Policy,
     env_id: str,
@@ -42,7 +48,7 @@ def evaluate(
     env_kwargs: EnvKwargs = None,
 ) -> dict[str, Any]:
     """Success rate (``info["is_success"]`` at each episode's end; None for an env that never reports it),
-    mean return and length, and per-episode outcomes over episodes seeded ``seed .. seed + episodes - 1``.
+    mean return and length, Diffusion Policy's score (:func:`mean_max_reward`), and per-episode outcomes over episodes seeded ``seed .. seed + episodes - 1``.
     A batch row whose episode ends early has its observation history restarted (``policy.reset(rows)``).
     Env-specific diagnostics are added from the env package's diagnostics hook (on particle envs,
     ``first_goal_rate``: the share of episodes that at least reached the first goal). ``env_kwargs`` are
@@ -65,8 +71,10 @@ def evaluate(
         "seed": seed,
         "success_rate": runs.success_rate,
         "mean_return": float(np.mean(runs.returns)),
+        "mean_max_reward": mean_max_reward(runs.max_rewards),
         "mean_length": float(np.mean(runs.lengths)),
         "successes": runs.successes.astype(int).tolist() if runs.reports_success else None,
         "returns": runs.returns.tolist(),
+        "max_rewards": runs.max_rewards.tolist(),
     }
     return result | episode_diagnostics(env_id, runs)

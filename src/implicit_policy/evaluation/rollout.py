@@ -25,7 +25,8 @@ class Rollouts:
     ``observations (E, S, O)`` and ``actions (E, S, A)`` are the observation before each action and the
     action taken; episode ``e`` lasted ``lengths[e]`` steps and what follows is padding. ``successes (E,)``
     is the env's ``info["is_success"]`` at each episode's last step (``reports_success`` False, and all
-    False, for an env that never sets it); ``returns (E,)``, ``seeds (E,)``.
+    False, for an env that never sets it); ``returns (E,)``, ``seeds (E,)``; ``max_rewards (E,)``, each episode's
+    highest per-step reward (Diffusion Policy's per-episode score).
     """
 
     observations: np.ndarray
@@ -35,10 +36,13 @@ class Rollouts:
     seeds: np.ndarray
     lengths: np.ndarray = None  # type: ignore[assignment]  # default: every episode lasted all S steps
     reports_success: bool = True
+    max_rewards: np.ndarray = None  # type: ignore[assignment]  # default: unknown (NaN)
 
     def __post_init__(self) -> None:
         if self.lengths is None:
             object.__setattr__(self, "lengths", np.full(len(self.observations), self.observations.shape[1], np.int64))
+        if self.max_rewards is None:
+            object.__setattr__(self, "max_rewards", np.full(len(self.observations), np.nan))
 
     @property
     def success_rate(self) -> float | None:
@@ -126,6 +130,7 @@ def rollout(
         raise ValueError(f"episodes must be >= 1, got {episodes}")
     chunks: list[tuple[np.ndarray, ...]] = []
     reports_success = True
+    resolve_env_id(env_id)  # an unknown id or a missing extra fails before the bar shows
     bar = tqdm(total=episodes, desc=f"episodes {env_id}", unit="ep", disable=not progress)
     for start in range(0, episodes, batch_size):
         num_envs = min(batch_size, episodes - start)
@@ -140,10 +145,9 @@ def rollout(
     bar.close()
     steps = max(chunk[0].shape[1] for chunk in chunks)
     padded = [tuple(_pad_steps(a, steps) if a.ndim == 3 else a for a in chunk) for chunk in chunks]
-    obs, actions, successes, returns, lengths = (np.concatenate(parts) for parts in zip(*padded))
-    return Rollouts(
-        obs, actions, successes, returns, np.arange(seed, seed + episodes, dtype=np.int64), lengths, reports_success
-    )
+    obs, actions, successes, returns, lengths, max_rewards = (np.concatenate(parts) for parts in zip(*padded))
+    seeds = np.arange(seed, seed + episodes, dtype=np.int64)
+    return Rollouts(obs, actions, successes, returns, seeds, lengths, reports_success, max_rewards)
 
 
 def _pad_steps(array: np.ndarray, steps: int) -> np.ndarray:
@@ -152,13 +156,13 @@ def _pad_steps(array: np.ndarray, steps: int) -> np.ndarray:
 
 
 def _run_batch(env: gym.vector.VectorEnv, act, on_reset, on_episode_end, seed: int) -> tuple:
-    """Each sub-env's first episode: observations, actions, successes, returns, lengths, and whether the env
-    reported ``is_success``."""
+    """Each sub-env's first episode: observations, actions, successes, returns, lengths, highest per-step
+    rewards, and whether the env reported ``is_success``."""
     obs, info = env.reset(seed=seed)
     on_reset(info)
     n = env.num_envs
     observations, actions = [], []
-    returns, lengths = np.zeros(n), np.zeros(n, dtype=np.int64)
+    returns, lengths, max_rewards = np.zeros(n), np.zeros(n, dtype=np.int64), np.full(n, -np.inf)
     successes, done = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
     reported = False
     while not done.all():
@@ -168,6 +172,7 @@ def _run_batch(env: gym.vector.VectorEnv, act, on_reset, on_episode_end, seed: i
         obs, reward, terminated, truncated, info = env.step(action)
         running = ~done
         returns[running] += np.asarray(reward)[running]
+        max_rewards[running] = np.maximum(max_rewards[running], np.asarray(reward)[running])
         lengths[running] += 1
         ended = running & (np.asarray(terminated) | np.asarray(truncated))
         if ended.any():
@@ -177,7 +182,8 @@ def _run_batch(env: gym.vector.VectorEnv, act, on_reset, on_episode_end, seed: i
             done |= ended
             if on_episode_end is not None and not done.all():
                 on_episode_end(np.flatnonzero(ended))
-    return np.stack(observations, axis=1), np.stack(actions, axis=1), successes, returns, lengths, reported
+    observed = np.stack(observations, axis=1), np.stack(actions, axis=1)
+    return *observed, successes, returns, lengths, max_rewards, reported
 
 
 def oracle_rollout(

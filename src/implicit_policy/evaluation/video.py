@@ -9,7 +9,6 @@ episode ended.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ import numpy as np
 
 from implicit_policy.atomic import atomic_open
 from implicit_policy.evaluation.rollout import EnvKwargs, make_env
+from implicit_policy.extras import require
 
 CAPTION_ROWS = 6
 """Height in pixels of the success bar at the top of each frame."""
@@ -37,11 +37,8 @@ class Clip:
 
 
 def require_video() -> Any:
-    if importlib.util.find_spec("imageio") is None or importlib.util.find_spec("imageio_ffmpeg") is None:
-        raise ValueError('rollout videos need the optional extra: pip install "implicit-policy[video]"')
-    import imageio.v3
-
-    return imageio.v3
+    require("imageio_ffmpeg", "rollout videos")
+    return require("imageio.v3", "rollout videos")
 
 
 def _make_rendered_env(env_id: str, env_kwargs: EnvKwargs) -> gym.Env:

@@ -14,7 +14,6 @@ stopped trial's ``stopped.json`` are read back. A trial interrupted midway resum
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
 import os
 from collections.abc import Iterable
@@ -24,6 +23,7 @@ from typing import Any
 from implicit_policy.atomic import atomic_write_text
 from implicit_policy.data.minari import PREFIX as MINARI
 from implicit_policy.experiments.trials import Trial, run_trial
+from implicit_policy.extras import installed, require
 
 METRIC = "success_rate"
 DONE = "trial.json"
@@ -33,12 +33,11 @@ STOPPED = "stopped.json"
 
 
 def have_ray() -> bool:
-    return importlib.util.find_spec("ray") is not None
+    return installed("ray")
 
 
 def require_ray() -> None:
-    if not have_ray():
-        raise ValueError('Ray Tune needs the optional extra: pip install "implicit-policy[sweep]"')
+    require("ray", "Ray Tune")
 
 
 def init_ray(address: str | None, cpus: int | None) -> None:

@@ -14,8 +14,9 @@ from implicit_policy.frozen_config import FrozenConfig
 from implicit_policy.models.proposal import MDNConfig, MixtureDensityNet
 
 
-class EnergyNetConfig(FrozenConfig):
-    """The network over concat(obs, action); defaults are Ta et al.'s MLP (appendix D).
+class NetConfig(FrozenConfig):
+    """An MLP or pre-activation ResNet trunk; defaults are Ta et al.'s MLP (appendix D). The energy net and
+    the explicit kinds' regression nets are built from it alike.
 
     ``kind="resnet"`` is Implicit BC's ``ResNetPreActivation``: a linear projection to ``hidden_size``, then
     ``residual_blocks`` blocks ``x + W2 relu(W1 relu(x))`` (IBC's "depth 2" is one block), then the output
@@ -30,6 +31,11 @@ class EnergyNetConfig(FrozenConfig):
     init_std: float = Field(0.05, gt=0, description="weights and biases drawn from N(0, init_std)")
     dropout: float = Field(0.0, ge=0, lt=1)
     spectral_norm: bool = False
+
+
+class EnergyNetConfig(NetConfig):
+    """The network over concat(obs, action) (:class:`NetConfig`) and an optional learned proposal beside it."""
+
     proposal: MDNConfig | None = Field(
         None, description="a learned proposal q(y|x) trained beside the energy (models/proposal.py); None: none"
     )
@@ -42,7 +48,7 @@ GradientFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 """``obs (B, O) x actions (B, M, A) -> dE/d actions (B, M, A)``."""
 
 
-def mlp_layers(sizes: list[int], config: EnergyNetConfig) -> nn.ModuleList:
+def mlp_layers(sizes: list[int], config: NetConfig) -> nn.ModuleList:
     """Linear layers ``sizes[0] -> ... -> sizes[-1]`` with Ta et al.'s N(0, ``init_std``) weights and
     biases, spectral norm on the hidden-to-hidden layers if configured. Shared by the energy net and the
     explicit baseline's regression net, so both are built alike."""
@@ -56,7 +62,7 @@ def mlp_layers(sizes: list[int], config: EnergyNetConfig) -> nn.ModuleList:
     return layers
 
 
-def hidden_dropout(config: EnergyNetConfig) -> nn.Module:
+def hidden_dropout(config: NetConfig) -> nn.Module:
     return nn.Dropout(config.dropout) if config.dropout > 0 else nn.Identity()
 
 
@@ -110,7 +116,7 @@ class ResidualBlock(nn.Module):
     """Pre-activation residual block ``x + W2 relu(W1 relu(x))`` of width ``hidden_size`` (dropout after each
     activation); weights initialised like the MLP's."""
 
-    def __init__(self, config: EnergyNetConfig) -> None:
+    def __init__(self, config: NetConfig) -> None:
         super().__init__()
         self.inner, self.outer = mlp_layers(
             [config.hidden_size] * 3, config.model_copy(update={"spectral_norm": False})

@@ -15,21 +15,19 @@ from implicit_policy.models.energy import EnergyFn
 
 
 class LossConfig(FrozenConfig):
-    """Main loss plus weighted regularisers (weights of 0 switch them off). ``mse`` and ``mdn`` train an
-    explicit policy instead: an MLP from observation to action by mean squared error (the regression
-    baseline), or a mixture density net by likelihood (``energy.proposal`` sizes it).
+    """The energy model's main loss plus weighted regularisers (weights of 0 switch them off).
 
     ``proposal_correction`` turns InfoNCE into ranking NCE: every candidate's logit, the positive's included,
     is ``-E(x, y) - log q(y | x)`` for the density ``q`` the negatives were drawn from (samplers that know
     it: ``proposal``). ``proposal_nll_weight`` weighs the learned proposal's negative log-likelihood, when the
     energy model has one; ``proposal_mean_weight`` adds its components' mean error
-    (:func:`~implicit_policy.models.proposal.component_mean_error`), for ``mdn`` too."""
+    (:func:`~implicit_policy.models.proposal.component_mean_error`)."""
 
-    kind: Literal["info_nce", "mcmc", "mse", "mdn"] = "info_nce"
+    kind: Literal["info_nce", "mcmc"] = "info_nce"
     proposal_correction: bool = False
     proposal_nll_weight: float = Field(1.0, ge=0)
     proposal_mean_weight: float = Field(
-        0.0, ge=0, description="times the squared error of the proposal's component means (mdn or energy.proposal)"
+        0.0, ge=0, description="times the squared error of the proposal's component means (energy.proposal)"
     )
     max_entropy_weight: float = Field(0.0, ge=0, description="times half the variance of the negatives' energies")
     positive_l2_weight: float = Field(0.0, ge=0, description="times the mean squared positive energy")
@@ -91,12 +89,12 @@ def mse_loss(predicted: torch.Tensor, demonstrated: torch.Tensor) -> torch.Tenso
     return (predicted - demonstrated).pow(2).mean()
 
 
-def proposal_mean_term(config: LossConfig, mean_error: torch.Tensor) -> dict[str, torch.Tensor]:
-    """``proposal_mean_mse``: ``proposal_mean_weight`` times the mean of the proposal's component-mean error
-    ``(B,)`` (for an energy model's proposal and for the ``mdn`` baseline alike); nothing at weight 0."""
-    if not config.proposal_mean_weight:
+def proposal_mean_term(weight: float, mean_error: torch.Tensor) -> dict[str, torch.Tensor]:
+    """``proposal_mean_mse``: ``weight`` times the mean of a mixture's component-mean error ``(B,)`` (for an
+    energy model's proposal and for the ``mdn`` kind alike); nothing at weight 0."""
+    if not weight:
         return {}
-    return {"proposal_mean_mse": config.proposal_mean_weight * mean_error.mean()}
+    return {"proposal_mean_mse": weight * mean_error.mean()}
 
 
 def total_loss(
@@ -129,7 +127,7 @@ def total_loss(
     if proposal_log_density is not None and config.proposal_nll_weight:
         parts["proposal_nll"] = config.proposal_nll_weight * negative_log_likelihood(proposal_log_density)
     if proposal_mean_error is not None:
-        parts |= proposal_mean_term(config, proposal_mean_error)
+        parts |= proposal_mean_term(config.proposal_mean_weight, proposal_mean_error)
     if config.max_entropy_weight:
         parts["max_entropy"] = config.max_entropy_weight * max_entropy_regularizer(negative)
     if config.positive_l2_weight:

@@ -7,14 +7,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from implicit_policy.models.energy import EnergyNetConfig, ResidualBlock, hidden_dropout, mlp_layers
-from implicit_policy.models.proposal import MixtureDensityNet
+from implicit_policy.models.energy import NetConfig, ResidualBlock, hidden_dropout, mlp_layers
 
 
 class RegressionNet(nn.Module):
     """MLP ``obs (B, O) -> action (B, A)`` in normalised units, sized and initialised like the energy net."""
 
-    def __init__(self, obs_size: int, action_size: int, config: EnergyNetConfig = EnergyNetConfig()) -> None:
+    def __init__(self, obs_size: int, action_size: int, config: NetConfig = NetConfig()) -> None:
         super().__init__()
         self.layers = mlp_layers([obs_size] + [config.hidden_size] * config.hidden_layers + [action_size], config)
         self.dropout = hidden_dropout(config)
@@ -29,7 +28,7 @@ class RegressionNet(nn.Module):
 class ResNetRegressionNet(nn.Module):
     """``obs (B, O) -> action (B, A)`` through the energy net's pre-activation residual trunk (``kind="resnet"``)."""
 
-    def __init__(self, obs_size: int, action_size: int, config: EnergyNetConfig) -> None:
+    def __init__(self, obs_size: int, action_size: int, config: NetConfig) -> None:
         super().__init__()
         self.projection, self.output = mlp_layers([obs_size, config.hidden_size, action_size], config)
         self.blocks = nn.ModuleList(ResidualBlock(config) for _ in range(config.residual_blocks))
@@ -41,9 +40,6 @@ class ResNetRegressionNet(nn.Module):
         return self.output(h)
 
 
-def build_regression_net(obs_size: int, action_size: int, config: EnergyNetConfig = EnergyNetConfig()) -> nn.Module:
-    """The explicit baseline's network: a mixture density net when ``config.proposal`` sizes one (preset
-    ``mdn``), else a regression net of the same ``config.kind`` as an energy net would be."""
-    if config.proposal is not None:
-        return MixtureDensityNet(obs_size, action_size, config.proposal)
+def build_regression_net(obs_size: int, action_size: int, config: NetConfig = NetConfig()) -> nn.Module:
+    """The ``mse`` kind's network, of the ``config.kind`` an energy net would be."""
     return (ResNetRegressionNet if config.kind == "resnet" else RegressionNet)(obs_size, action_size, config)

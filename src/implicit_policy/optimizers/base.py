@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import torch
 
 from implicit_policy.frozen_config import FrozenConfig
 from implicit_policy.models.energy import EnergyFn, GradientFn
+from implicit_policy.registry import lookup
 from implicit_policy.runtime.control_loop import NoiseInputs
 
 
@@ -124,17 +124,7 @@ ENTRY_POINT_GROUP = "implicit_policy.optimizers"
 
 def method(kind: object) -> ActionMethod:
     """The registered method of ``kind``; ``ValueError`` naming the registered kinds otherwise."""
-    if kind not in METHODS:
-        for entry in entry_points(group=ENTRY_POINT_GROUP):
-            entry.load()
-    if not isinstance(kind, str) or kind not in METHODS:
-        raise ValueError(
-            f"no optimiser over actions of kind {kind!r} is registered (registered: "
-            f"{', '.join(sorted(METHODS))}); a method of your own registers with register_method when "
-            f"its module is imported: import it first, or name it in the {ENTRY_POINT_GROUP!r} "
-            "entry-point group of its package"
-        )
-    return METHODS[kind]
+    return lookup(METHODS, kind, ENTRY_POINT_GROUP, "optimiser over actions of kind", "register_method")
 
 
 _Optimizer = TypeVar("_Optimizer", bound=type)

@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import to_json
 from safetensors import SafetensorError
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
 from implicit_policy.atomic import atomic_write_text, default_mode
-from implicit_policy.config import EnergyNetConfig, InferenceConfig, TrainConfig, describe_validation_error
+from implicit_policy.config import PolicyField, TrainConfig, describe_validation_error, migrate_0_3
 from implicit_policy.models.normalize import NormalizerStats
 
 FORMAT_VERSION = 2
@@ -52,8 +52,10 @@ class CheckpointHeader(BaseModel):
     action_low: list[float]
     action_high: list[float]
     normalizer: NormalizerStats
-    energy: EnergyNetConfig
-    inference: InferenceConfig
+    policy: PolicyField = Field(description="the policy kind and its settings: what builds the net and acts")
+    input_spec: dict[str, Any] | None = Field(
+        None, description="what the policy eats: runtime.input_spec.InputSpec as a dict; None before 0.4"
+    )
     train: TrainConfig | None = None
     step: int | None = Field(None, description="training step the weights are from")
     validation_success_rate: float | None = None
@@ -61,21 +63,35 @@ class CheckpointHeader(BaseModel):
     weights_sha256: str = ""
     header_sha256: str = Field("", description="digest of everything above (weights digest included); format 2 on")
 
-    def digest(self, stored: dict[str, Any] | None = None) -> str:
-        """sha256 of this header with ``header_sha256`` blank: covers every field a policy reads. ``stored``,
-        the JSON object a checkpoint was read from, limits it to the fields that file has: a checkpoint
-        written before a config field was added still verifies (the new field takes its default)."""
-        dumped = self.model_copy(update={"header_sha256": ""}).model_dump(mode="json")
-        if stored is not None:
-            dumped = _fields_of(dumped, stored)
-        return hashlib.sha256(to_json(dumped)).hexdigest()
+    @model_validator(mode="before")
+    @classmethod
+    def _from_0_3_layout(cls, values: Any) -> Any:
+        """0.3 headers name the net (``energy``) and the acting method (``inference``); the policy kind
+        follows from them and the training config's loss."""
+        if not isinstance(values, dict) or "policy" in values or "energy" not in values:
+            return values
+        values = dict(values)
+        train = values.get("train") or {}
+        sections = {"energy": values.pop("energy"), "inference": values.pop("inference", None)}
+        if sections["inference"] is not None and sections["inference"].get("kind") == "regression":
+            loss = dict(train.get("loss") or {})
+            if "kind" not in loss or loss["kind"] not in ("mse", "mdn"):  # format 1 headers carry no train config
+                loss["kind"] = "mdn" if sections["energy"].get("proposal") else "mse"
+            sections["loss"] = loss
+        elif train.get("sampler"):
+            sections |= {"sampler": train["sampler"], "loss": train.get("loss") or {}}
+        values["policy"] = migrate_0_3({k: v for k, v in sections.items() if v is not None})["policy"]
+        return values
+
+    def digest(self) -> str:
+        """sha256 of this header with ``header_sha256`` blank: covers every field a policy reads."""
+        return stored_digest(self.model_copy(update={"header_sha256": ""}).model_dump(mode="json"))
 
 
-def _fields_of(dumped: Any, stored: Any) -> Any:
-    """``dumped`` with only the keys ``stored`` has, at every level of nesting."""
-    if not isinstance(dumped, dict) or not isinstance(stored, dict):
-        return dumped
-    return {key: _fields_of(value, stored[key]) for key, value in dumped.items() if key in stored}
+def stored_digest(stored: dict[str, Any]) -> str:
+    """sha256 of a header as its file holds it, ``header_sha256`` blank: a header written by an older version
+    verifies against its own fields, however today's reader completes or migrates them."""
+    return hashlib.sha256(to_json({**stored, "header_sha256": ""})).hexdigest()
 
 
 def resolve_checkpoint(path: str | os.PathLike, latest: bool = False) -> Path:
@@ -164,7 +180,7 @@ def read_checkpoint(
             f"{config_path} has format_version {header.format_version}; this version reads "
             f"{', '.join(map(str, READABLE_VERSIONS))}"
         )
-    if header.format_version >= 2 and header.header_sha256 != header.digest(stored):
+    if header.format_version >= 2 and header.header_sha256 != stored_digest(stored):
         raise CheckpointError(
             f"{config_path} was changed after it was written (its sha256 does not match); to act "
             "with other inference settings, pass them to ImplicitPolicy.load(..., inference=...)"

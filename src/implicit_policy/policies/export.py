@@ -52,7 +52,7 @@ class ArgminModule(nn.Module):
         super().__init__()
         self.policy = policy
         self.model, self.normalizer = policy.model, policy.torch_normalizer
-        self.noise_names = list(policy.header.inference.noise_inputs(1, policy.action_size))
+        self.noise_names = list(policy.header.policy.noise_inputs(1, policy.action_size))
         self.register_buffer("low", torch.tensor(policy.header.action_low))
         self.register_buffer("high", torch.tensor(policy.header.action_high))
 
@@ -80,8 +80,10 @@ def _metadata(policy: TorchPolicy, kind: str) -> dict[str, str]:
         "implicit_policy.action_high": json.dumps(header.action_high),
         "implicit_policy.normalizer": header.normalizer.model_dump_json(),
     }
+    if header.input_spec is not None:
+        meta["implicit_policy.input_spec"] = json.dumps(header.input_spec, sort_keys=True)
     if kind == "argmin":
-        meta["implicit_policy.inference"] = header.inference.model_dump_json()
+        meta["implicit_policy.inference"] = header.policy.acting.model_dump_json()
     return meta
 
 
@@ -173,7 +175,7 @@ def export_energy(policy: ImplicitPolicy, path: str | os.PathLike) -> Path:
 def export_argmin(policy: TorchPolicy, path: str | os.PathLike) -> Path:
     """The whole policy: inputs ``obs (B, O)`` (the window ``(B, n_obs_steps, O)`` with history, oldest
     first) and the noise named in the metadata, output ``action (B, A)``."""
-    inference = policy.header.inference
+    inference = policy.header.policy.acting
     obs_shape = observation_input_shape(policy.n_obs_steps, policy.obs_size)
     b = _example_batch(
         *obs_shape, policy.action_size, *(getattr(inference, k, 0) for k in ("num_samples", "iterations"))

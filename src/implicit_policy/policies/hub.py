@@ -8,15 +8,16 @@ and results, and a model card (``README.md`` with the Hub's metadata).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, Protocol
 
-from implicit_policy import __version__
+from implicit_policy.extras import require
 from implicit_policy.policies.checkpoint import CheckpointHeader
+from implicit_policy.runtime.input_spec import InputSpec
+from implicit_policy.version import __version__
 
 RUN_FILES = ("train_config.json", "metrics.jsonl", "run_identity.json", "eval.json", "training_curves.png")
 """Files of the run folder uploaded beside the checkpoint, where the run has them."""
@@ -35,11 +36,7 @@ class Shareable(Protocol):
 
 
 def _hub() -> Any:
-    if importlib.util.find_spec("huggingface_hub") is None:
-        raise ValueError('sharing on the Hugging Face Hub needs the optional extra: pip install "implicit-policy[hub]"')
-    import huggingface_hub
-
-    return huggingface_hub
+    return require("huggingface_hub", "sharing on the Hugging Face Hub")
 
 
 def _read_json(path: Path) -> dict:
@@ -53,15 +50,18 @@ def model_card(header: CheckpointHeader, run_dir: Path | None, repo_id: str) -> 
     """The repo's ``README.md``: Hub metadata (library, tags, the env), then what the policy is, its data
     digest, validation and test results, how to use it and the command that reproduces it."""
     env = header.env_id or "no env (trained on recorded data)"
-    kind = "explicit (regression)" if header.train is not None and header.train.explicit else "implicit (energy-based)"
     identity = _read_json(run_dir / "run_identity.json") if run_dir else {}
     test = _read_json(run_dir / "eval.json") if run_dir else {}
     tags = ["implicit-policy", "robotics", "behavior-cloning", "energy-based-model"]
     tags += [header.env_id] if header.env_id else []
     rows = [
-        ("policy", f"{kind}, inference `{header.inference.kind}`"),
+        ("policy", f"kind `{header.policy.kind}`, acting by `{header.policy.acting.kind}`"),
         ("env", f"`{env}`" + (f", kwargs `{json.dumps(header.env_kwargs)}`" if header.env_kwargs else "")),
         ("observation / action size", f"{header.obs_size} / {header.action_size}, window {header.n_obs_steps}"),
+        (
+            "inputs",
+            f"`{InputSpec.from_dict(header.input_spec)}`" if header.input_spec is not None else "not recorded",
+        ),
         ("demonstrations sha256", f"`{identity.get('demonstrations_sha256', 'not recorded')}`"),
         ("checkpoint", f"step {header.step}"),
     ]

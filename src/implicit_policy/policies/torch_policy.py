@@ -1,34 +1,34 @@
-"""Torch policies: ``ImplicitPolicy`` (argmin of an energy net) and, as the baseline, ``ExplicitPolicy``
-(an MLP regression from observation to action). Same surface: raw observation in, action out, for one
-observation or a batch; same checkpoint format; ``load_policy`` opens either."""
+"""Torch policies: ``ImplicitPolicy`` (the argmin of an energy net) and ``ExplicitPolicy`` (every kind whose
+net gives the action: ``mse``, ``mdn``, users' own). Same surface: raw observation in, action out, for one
+observation or a batch; same checkpoint format; ``load_policy`` opens either. Both act through their policy
+kind's act path (:mod:`implicit_policy.kinds`)."""
 
 from __future__ import annotations
 
 import os
-from abc import abstractmethod
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
-from implicit_policy.config import InferenceConfig, RegressionConfig
+from implicit_policy.config import EnergyPolicyConfig, InferenceConfig
 from implicit_policy.models.device import resolve_device
-from implicit_policy.models.energy import EnergyModel, build_energy_net
+from implicit_policy.models.energy import EnergyModel
 from implicit_policy.models.normalize import Normalizer
-from implicit_policy.models.regression import build_regression_net
-from implicit_policy.optimizers import build_sampler
 from implicit_policy.policies import hub
 from implicit_policy.policies.checkpoint import CheckpointError, CheckpointHeader, read_checkpoint, write_checkpoint
 from implicit_policy.runtime.control_loop import ControlLoopPolicy, NoiseInputs
+from implicit_policy.runtime.input_spec import InputSpec
 from implicit_policy.runtime.pretrained import HUB_PREFIX, pretrained_folder
 
 
 class TorchPolicy(ControlLoopPolicy):
     """What both torch policies share: the checkpoint header, the normaliser, loading and saving.
 
-    Subclasses build their network from the header (:meth:`build_model`) and map normalised observations
-    to normalised actions (:meth:`normalized_argmin`); the exported ONNX graph runs that same method.
+    The network comes from the header's policy kind (:meth:`build_model`), and so does the map from
+    normalised observations to normalised actions (:meth:`normalized_argmin`), which the exported ONNX graph
+    runs too.
     """
 
     model: nn.Module
@@ -43,16 +43,19 @@ class TorchPolicy(ControlLoopPolicy):
         self.obs_size, self.action_size, self.n_obs_steps = header.obs_size, header.action_size, header.n_obs_steps
         self.env_id, self.env_kwargs = header.env_id, header.env_kwargs  # env_id empty: trained with no env
         self.run_dir: Path | None = None  # the run folder it was loaded from, for push_to_hub
-        self.inference = header.inference.model_dump()
+        self.inference = header.policy.acting.model_dump()
+        # What it eats (keys, order, sizes, window); None for checkpoints written before 0.4.
+        self.input_spec = InputSpec.from_dict(header.input_spec) if header.input_spec is not None else None
         self.normalizer = header.normalizer.model_dump()
         self.action_low = np.asarray(header.action_low, dtype=np.float32)
         self.action_high = np.asarray(header.action_high, dtype=np.float32)
         super().__init__(seed)
+        self.act_path = header.policy.actor(self.model, self.action_size, self.torch_normalizer.action_bound)
 
     @staticmethod
-    @abstractmethod
     def build_model(header: CheckpointHeader) -> nn.Module:
         """The (untrained) network a checkpoint's header describes, ready for its weights."""
+        return header.policy.build_model(header.obs_size * header.n_obs_steps, header.action_size)
 
     @classmethod
     def load(cls, path: str | os.PathLike, device: str | torch.device = "cpu", seed: int = 0, **options):
@@ -95,10 +98,10 @@ class TorchPolicy(ControlLoopPolicy):
         """Write a checkpoint folder (config.json + model.safetensors) atomically."""
         write_checkpoint(path, self.header, self.model.state_dict())
 
-    @abstractmethod
     def normalized_argmin(self, obs: torch.Tensor, noise: dict[str, torch.Tensor]) -> torch.Tensor:
         """Normalised observation windows, flattened oldest first ``(B, n_obs_steps * O)``, to normalised
-        actions ``(B, A)``."""
+        actions ``(B, A)``: the policy kind's act path."""
+        return self.act_path(obs, noise)
 
     def normalize_window(self, window: torch.Tensor) -> torch.Tensor:
         """Raw windows ``(B, n_obs_steps, O)`` to the net's input ``(B, n_obs_steps * O)``. Single observations
@@ -109,7 +112,7 @@ class TorchPolicy(ControlLoopPolicy):
         return self.torch_normalizer.normalize_obs(window).flatten(1)  # flatten keeps B symbolic for export
 
     def noise_inputs(self, batch: int) -> NoiseInputs:
-        return self.header.inference.noise_inputs(batch, self.action_size)
+        return self.header.policy.noise_inputs(batch, self.action_size)
 
     @torch.no_grad()
     def argmin(self, window: np.ndarray, noise: dict[str, np.ndarray]) -> np.ndarray:
@@ -135,26 +138,17 @@ class ImplicitPolicy(TorchPolicy):
         seed: int = 0,
         inference: InferenceConfig | None = None,
     ) -> None:
+        if not isinstance(header.policy, EnergyPolicyConfig):
+            raise ValueError(f"an ImplicitPolicy needs an energy model, not policy kind {header.policy.kind!r}")
         if inference is not None:
-            header = header.model_copy(update={"inference": inference})
-        if isinstance(header.inference, RegressionConfig):
-            raise ValueError("an energy model needs DFO or Langevin inference, not 'regression'")
+            header = header.model_copy(update={"policy": header.policy.model_copy(update={"inference": inference})})
         super().__init__(header, energy, device, seed)
         self.energy = energy  # the same module, moved to the device in place
-        self.action_optimizer = build_sampler(header.inference, header.action_size, self.torch_normalizer.action_bound)
-
-    @staticmethod
-    def build_model(header: CheckpointHeader) -> EnergyModel:
-        return build_energy_net(header.obs_size * header.n_obs_steps, header.action_size, header.energy)
 
     def raw_energy(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         """``E(raw obs (B, O) or windows (B, n_obs_steps, O), raw actions (B, M, A)) -> (B, M)``: the
         normaliser folded in; the exported energy graph runs this too."""
         return self.energy(self.normalize_window(obs), self.torch_normalizer.normalize_actions(actions))
-
-    def normalized_argmin(self, obs: torch.Tensor, noise: dict[str, torch.Tensor]) -> torch.Tensor:
-        """``argmin`` in normalised units: ``obs (B, O) -> (B, A)``; the exported graph runs this too."""
-        return self.action_optimizer.infer(self.energy, obs, noise, self.action_gradient)
 
     def action_gradient(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         """``dE/d actions (B, M, A)`` by the energy net's explicit backward pass, which exports to ONNX."""
@@ -162,28 +156,21 @@ class ImplicitPolicy(TorchPolicy):
 
 
 class ExplicitPolicy(TorchPolicy):
-    """The explicit baseline: a regression MLP trained by MSE (``--preset mse``), behind the same surface as
-    ``ImplicitPolicy`` (``act``, ``reset``, ``save``/``load``, ONNX export). Deterministic: no noise."""
+    """A policy whose net gives the action (kinds ``mse``, ``mdn`` and every other kind but the energy
+    model), behind the same surface as ``ImplicitPolicy`` (``act``, ``reset``, ``save``/``load``, ONNX export)."""
 
     def __init__(
         self, header: CheckpointHeader, net: nn.Module, device: str | torch.device = "cpu", seed: int = 0
     ) -> None:
-        if not isinstance(header.inference, RegressionConfig):
-            raise ValueError(f"an explicit policy's inference is 'regression', not {header.inference.kind!r}")
+        if isinstance(header.policy, EnergyPolicyConfig):
+            raise ValueError("an energy model acts by an argmin: load it as an ImplicitPolicy")
         super().__init__(header, net, device, seed)
         self.net = self.model
 
-    @staticmethod
-    def build_model(header: CheckpointHeader) -> nn.Module:
-        return build_regression_net(header.obs_size * header.n_obs_steps, header.action_size, header.energy)
-
-    def normalized_argmin(self, obs: torch.Tensor, noise: dict[str, torch.Tensor]) -> torch.Tensor:
-        return self.net(obs)
-
 
 def policy_class_for(header: CheckpointHeader) -> type[TorchPolicy]:
-    """An explicit policy for a regression, an implicit one for every optimiser over actions."""
-    return ExplicitPolicy if isinstance(header.inference, RegressionConfig) else ImplicitPolicy
+    """An implicit policy for an energy model, an explicit one for every kind whose net gives the action."""
+    return ImplicitPolicy if isinstance(header.policy, EnergyPolicyConfig) else ExplicitPolicy
 
 
 def load_policy(

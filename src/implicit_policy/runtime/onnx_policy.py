@@ -13,14 +13,15 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 
+from implicit_policy.extras import require
 from implicit_policy.runtime.control_loop import (
     ControlLoopPolicy,
     NoiseInputs,
     noise_distribution,
     observation_input_shape,
 )
+from implicit_policy.runtime.input_spec import InputSpec
 from implicit_policy.runtime.pretrained import pretrained_folder
 
 FORMAT_VERSION = 2
@@ -119,9 +120,12 @@ class OnnxPolicy(ControlLoopPolicy):
         self.n_obs_steps = int(meta.get("n_obs_steps", 1))  # files exported before history have none
         self.inference = json.loads(meta["inference"])
         self.normalizer = json.loads(meta["normalizer"])
+        # What it eats (keys, order, sizes, window); None for files exported before 0.4.
+        self.input_spec = InputSpec.from_json(meta["input_spec"]) if "input_spec" in meta else None
         self.action_low = np.asarray(json.loads(meta["action_low"]), dtype=np.float32)
         self.action_high = np.asarray(json.loads(meta["action_high"]), dtype=np.float32)
         self._noise = graph_noise_inputs(model, path, observation_input_shape(self.n_obs_steps, self.obs_size))
+        ort = require("onnxruntime", "OnnxPolicy")
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1

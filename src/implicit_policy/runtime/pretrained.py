@@ -9,9 +9,10 @@ Torch-free, so the robot runtime can use it.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from pathlib import Path
+
+from implicit_policy.extras import require
 
 HUB_PREFIX = "hf:"
 """``--policy hf:ID`` on the command line: a Hub repo rather than a path."""
@@ -26,12 +27,9 @@ def pretrained_folder(repo_id_or_path: str | os.PathLike, revision: str | None =
         text = text[len(HUB_PREFIX) :]
     elif Path(text).exists():
         return Path(text)
-    if importlib.util.find_spec("huggingface_hub") is None:
-        raise ValueError(
-            f"{text!r} is not a local path; to fetch it from the Hugging Face Hub install the optional extra: "
-            'pip install "implicit-policy[hub]"'
-        )
-    from huggingface_hub import snapshot_download
+    snapshot_download = require(
+        "huggingface_hub", f"{text!r} is not a local path; fetching it from the Hub"
+    ).snapshot_download
 
     try:
         return Path(snapshot_download(repo_id=text, revision=revision))

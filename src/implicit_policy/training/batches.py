@@ -16,17 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from pydantic import Field
 
-from implicit_policy.frozen_config import FrozenConfig
-
-
-class BatchConfig(FrozenConfig):
-    """How each training batch is composed (module docstring)."""
-
-    decision_fraction: float = Field(0.0, ge=0, lt=1, description="share of a batch drawn from decision points")
-    decision_threshold: float = Field(0.2, gt=0, description="normalised action jump that marks a decision point")
-    history_dropout: float = Field(0.0, ge=0, le=1, description="probability a window is shown as an episode start")
+from implicit_policy.config import BatchConfig
 
 
 def decision_points(episode_starts: np.ndarray, actions: np.ndarray, threshold: float) -> np.ndarray:

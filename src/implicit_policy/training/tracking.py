@@ -8,9 +8,10 @@ network). Each is imported only when chosen.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 from pathlib import Path
 from typing import Any, Literal, Protocol
+
+from implicit_policy.extras import require
 
 Tracker = Literal["tensorboard", "wandb"]
 _EXTRA = {"tensorboard": "tensorboard", "wandb": "wandb"}
@@ -24,8 +25,7 @@ class MetricsSink(Protocol):
 
 
 def _require(kind: str) -> None:
-    if importlib.util.find_spec(_EXTRA[kind]) is None:
-        raise ValueError(f'--log {kind} needs the optional extra: pip install "implicit-policy[{_EXTRA[kind]}]"')
+    require(_EXTRA[kind], f"--log {kind}")
 
 
 class TensorBoardSink:

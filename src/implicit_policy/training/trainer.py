@@ -30,14 +30,11 @@ from safetensors.torch import save as save_safetensors
 from tqdm.auto import tqdm
 
 from implicit_policy.atomic import atomic_write_text
-from implicit_policy.config import AugmentConfig, TrainConfig
+from implicit_policy.config import AugmentConfig, TrainConfig, migrate_0_3
 from implicit_policy.data.demonstrations import DemonstrationError, Demonstrations, observation_windows
-from implicit_policy.diagnostics.plots import plot_training_curves
 from implicit_policy.evaluation.evaluate import evaluate
 from implicit_policy.evaluation.rollout import box_spaces
 from implicit_policy.models.device import resolve_device
-from implicit_policy.models.energy import EnergyWithProposal, build_energy_net
-from implicit_policy.models.losses import mse_loss, negative_log_likelihood, proposal_mean_term, total_loss
 from implicit_policy.models.normalize import Normalizer
 from implicit_policy.models.optimizer_state import (
     load_optimizer_state_tensors,
@@ -45,9 +42,6 @@ from implicit_policy.models.optimizer_state import (
     under_prefix,
     with_prefix,
 )
-from implicit_policy.models.proposal import MixtureDensityNet
-from implicit_policy.models.regression import build_regression_net
-from implicit_policy.optimizers import DensitySampler, LearnedSampler, build_sampler
 from implicit_policy.policies.checkpoint import (
     BEST_FOLDER,
     CheckpointHeader,
@@ -60,6 +54,7 @@ from implicit_policy.policies.checkpoint import (
 )
 from implicit_policy.policies.torch_policy import TorchPolicy, policy_class_for
 from implicit_policy.training.batches import BatchSampler, decision_points, drop_history
+from implicit_policy.training.curves import plot_training_curves
 from implicit_policy.training.held_out import HeldOut, held_out_episodes
 from implicit_policy.training.run_lock import run_folder_lock
 from implicit_policy.training.tracking import open_trackers
@@ -67,6 +62,8 @@ from implicit_policy.training.tracking import open_trackers
 STATE_FILE = "training_state.safetensors"
 STATE_JSON = "training_state.json"
 RUN_IDENTITY = "run_identity.json"
+INPUT_SPEC_FILE = "input_spec.json"
+"""What the policy eats (runtime.input_spec), beside the config in the run folder."""
 RESUMABLE_CHANGES = frozenset(
     {
         "steps",
@@ -81,6 +78,12 @@ RESUMABLE_CHANGES = frozenset(
     }
 )
 """Config fields a resumed run may change: how long and where it runs, how often it reports."""
+
+
+BAR_METRICS = ("loss", "positive_top1", "success_rate", "val_action_mse")
+"""What the progress bar shows, as named in ``metrics.jsonl`` (docs: Training, what the logged numbers mean):
+the loss, for energy models the share of rows whose demonstrated action has the lowest energy of its
+candidates, and the latest validation (closed-loop success, or the held-out action error without an env)."""
 
 
 class TrainingDiverged(RuntimeError):
@@ -207,16 +210,11 @@ class Trainer:
         self.observation_noise = observation_noise_scale(config.augment, demos.observation_size, config.n_obs_steps)
         if self.observation_noise is not None:
             self.observation_noise = self.observation_noise.to(self.device)
-        net_obs_size = demos.observation_size * config.n_obs_steps
-        if config.explicit:  # the regression baseline: same data, normaliser, checkpoints; no negatives
-            self.model = build_regression_net(net_obs_size, demos.action_size, config.energy)
-            self.sampler = None
-        else:
-            self.model = build_energy_net(net_obs_size, demos.action_size, config.energy)
-            self.sampler = build_sampler(config.sampler, demos.action_size, self.normalizer.action_bound)
-            if isinstance(self.sampler, LearnedSampler):
-                self.sampler.to(self.device)
+        self.model = config.policy.build_model(demos.observation_size * config.n_obs_steps, demos.action_size)
         self.model.to(self.device)
+        self.objective = config.policy.objective(
+            self.model, demos.action_size, self.normalizer.action_bound, self.device
+        )
         self.optimizer = torch.optim.Adam(
             self.model.parameters(), lr=config.optim.learning_rate, weight_decay=config.optim.weight_decay
         )
@@ -229,8 +227,8 @@ class Trainer:
             action_low=action_low.tolist(),
             action_high=action_high.tolist(),
             normalizer=self.normalizer.stats(),
-            energy=config.energy,
-            inference=config.inference,
+            policy=config.policy,
+            input_spec=demos.input_spec(config.n_obs_steps).to_dict(),
             train=config,
         )
         # The weights the policy uses: the live ones, or their exponential moving average.
@@ -250,7 +248,7 @@ class Trainer:
         if self.observation_noise is not None:
             obs = obs + self.observation_noise * torch.randn(obs.shape, generator=self.generator, device=self.device)
         self.model.train()
-        parts, metrics = self._regression_loss(obs, positives) if cfg.explicit else self._energy_loss(obs, positives)
+        parts, metrics = self.objective.loss(self.model, obs, positives, self.generator)
         loss = parts["loss"]
         if not torch.isfinite(loss):
             kept = self.run_dir / "latest"
@@ -268,7 +266,7 @@ class Trainer:
         grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), float("inf"))
         self.optimizer.step()
         self._update_average()
-        learned = self.sampler.update(positives) if isinstance(self.sampler, LearnedSampler) else {}
+        learned = self.objective.after_step(positives)
         self.step += 1
         return {
             **{k: v.item() for k, v in parts.items()},
@@ -277,52 +275,6 @@ class Trainer:
             "grad_norm": grad_norm.item(),
             "lr": self.optimizer.param_groups[0]["lr"],
         }
-
-    def _energy_loss(
-        self, obs: torch.Tensor, positives: torch.Tensor
-    ) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
-        """The configured contrastive loss against the sampler's negatives, and energy statistics."""
-        assert self.sampler is not None  # an energy model always has one
-        log_q = None
-        if isinstance(self.sampler, DensitySampler):
-            negatives, log_q_positive, log_q_negative = self.sampler.sample_with_density(
-                self.model, obs, positives, self.generator
-            )
-            log_q = (log_q_positive, log_q_negative)
-        else:
-            negatives = self.sampler.sample(self.model, obs, self.generator)
-        proposal_density = proposal_error = None
-        if isinstance(self.model, EnergyWithProposal):
-            proposal_density, proposal_error = self.model.proposal.fit_terms(obs, positives)
-        energies = self.model(obs, torch.cat([positives.unsqueeze(1), negatives], dim=1))
-        positive, negative = energies[:, 0], energies[:, 1:]
-        parts = total_loss(
-            self.config.loss,
-            self.model,
-            obs,
-            positive,
-            negative,
-            negatives,
-            positives,
-            log_q,
-            proposal_density,
-            proposal_error,
-        )
-        return parts, {
-            "positive_energy": positive.mean().item(),
-            "negative_energy": negative.mean().item(),
-            "negative_distance": (negatives - positives.unsqueeze(1)).norm(dim=-1).mean().item(),
-        }
-
-    def _regression_loss(
-        self, obs: torch.Tensor, positives: torch.Tensor
-    ) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
-        if isinstance(self.model, MixtureDensityNet):  # loss.kind "mdn"
-            log_density, mean_error = self.model.fit_terms(obs, positives)
-            parts = {"mdn": negative_log_likelihood(log_density), **proposal_mean_term(self.config.loss, mean_error)}
-            return parts | {"loss": torch.stack(list(parts.values())).sum()}, {}
-        mse = mse_loss(self.model(obs), positives)
-        return {"mse": mse, "loss": mse}, {}
 
     @torch.no_grad()
     def _update_average(self) -> None:
@@ -380,8 +332,7 @@ class Trainer:
         log record, so a run interrupted between records logs the same averages when resumed."""
         name = f"step_{self.step}"
         state = optimizer_state_tensors(self.optimizer)
-        if isinstance(self.sampler, LearnedSampler):
-            state |= with_prefix(self.sampler.state_tensors(), "sampler.")
+        state |= with_prefix(self.objective.state_tensors(), "sampler.")
         if self.policy_model is not self.model:
             state |= with_prefix(self.model.state_dict(), "live.")
         state["generator"] = self.generator.get_state()  # a CPU byte tensor on every device
@@ -408,8 +359,7 @@ class Trainer:
         progress = json.loads(read_extra(folder, STATE_JSON))
         self.step, self.best_success = progress["step"], progress["best_success"]
         load_optimizer_state_tensors(self.optimizer, state)
-        if isinstance(self.sampler, LearnedSampler):
-            self.sampler.load_state_tensors(under_prefix(state, "sampler."))
+        self.objective.load_state_tensors(under_prefix(state, "sampler."))
         self.generator.set_state(state["generator"])
         torch.set_rng_state(state["torch_rng"])
         window: list[dict[str, float]] = progress.get("log_window", [])
@@ -432,7 +382,7 @@ class Trainer:
                 f"--resume: these demonstrations are not the ones {self.run_dir} was trained on "
                 f"(env {self.demos.env_id}, {len(self.demos.observations)} transitions); use the run's own data"
             )
-        differ = _differing_fields(recorded["recipe"], current["recipe"])
+        differ = _differing_fields(migrate_0_3(recorded["recipe"]), current["recipe"])
         if differ:
             raise ValueError(
                 f"--resume: the config differs from the one {self.run_dir} was started with in "
@@ -464,12 +414,15 @@ class Trainer:
             metrics_path.unlink(missing_ok=True)
             atomic_write_text(self.run_dir / RUN_IDENTITY, json.dumps(self._identity(), indent=2))
         cfg.save(self.run_dir / "train_config.json")
+        atomic_write_text(self.run_dir / INPUT_SPEC_FILE, json.dumps(self.header.input_spec, indent=2))
         started = time.perf_counter()
         losses: list[float] = []
         success: float | None = None
         validation: dict[str, float] = {}
-        bar = tqdm(total=cfg.steps, initial=self.step, desc="train", unit="step", disable=not progress)
         trackers = open_trackers(cfg.log, self.run_dir, cfg.model_dump(mode="json"))
+        # smoothing=0: the ETA from the run's average rate, validations included, so it does not jump after each.
+        bar = tqdm(total=cfg.steps, initial=self.step, desc="train", unit="step", disable=not progress, smoothing=0)
+        shown: dict[str, str] = {}  # the bar's postfix: the latest of each metric, under its metrics.jsonl name
 
         def record(entry: dict[str, float]) -> None:
             log.write(json.dumps(entry) + "\n")
@@ -489,7 +442,8 @@ class Trainer:
                 if self.step % cfg.log_every == 0 or self.step == cfg.steps:
                     averages = {k: float(np.mean([m[k] for m in window])) for k in window[0]}
                     record(averages | {"step": self.step, "seconds": time.perf_counter() - started})
-                    bar.set_postfix(loss=f"{averages['loss']:.3f}", success=success)
+                    shown |= {k: f"{averages[k]:.3g}" for k in BAR_METRICS if k in averages}
+                    bar.set_postfix(shown)
                     window = []
                 last = self.step == cfg.steps
                 if self.validates and ((cfg.eval_every and self.step % cfg.eval_every == 0) or last):
@@ -498,7 +452,8 @@ class Trainer:
                     self.save_best(score, validation)
                     record({"step": self.step, **validation, "seconds": time.perf_counter() - started})
                     success = validation.get("success_rate")
-                    bar.set_postfix(loss=f"{losses[-1]:.3f}", **{k: f"{v:.3g}" for k, v in validation.items()})
+                    shown |= {k: f"{v:.3g}" for k, v in validation.items() if k in BAR_METRICS}
+                    bar.set_postfix(shown)
                     if on_validation is not None:
                         on_validation(self.step, score)
                 if self.step % cfg.checkpoint_every == 0 or last:
