@@ -218,18 +218,3 @@ def test_train_log_wandb_offline_writes_a_run(tmp_path, demos_2d_module, monkeyp
     train(tiny_config(steps=4, log_every=2, log=["wandb"]), demos_2d_module, folder, progress=False)
     runs = list((folder / "wandb").glob("offline-run-*"))
     assert runs and list(runs[0].glob("*.wandb"))
-
-
-def test_each_extra_is_named_when_missing(monkeypatch, tmp_path, capsys):
-    import importlib.util
-
-    real = importlib.util.find_spec
-    monkeypatch.setattr(
-        importlib.util, "find_spec", lambda name, *a: None if name in ("tensorboard", "imageio") else real(name, *a)
-    )
-    from implicit_policy.training.tracking import open_trackers
-
-    with pytest.raises(ValueError, match=r'pip install "implicit-policy\[tensorboard\]"'):
-        open_trackers(["tensorboard"], tmp_path, {})
-    assert main(["eval", "--policy", "x", "--video", str(tmp_path / "v.mp4")]) == 2
-    assert 'pip install "implicit-policy[video]"' in capsys.readouterr().err

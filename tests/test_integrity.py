@@ -19,7 +19,7 @@ EDITS = {
     "config field": lambda c: c["train"].update(seed=7),
     "normaliser": lambda c: c["normalizer"].update(obs_max=[v + 1 for v in c["normalizer"]["obs_max"]]),
     "bounds": lambda c: c.update(action_high=[0.1, 0.1]),
-    "inference settings": lambda c: c["inference"].update(num_samples=1),
+    "inference settings": lambda c: c["policy"]["inference"].update(num_samples=1),
     "history": lambda c: c.update(n_obs_steps=3),
 }
 
@@ -101,16 +101,23 @@ def test_an_unedited_export_loads(checkpoint, tmp_path):
 
 
 def test_a_checkpoint_written_before_a_config_field_existed_still_verifies(checkpoint, tmp_path):
-    """An older version wrote no ``batch`` section nor ``energy.proposal``: its digest covered the fields it
-    had. Such a checkpoint loads (the new fields take their defaults); tampering with it is still refused."""
+    """An older version wrote no ``batch`` section, ``energy.proposal`` nor chunk fields: its digest covered the
+    fields it had. Such a checkpoint loads (the new fields take their defaults); tampering with it is still
+    refused."""
     old = tmp_path / "old"
     shutil.copytree(checkpoint, old)
     stored = json.loads((old / "config.json").read_text())
-    del stored["train"]["batch"], stored["energy"]["proposal"], stored["train"]["energy"]["proposal"]
+    del (
+        stored["train"]["batch"],
+        stored["policy"]["energy"]["proposal"],
+        stored["train"]["policy"]["energy"]["proposal"],
+    )
+    del stored["horizon"], stored["train"]["horizon"]
     stored["header_sha256"] = ""
     stored["header_sha256"] = hashlib.sha256(to_json(stored)).hexdigest()
     (old / "config.json").write_text(json.dumps(stored))
-    assert load_policy(old).header.train.batch.decision_fraction == 0.0
+    loaded = load_policy(old)
+    assert loaded.header.train.batch.decision_fraction == 0.0 and loaded.horizon == 1
     stored["train"]["steps"] += 1
     (old / "config.json").write_text(json.dumps(stored))
     with pytest.raises(CheckpointError, match="changed after it was written"):

@@ -57,21 +57,21 @@ def test_marginal_samples_move_toward_the_demonstrated_actions():
 
 
 def test_trainer_trains_the_marginal_alongside_the_energy_net(tiny_config, demos_2d, tmp_path):
-    config = tiny_config.model_copy(
-        update={"sampler": MarginalSamplerConfig(energy=EnergyNetConfig(hidden_size=16)), "steps": 5}
-    )
+    config = tiny_config.updated(sampler=MarginalSamplerConfig(energy=EnergyNetConfig(hidden_size=16)), steps=5)
     trainer = Trainer(config, demos_2d, tmp_path)
-    marginal_before = {k: v.clone() for k, v in trainer.sampler.energy.state_dict().items()}
+    marginal_before = {k: v.clone() for k, v in trainer.objective.sampler.energy.state_dict().items()}
     metrics = trainer.train_step()
     assert {"marginal_loss", "marginal_positive_energy", "marginal_negative_energy"} <= metrics.keys()
-    after = trainer.sampler.energy.state_dict()
+    after = trainer.objective.sampler.energy.state_dict()
     changed = {k for k, v in marginal_before.items() if not torch.equal(v, after[k])}
     assert changed == {k for k in after if k != "layers.2.bias"}  # the MCMC loss is blind to a constant shift
-    assert trainer.sampler.energy.config.hidden_size == 16
+    assert trainer.objective.sampler.energy.config.hidden_size == 16
 
 
 def test_the_papers_four_trials_are_four_configs():
-    trials = {name: preset(name).sampler for name in ("ibc-langevin", "ibc-mas", "correct-mas", "correct-mas-maxent")}
+    trials = {
+        name: preset(name).policy.sampler for name in ("ibc-langevin", "ibc-mas", "correct-mas", "correct-mas-maxent")
+    }
     assert trials["ibc-langevin"].kind == "langevin" and trials["ibc-langevin"].rule == "ibc"
     assert trials["ibc-mas"].kind == "marginal" and trials["ibc-mas"].langevin.rule == "ibc"
     assert trials["correct-mas"].langevin.rule == "correct" and trials["correct-mas"].loss.max_entropy_weight == 0

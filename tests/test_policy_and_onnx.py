@@ -14,11 +14,11 @@ from implicit_policy import ExplicitPolicy, ImplicitPolicy, OnnxPolicy, export_a
 from implicit_policy.config import (
     DFOConfig,
     EnergyNetConfig,
+    EnergyPolicyConfig,
     LangevinConfig,
     MSEPolicyConfig,
     NetConfig,
     OptimConfig,
-    TrainConfig,
 )
 from implicit_policy.evaluation.evaluate import evaluate
 from implicit_policy.policies.checkpoint import CheckpointError
@@ -33,17 +33,13 @@ INFERENCE = {
 }
 
 
-def _trained(tmp_path_factory, demos, **options) -> Path:
-    config = tiny_config(
-        **{
-            "energy": EnergyNetConfig(hidden_size=32),
-            "sampler": LangevinConfig(num_samples=4, iterations=3),
-            "inference": TrainConfig().policy.inference,
-            "optim": OptimConfig(batch_size=32),
-            "steps": 30,
-        }
-        | options
+def _trained(tmp_path_factory, demos, inference=None, **options) -> Path:
+    energy = EnergyPolicyConfig(
+        energy=EnergyNetConfig(hidden_size=32),
+        sampler=LangevinConfig(num_samples=4, iterations=3),
+        inference=inference or EnergyPolicyConfig().inference,
     )
+    config = tiny_config(**{"policy": energy, "optim": OptimConfig(batch_size=32), "steps": 30} | options)
     path = tmp_path_factory.mktemp("run")
     train(config, demos, path, progress=False)
     return path

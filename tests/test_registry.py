@@ -80,7 +80,7 @@ print("OK", onnx_actions.tolist())
 def test_the_run_config_accepts_the_registered_methods_by_role():
     assert {k for k, m in METHODS.items() if m.negatives} >= {"uniform", "langevin", "marginal"}
     assert {k for k, m in METHODS.items() if m.acts} >= {"dfo", "langevin"}
-    assert TrainConfig().with_settings(["inference.kind=dfo"]).inference.kind == "dfo"
+    assert TrainConfig().with_settings(["inference.kind=dfo"]).policy.inference.kind == "dfo"
     with pytest.raises(ValueError, match="cannot act; these can: .*dfo"):
         TrainConfig().with_settings(["inference.kind=uniform"])
     with pytest.raises(ValueError, match="no optimiser over actions of kind 'mine'"):

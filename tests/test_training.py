@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-import implicit_policy.training.trainer as trainer_module
+import implicit_policy.kinds.energy as energy_kind
 from implicit_policy import Demonstrations
 from implicit_policy.cli import main
 from implicit_policy.config import (
@@ -205,7 +205,7 @@ def test_ctrl_c_keeps_the_step_and_resume_matches_an_uninterrupted_run(demos_2d,
 def test_nan_loss_stops_with_clear_message_and_keeps_checkpoint(tiny_config, demos_2d, tmp_path, monkeypatch):
     """The loss turns NaN at step 25, after the checkpoints of steps 10 and 20: the run stops naming the kept
     checkpoint, which holds finite weights and resumes."""
-    real_loss = trainer_module.total_loss
+    real_loss = energy_kind.total_loss
 
     def loss_that_diverges(config, model, *args):
         parts = real_loss(config, model, *args)
@@ -213,7 +213,7 @@ def test_nan_loss_stops_with_clear_message_and_keeps_checkpoint(tiny_config, dem
         return parts | {"loss": parts["loss"] * float("nan")} if len(calls) >= 25 else parts
 
     calls: list[int] = []
-    monkeypatch.setattr(trainer_module, "total_loss", loss_that_diverges)
+    monkeypatch.setattr(energy_kind, "total_loss", loss_that_diverges)
     with pytest.raises(
         TrainingDiverged, match="loss became nan at step 25; the last good checkpoint, checkpoints/step_20"
     ):
@@ -428,13 +428,18 @@ def test_every_preset_trains_a_step_and_ibc_reference_holds_ibc_settings(demos_2
     from implicit_policy.presets import PRESETS, preset
 
     reference = preset("ibc-reference")
-    assert (reference.n_obs_steps, reference.energy.kind, reference.energy.hidden_size) == (2, "resnet", 256)
-    assert (reference.sampler.iterations, reference.sampler.noise_scale, reference.inference.num_samples) == (
+    assert (reference.n_obs_steps, reference.policy.energy.kind, reference.policy.energy.hidden_size) == (
+        2,
+        "resnet",
+        256,
+    )
+    policy = reference.policy
+    assert (policy.sampler.iterations, policy.sampler.noise_scale, policy.inference.num_samples) == (
         100,
         1.0,
         512,
     )
-    assert reference.loss.gradient_penalty_actions == "all" and reference.optim.lr_decay_every_steps == 100
+    assert policy.loss.gradient_penalty_actions == "all" and reference.optim.lr_decay_every_steps == 100
     for name, config in PRESETS.items():  # each recipe runs end to end on a small budget
         small = config.with_settings(
             ["steps=1", "eval_every=0", "eval_episodes=0", "optim.batch_size=8", "torch_threads=1"]
@@ -463,7 +468,7 @@ def test_cli_set_overrides_any_field_and_refuses_unknown_ones(tiny_config, demos
         == 0
     )
     saved = json.loads((tmp_path / "r" / "train_config.json").read_text())
-    assert (saved["n_obs_steps"], saved["steps"], saved["energy"]["kind"]) == (2, 5, "resnet")
+    assert (saved["n_obs_steps"], saved["steps"], saved["policy"]["energy"]["kind"]) == (2, 5, "resnet")
     capsys.readouterr()
     assert main(base + ["--out", str(tmp_path / "r2"), "--set", "sampler.bogus=1"]) == 2
     assert "no field 'bogus'" in capsys.readouterr().err
@@ -477,7 +482,7 @@ def test_resume_refuses_another_recipe_other_demonstrations_and_fewer_steps(tiny
     from implicit_policy.data.collect import collect_demonstrations
 
     train(tiny_config.updated(steps=20), demos_2d, tmp_path, progress=False)
-    with pytest.raises(ValueError, match=r"config differs .* in sampler\.iterations \(3 -> 5\)"):
+    with pytest.raises(ValueError, match=r"config differs .* in policy\.sampler\.iterations \(3 -> 5\)"):
         train(tiny_config.with_settings(["sampler.iterations=5"]), demos_2d, tmp_path, resume=True, progress=False)
     other = collect_demonstrations("Particle2D-v0", episodes=3, seed=50)
     with pytest.raises(ValueError, match="not the ones .* was trained on"):

@@ -533,10 +533,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"implicit-policy {args.command}: error: {message}", file=sys.stderr)
         return 2
     except ImportError as err:  # an optional dependency: one line naming the extra that installs it
-        message = missing_extra_message(err)
-        if message is None:
+        hint = missing_extra_message(err)
+        if hint is None:
             raise
-        print(f"implicit-policy {args.command}: error: {message}", file=sys.stderr)
+        print(f"implicit-policy {args.command}: error: {hint}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # Ctrl-C outside training (which saves its step itself)
         print(f"implicit-policy {args.command}: interrupted", file=sys.stderr)

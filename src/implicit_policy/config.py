@@ -104,12 +104,36 @@ class TrainConfig(FrozenConfig):
     augment: AugmentConfig = AugmentConfig()
     batch: BatchConfig = BatchConfig()
     n_obs_steps: int = Field(1, ge=1, description="observations the policy sees: the current one and the n-1 before it")
+    horizon: int = Field(1, ge=1, description="actions the policy decides at once (a chunk); 1: one per tick")
+    n_action_steps: int = Field(
+        1, ge=1, description="actions of each chunk executed before the policy decides again (<= horizon)"
+    )
+    action_padding: Literal["repeat", "mask"] = Field(
+        "repeat",
+        description="chunk steps past an episode's end: 'repeat' the last action (absolute targets: particles, "
+        "Push-T) or 'mask' them out of the loss (deltas: the arm, which must not learn to keep moving)",
+    )
+    temporal_ensemble: float = Field(
+        0.0,
+        ge=0,
+        description="> 0: decide every tick and act with the weighted mean of every chunk's prediction for it, "
+        "weights exp(-m i), i = 0 the oldest (ACT's m = 0.01); 0: off, execute n_action_steps per decision",
+    )
     steps: int = Field(10_000, ge=1)
     seed: int = 0
     log_every: int = Field(50, ge=1)
     eval_every: int = Field(1000, ge=0, description="closed-loop validation every this many steps; 0: only at the end")
     eval_episodes: int = Field(100, ge=0)
-    eval_seed: int = Field(100_000, description="validation episodes use seeds eval_seed, eval_seed + 1, ...")
+    eval_metric: Literal["success_rate", "mean_max_reward"] = Field(
+        "success_rate",
+        description="what closed-loop validation keeps the best weights by: the success rate, or Diffusion "
+        "Policy's score, the mean over episodes of the highest per-step reward (finer on Push-T)",
+    )
+    eval_seed: int = Field(
+        200_000,
+        description="validation episodes use seeds eval_seed, eval_seed + 1, ...: by default none of the usual "
+        "demonstration (0..), test (1000.., 5000.., 10000..) or Push-T test (100000-100049) seeds; 0.3 used 100000",
+    )
     val_episodes: float | None = Field(
         None,
         ge=0,
@@ -141,6 +165,10 @@ class TrainConfig(FrozenConfig):
 
     @model_validator(mode="after")
     def _consistent(self) -> TrainConfig:
+        if self.n_action_steps > self.horizon:
+            raise ValueError(f"n_action_steps ({self.n_action_steps}) must be <= horizon ({self.horizon})")
+        if self.horizon > 1 and getattr(self.policy.acting, "warm_start_fraction", 0.0):
+            raise ValueError("warm start (inference.warm_start_fraction) is for one-action policies: set horizon 1")
         if self.val_episodes is not None and self.val_episodes >= 1 and self.val_episodes != int(self.val_episodes):
             raise ValueError(
                 f"val_episodes must be a whole number of episodes or a fraction below 1, got {self.val_episodes}"
@@ -158,13 +186,13 @@ class TrainConfig(FrozenConfig):
         """A validated copy with top-level fields replaced (``model_copy`` would skip validation); ``ValueError``
         naming each bad field on one line. The 0.3 sections (``energy=``, ``sampler=``, ``inference=``, ``loss=``)
         replace the current policy kind's fields they now are."""
-        data = self.model_dump() | {k: v for k, v in changes.items() if k not in LEGACY_SECTIONS}
+        dumped = {k: v.model_dump() if isinstance(v, FrozenConfig) else v for k, v in changes.items()}
+        data = self.model_dump() | {k: v for k, v in dumped.items() if k not in LEGACY_SECTIONS}
         for section in (k for k in LEGACY_SECTIONS if k in changes):  # 0.3's: the kind's fields they now are
-            value = changes[section]
             node, keys = data, _current_path(data, section).split(".")
             for key in keys[:-1]:
                 node = node[key]
-            node[keys[-1]] = value.model_dump() if isinstance(value, FrozenConfig) else value
+            node[keys[-1]] = dumped[section]
         try:
             return type(self).model_validate(data)
         except ValidationError as err:
@@ -202,6 +230,7 @@ class TrainConfig(FrozenConfig):
                 if member is not None:
                     for key in [k for k in node if k not in member.model_fields]:
                         del node[key]
+                    node |= {k: v for k, v in _defaults(member).items() if k not in node}
         try:
             return type(self).model_validate(data)
         except ValidationError as err:
@@ -238,8 +267,20 @@ class TrainConfig(FrozenConfig):
             raise ValueError(f"invalid config {path}: {describe_validation_error(err)}") from err
 
 
-ADDED_SINCE_0_2 = frozenset({"val_episodes", "action_low", "action_high", "log"})
-"""Fields a config file written by 0.2 lacks; their defaults train as 0.2 did, so such a file stays complete."""
+ADDED_SINCE_0_2 = frozenset(
+    {
+        "val_episodes",
+        "action_low",
+        "action_high",
+        "log",
+        "horizon",
+        "n_action_steps",
+        "action_padding",
+        "temporal_ensemble",
+    }
+)
+"""Fields a config file written by 0.2 or 0.3 lacks; their defaults train as those did, so such a file stays
+complete."""
 
 LEGACY_SECTIONS = ("energy", "sampler", "inference", "loss")
 """The 0.3 run config's policy sections, now fields of a policy kind (``policy``)."""
@@ -282,6 +323,14 @@ def _current_path(data: dict[str, Any], path: str) -> str:
         f"setting {path!r}: the policy kind {kind.model_fields['kind'].default!r} has no such section; its fields: "
         f"{', '.join('policy.' + f for f in kind.model_fields)}"
     )
+
+
+def _defaults(cls: type[FrozenConfig]) -> dict[str, Any]:
+    """The default values of a config class's fields (nothing for a class with required fields)."""
+    try:
+        return cls().model_dump()
+    except ValidationError:
+        return {}
 
 
 def _union_member(section: str, kind: object) -> type[FrozenConfig] | None:

@@ -85,11 +85,10 @@ class Demonstrations:
     def action_size(self) -> int:
         return self.actions.shape[1]
 
-    def input_spec(self, n_obs_steps: int = 1) -> InputSpec:
+    def input_spec(self, n_obs_steps: int = 1, horizon: int = 1, n_action_steps: int = 1) -> InputSpec:
         """What a policy trained on these demonstrations eats (:mod:`implicit_policy.runtime.input_spec`)."""
-        if not self.observation_parts:
-            return InputSpec.flat(self.observation_size, self.action_size, n_obs_steps)
-        return InputSpec(self.observation_parts, self.action_size, n_obs_steps=n_obs_steps)
+        parts = self.observation_parts or (ObservationPart("observation", (self.observation_size,)),)
+        return InputSpec(parts, self.action_size, "action", n_obs_steps, horizon, n_action_steps)
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the ``.npz`` atomically; return its path."""
@@ -156,6 +155,22 @@ def observation_windows(episode_lengths: np.ndarray, n_obs_steps: int) -> np.nda
     t = np.arange(int(lengths.sum()), dtype=np.int64)
     offsets = np.arange(n_obs_steps, dtype=np.int64) - (n_obs_steps - 1)
     return np.maximum(starts[:, None], t[:, None] + offsets[None, :])
+
+
+def action_chunks(episode_lengths: np.ndarray, horizon: int) -> tuple[np.ndarray, np.ndarray]:
+    """Index ``(T, horizon)`` of the actions each transition's chunk holds, and which of them ``(T, horizon)``
+    bool are padding.
+
+    A chunk never crosses an episode boundary: past an episode's end it repeats the episode's last action
+    (the padding rule for absolute targets, as diffusion_policy pads), and the mask marks those steps, so a
+    loss can leave them out where actions are deltas. The chunk at step ``t`` of an episode ending at ``e``
+    (its last step) holds ``min(e, t + k)`` for ``k = 0 .. horizon - 1``.
+    """
+    lengths = np.asarray(episode_lengths, dtype=np.int64)
+    ends = np.repeat(np.cumsum(lengths) - 1, lengths)
+    t = np.arange(int(lengths.sum()), dtype=np.int64)
+    wanted = t[:, None] + np.arange(horizon, dtype=np.int64)[None, :]
+    return np.minimum(wanted, ends[:, None]), wanted > ends[:, None]
 
 
 def _validate(demos: Demonstrations) -> None:

@@ -29,7 +29,7 @@ from implicit_policy.policies.torch_policy import load_policy
 from implicit_policy.training.trainer import train
 
 TEST_SEED = 1000
-"""Test episodes use seeds 1000, 1001, ...: never demonstrations (0 ..) nor validation (100000 ..)."""
+"""Test episodes use seeds 1000, 1001, ...: never demonstrations (0 ..) nor validation (200000 ..)."""
 
 
 def test_seed_for(demos: Demonstrations, episodes: int) -> int:
@@ -215,7 +215,7 @@ def add_budget_arguments(parser: argparse.ArgumentParser, seeds: list[int], eval
     parser.add_argument("--seeds", type=int, nargs="+", default=seeds)
     parser.add_argument("--steps", type=int, default=steps, help="training steps per run, the same for every method")
     parser.add_argument("--eval-every", type=int, default=eval_every, help="validation (and checkpoint) interval")
-    parser.add_argument("--eval-episodes", type=int, default=50, help="validation episodes (seeds 100000..)")
+    parser.add_argument("--eval-episodes", type=int, default=50, help="validation episodes (seeds 200000..)")
     parser.add_argument("--test-episodes", type=int, default=100, help="test episodes of each trial (seeds 1000..)")
     parser.add_argument(
         "--jobs",

@@ -27,10 +27,17 @@ class Objective(Protocol):
     """What the trainer asks of a kind: one batch's loss, and any state the kind trains beside the net."""
 
     def loss(
-        self, model: nn.Module, obs: torch.Tensor, positives: torch.Tensor, generator: torch.Generator
+        self,
+        model: nn.Module,
+        obs: torch.Tensor,
+        positives: torch.Tensor,
+        generator: torch.Generator,
+        keep: torch.Tensor | None = None,
     ) -> tuple[Parts, dict[str, float]]:
         """The loss parts (``loss`` among them) for normalised observation windows ``obs (B, O)`` and
-        demonstrated actions ``positives (B, A)``, and extra metrics to log."""
+        demonstrated actions ``positives (B, D)`` (a chunk of ``horizon`` actions, flattened: ``D = horizon * A``),
+        and extra metrics to log. ``keep (B, D)`` (1 real, 0 padding past an episode's end) is passed only by
+        runs that mask padding (``action_padding="mask"``): a kind that supports it leaves those values out."""
         ...
 
     def after_step(self, positives: torch.Tensor) -> dict[str, float]:
@@ -100,10 +107,10 @@ POLICY_KINDS: dict[str, type[PolicyConfig]] = {}
 ENTRY_POINT_GROUP = "implicit_policy.policy_kinds"
 """Installed packages may declare modules that register kinds here; they load when a kind is unknown."""
 
-_Config = TypeVar("_Config", bound=type[PolicyConfig])
+_Config = TypeVar("_Config", bound=PolicyConfig)
 
 
-def register_policy_kind(config: _Config) -> _Config:
+def register_policy_kind(config: type[_Config]) -> type[_Config]:
     """Class decorator that registers a policy kind's config by its ``kind``, at any time and from any
     module: the run config then accepts ``policy.kind`` = that name (``--set policy.kind=NAME``)."""
     kind = config.model_fields["kind"].default

@@ -4,7 +4,7 @@ sampler, acting by an optimiser over actions (DFO, Langevin, proposal-and-refine
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, cast
 
 import torch
 from pydantic import BeforeValidator, SerializeAsAny
@@ -13,7 +13,15 @@ from torch import nn
 from implicit_policy.kinds.base import Parts, PolicyConfig, register_policy_kind
 from implicit_policy.models.energy import EnergyModel, EnergyNetConfig, EnergyWithProposal, build_energy_net
 from implicit_policy.models.losses import LossConfig, total_loss
-from implicit_policy.optimizers import METHODS, DensitySampler, LearnedSampler, MethodConfig, build_sampler, method
+from implicit_policy.optimizers import (
+    METHODS,
+    ActionOptimizer,
+    DensitySampler,
+    LearnedSampler,
+    MethodConfig,
+    build_sampler,
+    method,
+)
 from implicit_policy.optimizers.langevin import LangevinConfig
 from implicit_policy.registry import validate_as
 
@@ -75,8 +83,8 @@ class EnergyPolicyConfig(PolicyConfig):
         return EnergyObjective(self, action_size, bound, device)
 
     def actor(self, model: nn.Module, action_size: int, bound: float) -> Callable[..., torch.Tensor]:
-        optimizer = build_sampler(self.inference, action_size, bound)
-        energy: EnergyModel = model  # type: ignore[assignment]
+        optimizer = cast(ActionOptimizer, build_sampler(self.inference, action_size, bound))  # it acts: validated
+        energy = cast(EnergyModel, model)
 
         def act(obs: torch.Tensor, noise: dict[str, torch.Tensor]) -> torch.Tensor:
             return optimizer.infer(energy, obs, noise, lambda o, a: energy.energy_and_action_gradient(o, a)[1])
@@ -95,8 +103,15 @@ class EnergyObjective:
             self.sampler.to(device)
 
     def loss(
-        self, model: nn.Module, obs: torch.Tensor, positives: torch.Tensor, generator: torch.Generator
+        self,
+        model: nn.Module,
+        obs: torch.Tensor,
+        positives: torch.Tensor,
+        generator: torch.Generator,
+        keep: torch.Tensor | None = None,
     ) -> tuple[Parts, dict[str, float]]:
+        """With ``keep``, every negative takes the positive's values where the target is padding, so the energy
+        cannot tell them apart there: those values leave the contrast (and the proposal's likelihood)."""
         log_q = None
         if isinstance(self.sampler, DensitySampler):
             negatives, log_q_positive, log_q_negative = self.sampler.sample_with_density(
@@ -105,9 +120,11 @@ class EnergyObjective:
             log_q = (log_q_positive, log_q_negative)
         else:
             negatives = self.sampler.sample(model, obs, generator)
+        if keep is not None:
+            negatives = torch.where(keep.unsqueeze(1) > 0, negatives, positives.unsqueeze(1))
         proposal_density = proposal_error = None
         if isinstance(model, EnergyWithProposal):
-            proposal_density, proposal_error = model.proposal.fit_terms(obs, positives)
+            proposal_density, proposal_error = model.proposal.fit_terms(obs, positives, keep)
         energies = model(obs, torch.cat([positives.unsqueeze(1), negatives], dim=1))
         positive, negative = energies[:, 0], energies[:, 1:]
         parts = total_loss(

@@ -40,8 +40,14 @@ class MDNObjective(StatelessObjective):
         self.mean_weight = mean_weight
 
     def loss(
-        self, model: nn.Module, obs: torch.Tensor, positives: torch.Tensor, generator: torch.Generator
+        self,
+        model: nn.Module,
+        obs: torch.Tensor,
+        positives: torch.Tensor,
+        generator: torch.Generator,
+        keep: torch.Tensor | None = None,
     ) -> tuple[Parts, dict[str, float]]:
-        log_density, mean_error = model.fit_terms(obs, positives)
+        assert isinstance(model, MixtureDensityNet)  # what build_model made
+        log_density, mean_error = model.fit_terms(obs, positives, keep)
         parts = {"mdn": negative_log_likelihood(log_density), **proposal_mean_term(self.mean_weight, mean_error)}
         return parts | {"loss": torch.stack(list(parts.values())).sum()}, {}

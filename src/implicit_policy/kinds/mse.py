@@ -35,7 +35,12 @@ class MSEPolicyConfig(PolicyConfig):
 
 class MSEObjective(StatelessObjective):
     def loss(
-        self, model: nn.Module, obs: torch.Tensor, positives: torch.Tensor, generator: torch.Generator
+        self,
+        model: nn.Module,
+        obs: torch.Tensor,
+        positives: torch.Tensor,
+        generator: torch.Generator,
+        keep: torch.Tensor | None = None,
     ) -> tuple[Parts, dict[str, float]]:
-        mse = mse_loss(model(obs), positives)
+        mse = mse_loss(model(obs), positives, keep)
         return {"mse": mse, "loss": mse}, {}

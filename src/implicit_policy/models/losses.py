@@ -84,9 +84,12 @@ def gradient_penalty(energy: EnergyFn, obs: torch.Tensor, negatives: torch.Tenso
     return torch.relu(grad.abs().amax(dim=-1) - margin).pow(2).mean()
 
 
-def mse_loss(predicted: torch.Tensor, demonstrated: torch.Tensor) -> torch.Tensor:
-    """The explicit baseline's regression loss: mean squared error over actions ``(B, A)``."""
-    return (predicted - demonstrated).pow(2).mean()
+def mse_loss(predicted: torch.Tensor, demonstrated: torch.Tensor, keep: torch.Tensor | None = None) -> torch.Tensor:
+    """The explicit baseline's regression loss: mean squared error over actions ``(B, D)``; with ``keep (B, D)``
+    the mean over the kept values only."""
+    if keep is None:
+        return (predicted - demonstrated).pow(2).mean()
+    return ((predicted - demonstrated).pow(2) * keep).sum() / keep.sum().clamp(min=1)
 
 
 def proposal_mean_term(weight: float, mean_error: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -28,29 +28,44 @@ class MDNConfig(FrozenConfig):
 
 
 def gaussian_mixture_log_density(
-    logits: torch.Tensor, means: torch.Tensor, stds: torch.Tensor, actions: torch.Tensor
+    logits: torch.Tensor,
+    means: torch.Tensor,
+    stds: torch.Tensor,
+    actions: torch.Tensor,
+    keep: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """``log sum_k pi_k N(y; mu_k, diag sigma_k^2)`` with ``pi = softmax(logits)``.
+    """``log sum_k pi_k N(y; mu_k, diag sigma_k^2)`` with ``pi = softmax(logits)``; with ``keep (B, A)`` (1 or
+    0 per dimension) the density of the kept dimensions only (the marginal, as the Gaussians are diagonal).
 
     ``logits (B, K)``, ``means``/``stds (B, K, A)``, ``actions (B, M, A)`` -> ``(B, M)``.
     """
     z = (actions.unsqueeze(2) - means.unsqueeze(1)) / stds.unsqueeze(1)  # (B, M, K, A)
     per_dim = -0.5 * z.square() - torch.log(stds).unsqueeze(1) - 0.5 * math.log(2 * math.pi)
+    if keep is not None:
+        per_dim = per_dim * keep[:, None, None, :]
     return torch.logsumexp(torch.log_softmax(logits, dim=-1).unsqueeze(1) + per_dim.sum(-1), dim=-1)
 
 
 def component_mean_error(
-    logits: torch.Tensor, means: torch.Tensor, stds: torch.Tensor, actions: torch.Tensor
+    logits: torch.Tensor,
+    means: torch.Tensor,
+    stds: torch.Tensor,
+    actions: torch.Tensor,
+    keep: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """``sum_k r_k |y - mu_k|^2 / A`` per example ``(B,)``, with the responsibilities ``r_k = p(k | y)`` held
     fixed: each component's mean regressed on the data it explains, every example weighed alike. Likelihood
     alone weighs errors by ``1 / sigma^2``, so where the data are hard to fit a component can widen instead of
     moving its mean there (Seitzer et al., 2022, on heteroscedastic likelihoods); this term moves it.
-    ``logits (B, K)``, ``means``/``stds (B, K, A)``, ``actions (B, A)``."""
+    ``logits (B, K)``, ``means``/``stds (B, K, A)``, ``actions (B, A)``; ``keep (B, A)``: only those dimensions."""
+    weight = torch.ones_like(actions) if keep is None else keep
     z = (actions.unsqueeze(1) - means) / stds  # (B, K, A)
-    log_joint = torch.log_softmax(logits, dim=-1) + (-0.5 * z.square() - torch.log(stds)).sum(-1)
+    log_joint = torch.log_softmax(logits, dim=-1) + ((-0.5 * z.square() - torch.log(stds)) * weight.unsqueeze(1)).sum(
+        -1
+    )
     responsibilities = torch.softmax(log_joint, dim=-1).detach()
-    return (responsibilities * (actions.unsqueeze(1) - means).square().mean(-1)).sum(-1)
+    squared = ((actions.unsqueeze(1) - means).square() * weight.unsqueeze(1)).sum(-1) / weight.sum(-1, keepdim=True)
+    return (responsibilities * squared).sum(-1)
 
 
 def sample_gaussian_mixture(
@@ -91,12 +106,14 @@ class MixtureDensityNet(nn.Module):
         """``log q(actions (B, M, A) | obs (B, O)) -> (B, M)``."""
         return gaussian_mixture_log_density(*self.mixture(obs), actions)
 
-    def fit_terms(self, obs: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def fit_terms(
+        self, obs: torch.Tensor, actions: torch.Tensor, keep: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """What training minimises, from one forward pass: the log-density of the demonstrated ``actions
-        (B, A)`` ``(B,)`` and :func:`component_mean_error` ``(B,)``."""
+        (B, A)`` ``(B,)`` and :func:`component_mean_error` ``(B,)``, over the ``keep (B, A)`` dimensions."""
         mixture = self.mixture(obs)
-        return gaussian_mixture_log_density(*mixture, actions.unsqueeze(1))[:, 0], component_mean_error(
-            *mixture, actions
+        return gaussian_mixture_log_density(*mixture, actions.unsqueeze(1), keep)[:, 0], component_mean_error(
+            *mixture, actions, keep
         )
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:

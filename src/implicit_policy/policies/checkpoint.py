@@ -49,6 +49,9 @@ class CheckpointHeader(BaseModel):
     obs_size: int = Field(ge=1)
     action_size: int = Field(ge=1)
     n_obs_steps: int = Field(1, ge=1, description="observation window the net sees; 1 in checkpoints older than it")
+    horizon: int = Field(1, ge=1, description="actions decided at once (a chunk); 1 in checkpoints older than chunks")
+    n_action_steps: int = Field(1, ge=1, description="actions of a chunk executed before deciding again")
+    temporal_ensemble: float = Field(0.0, ge=0, description="ACT's temporal ensembling weight m; 0: off")
     action_low: list[float]
     action_high: list[float]
     normalizer: NormalizerStats

@@ -52,13 +52,14 @@ class ArgminModule(nn.Module):
         super().__init__()
         self.policy = policy
         self.model, self.normalizer = policy.model, policy.torch_normalizer
-        self.noise_names = list(policy.header.policy.noise_inputs(1, policy.action_size))
+        self.noise_names = list(policy.noise_inputs(1))
         self.register_buffer("low", torch.tensor(policy.header.action_low))
         self.register_buffer("high", torch.tensor(policy.header.action_high))
 
     def forward(self, obs: torch.Tensor, *noise: torch.Tensor) -> torch.Tensor:
         best = self.policy.normalized_argmin(self.policy.normalize_window(obs), dict(zip(self.noise_names, noise)))
-        return torch.minimum(torch.maximum(self.normalizer.denormalize_actions(best), self.low), self.high)
+        chunk = torch.minimum(torch.maximum(self.policy.raw_chunk(best), self.low), self.high)  # (B, horizon, A)
+        return chunk[:, 0] if self.policy.horizon == 1 else chunk  # one action: (B, A), as before chunks
 
 
 def argmin_module(policy: TorchPolicy) -> ArgminModule:
@@ -76,6 +77,9 @@ def _metadata(policy: TorchPolicy, kind: str) -> dict[str, str]:
         "implicit_policy.obs_size": str(header.obs_size),
         "implicit_policy.action_size": str(header.action_size),
         "implicit_policy.n_obs_steps": str(header.n_obs_steps),
+        "implicit_policy.horizon": str(header.horizon),
+        "implicit_policy.n_action_steps": str(header.n_action_steps),
+        "implicit_policy.temporal_ensemble": repr(header.temporal_ensemble),
         "implicit_policy.action_low": json.dumps(header.action_low),
         "implicit_policy.action_high": json.dumps(header.action_high),
         "implicit_policy.normalizer": header.normalizer.model_dump_json(),
@@ -155,13 +159,13 @@ def _example_batch(*sizes: int) -> int:
 
 def export_energy(policy: ImplicitPolicy, path: str | os.PathLike) -> Path:
     """The energy net with its normaliser: inputs ``obs (B, O)`` (``(B, n_obs_steps, O)`` with history),
-    ``actions (B, M, A)``, output ``energies (B, M)``."""
+    ``actions (B, M, A)`` (chunks flattened, ``(B, M, horizon * A)``), output ``energies (B, M)``."""
     if not isinstance(policy, ImplicitPolicy):
         raise ValueError(f"an {type(policy).__name__} has no energy net to export; export its argmin (the default)")
     obs_shape = observation_input_shape(policy.n_obs_steps, policy.obs_size)
-    b = _example_batch(*obs_shape, policy.action_size)
-    m = _example_batch(*obs_shape, policy.action_size, b)
-    example = {"obs": torch.zeros(b, *obs_shape), "actions": torch.zeros(b, m, policy.action_size)}
+    b = _example_batch(*obs_shape, policy.chunk_size)
+    m = _example_batch(*obs_shape, policy.chunk_size, b)
+    example = {"obs": torch.zeros(b, *obs_shape), "actions": torch.zeros(b, m, policy.chunk_size)}
     return _export(
         RawEnergy(policy),
         example,
@@ -174,13 +178,18 @@ def export_energy(policy: ImplicitPolicy, path: str | os.PathLike) -> Path:
 
 def export_argmin(policy: TorchPolicy, path: str | os.PathLike) -> Path:
     """The whole policy: inputs ``obs (B, O)`` (the window ``(B, n_obs_steps, O)`` with history, oldest
-    first) and the noise named in the metadata, output ``action (B, A)``."""
+    first) and the noise named in the metadata, output ``action (B, A)``, or the chunk ``(B, horizon, A)`` of a
+    policy that decides several (``OnnxPolicy`` keeps the queue)."""
     inference = policy.header.policy.acting
     obs_shape = observation_input_shape(policy.n_obs_steps, policy.obs_size)
     b = _example_batch(
-        *obs_shape, policy.action_size, *(getattr(inference, k, 0) for k in ("num_samples", "iterations"))
+        *obs_shape,
+        policy.action_size,
+        policy.horizon,
+        policy.chunk_size,
+        *(getattr(inference, k, 0) for k in ("num_samples", "iterations")),
     )
-    specs = inference.noise_inputs(b, policy.action_size)
+    specs = policy.noise_inputs(b)
     example = {"obs": torch.zeros(b, *obs_shape)} | {name: torch.rand(*shape) for name, (shape, _, _) in specs.items()}
     dynamic = {"obs": {0: "B"}} | {name: {axis: "B"} for name, (_, axis, _) in specs.items()}
     return _export(

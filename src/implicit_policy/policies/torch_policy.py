@@ -41,6 +41,9 @@ class TorchPolicy(ControlLoopPolicy):
         self.model = model.to(self.device).eval()
         self.torch_normalizer = Normalizer(**header.normalizer.model_dump()).to(self.device)
         self.obs_size, self.action_size, self.n_obs_steps = header.obs_size, header.action_size, header.n_obs_steps
+        self.horizon, self.n_action_steps = header.horizon, header.n_action_steps
+        self.temporal_ensemble = header.temporal_ensemble
+        self.chunk_size = self.horizon * self.action_size  # what the net decides: the chunk, flattened
         self.env_id, self.env_kwargs = header.env_id, header.env_kwargs  # env_id empty: trained with no env
         self.run_dir: Path | None = None  # the run folder it was loaded from, for push_to_hub
         self.inference = header.policy.acting.model_dump()
@@ -50,12 +53,12 @@ class TorchPolicy(ControlLoopPolicy):
         self.action_low = np.asarray(header.action_low, dtype=np.float32)
         self.action_high = np.asarray(header.action_high, dtype=np.float32)
         super().__init__(seed)
-        self.act_path = header.policy.actor(self.model, self.action_size, self.torch_normalizer.action_bound)
+        self.act_path = header.policy.actor(self.model, self.chunk_size, self.torch_normalizer.action_bound)
 
     @staticmethod
     def build_model(header: CheckpointHeader) -> nn.Module:
         """The (untrained) network a checkpoint's header describes, ready for its weights."""
-        return header.policy.build_model(header.obs_size * header.n_obs_steps, header.action_size)
+        return header.policy.build_model(header.obs_size * header.n_obs_steps, header.action_size * header.horizon)
 
     @classmethod
     def load(cls, path: str | os.PathLike, device: str | torch.device = "cpu", seed: int = 0, **options):
@@ -100,8 +103,12 @@ class TorchPolicy(ControlLoopPolicy):
 
     def normalized_argmin(self, obs: torch.Tensor, noise: dict[str, torch.Tensor]) -> torch.Tensor:
         """Normalised observation windows, flattened oldest first ``(B, n_obs_steps * O)``, to normalised
-        actions ``(B, A)``: the policy kind's act path."""
+        chunks, flattened ``(B, horizon * A)``: the policy kind's act path."""
         return self.act_path(obs, noise)
+
+    def raw_chunk(self, normalized: torch.Tensor) -> torch.Tensor:
+        """Normalised chunks ``(B, horizon * A)`` in raw units ``(B, horizon, A)``; the exported graph runs this too."""
+        return self.torch_normalizer.denormalize_actions(normalized.unflatten(1, (self.horizon, self.action_size)))
 
     def normalize_window(self, window: torch.Tensor) -> torch.Tensor:
         """Raw windows ``(B, n_obs_steps, O)`` to the net's input ``(B, n_obs_steps * O)``. Single observations
@@ -112,13 +119,14 @@ class TorchPolicy(ControlLoopPolicy):
         return self.torch_normalizer.normalize_obs(window).flatten(1)  # flatten keeps B symbolic for export
 
     def noise_inputs(self, batch: int) -> NoiseInputs:
-        return self.header.policy.noise_inputs(batch, self.action_size)
+        return self.header.policy.noise_inputs(batch, self.chunk_size)
 
     @torch.no_grad()
     def argmin(self, window: np.ndarray, noise: dict[str, np.ndarray]) -> np.ndarray:
+        """Raw chunks ``(B, horizon, A)`` for raw windows ``(B, n_obs_steps, O)`` (not clipped: ``act`` clips)."""
         obs_t = self.normalize_window(torch.as_tensor(window, device=self.device))
         noise_t = {k: torch.as_tensor(v, device=self.device) for k, v in noise.items()}
-        return self.torch_normalizer.denormalize_actions(self.normalized_argmin(obs_t, noise_t)).cpu().numpy()
+        return self.raw_chunk(self.normalized_argmin(obs_t, noise_t)).cpu().numpy()
 
 
 class ImplicitPolicy(TorchPolicy):
@@ -146,9 +154,10 @@ class ImplicitPolicy(TorchPolicy):
         self.energy = energy  # the same module, moved to the device in place
 
     def raw_energy(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        """``E(raw obs (B, O) or windows (B, n_obs_steps, O), raw actions (B, M, A)) -> (B, M)``: the
+        """``E(raw obs (B, O) or windows (B, n_obs_steps, O), raw actions (B, M, horizon * A)) -> (B, M)``: the
         normaliser folded in; the exported energy graph runs this too."""
-        return self.energy(self.normalize_window(obs), self.torch_normalizer.normalize_actions(actions))
+        chunks = actions.unflatten(-1, (self.horizon, self.action_size))
+        return self.energy(self.normalize_window(obs), self.torch_normalizer.normalize_actions(chunks).flatten(-2))
 
     def action_gradient(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         """``dE/d actions (B, M, A)`` by the energy net's explicit backward pass, which exports to ONNX."""

@@ -109,13 +109,24 @@ class ControlLoopPolicy(ABC):
     its own history; ``reset()`` forgets them all, ``reset(rows)`` only those rows (a vector env that
     autoresets one sub-env).
 
+    A policy that decides a chunk of ``horizon`` actions at once keeps a queue per batch row: ``act`` is still
+    called once per tick with one observation (the history advances every tick), returns the queue's next
+    action, and decides again when ``n_action_steps`` of the chunk have been executed (or the row restarted).
+    With ``temporal_ensemble`` m > 0 it decides every tick instead and returns, per row, the weighted mean of
+    every kept chunk's prediction for this tick, weights ``exp(-m i)`` with ``i = 0`` the oldest (ACT's
+    temporal ensembling; it can average two modes, hence off by default).
+
     Subclasses set ``obs_size``, ``action_size``, ``n_obs_steps``, ``inference`` (dict), ``normalizer`` (dict),
-    ``action_low`` and ``action_high`` before calling ``super().__init__(seed)``.
+    ``action_low`` and ``action_high`` (and ``horizon``, ``n_action_steps``, ``temporal_ensemble`` for chunks)
+    before calling ``super().__init__(seed)``.
     """
 
     obs_size: int
     action_size: int
     n_obs_steps: int
+    horizon: int = 1
+    n_action_steps: int = 1
+    temporal_ensemble: float = 0.0
     inference: dict[str, Any]
     normalizer: dict[str, Any]
     action_low: np.ndarray
@@ -129,6 +140,12 @@ class ControlLoopPolicy(ABC):
         self._previous: np.ndarray | None = None  # last actions (B, A), for warm start
         self._history: np.ndarray | None = None  # last observations (B, n_obs_steps, O), oldest first
         self._restarted: np.ndarray | None = None  # rows (B,) whose episode restarts at their next observation
+        self._queue: np.ndarray | None = None  # decided chunks (B, horizon, A), raw units
+        self._executed: np.ndarray | None = None  # actions of each row's chunk executed so far (B,)
+        self._ensemble: np.ndarray | None = (
+            None  # temporal ensembling: chunk decided i ticks ago (B, horizon, horizon, A)
+        )
+        self._ensemble_age: np.ndarray | None = None  # ticks since each kept chunk was decided (B, horizon); -1: none
 
     @abstractmethod
     def noise_inputs(self, batch: int) -> NoiseInputs:
@@ -136,7 +153,8 @@ class ControlLoopPolicy(ABC):
 
     @abstractmethod
     def argmin(self, window: np.ndarray, noise: dict[str, np.ndarray]) -> np.ndarray:
-        """Raw actions ``(B, A)`` for raw observation windows ``(B, n_obs_steps, O)`` and the given noise."""
+        """Raw actions for raw observation windows ``(B, n_obs_steps, O)`` and the given noise: ``(B, A)``, or the
+        chunk ``(B, horizon, A)``."""
 
     def reset(self, rows: Any = None) -> None:
         """Start new episodes: forget the observation history and the previous action (warm start).
@@ -147,6 +165,7 @@ class ControlLoopPolicy(ABC):
         """
         if rows is None or self._history is None:
             self._previous = self._history = self._restarted = None
+            self._queue = self._executed = self._ensemble = self._ensemble_age = None
             return
         mask = np.zeros(len(self._history), dtype=bool)
         try:
@@ -176,20 +195,71 @@ class ControlLoopPolicy(ABC):
         """Actions for ``obs (O,) -> (A,)`` or ``(B, O) -> (B, A)``, float32, inside the action box."""
         batch, single = validate_observations(obs, self.obs_size)
         window = self._observe(batch)
-        noise = draw_noise(self.noise_inputs(len(batch)), self.rng)
-        fraction = self.inference.get("warm_start_fraction", 0.0)
-        if fraction and self._previous is not None:
-            warm_start(
-                noise["initial_uniform"],
-                normalize_actions(self.normalizer, self._previous),
-                fraction,
-                self.inference["warm_start_spread"],
-                action_bound(self.normalizer),
-                self.rng,
-                rows=None if self._restarted is None else ~self._restarted,
-            )
-        actions = np.clip(self.argmin(window, noise), self.action_low, self.action_high).astype(np.float32)
+        restarted = np.zeros(len(batch), dtype=bool) if self._restarted is None else self._restarted.copy()
+        if self.temporal_ensemble > 0:
+            actions = self._ensembled(window, restarted)
+        else:
+            if self._queue is None or len(self._queue) != len(batch):
+                self._queue = np.zeros((len(batch), self.horizon, self.action_size), np.float32)
+                self._executed = np.full(len(batch), self.n_action_steps, np.int64)
+            assert self._executed is not None
+            decide = restarted | (self._executed >= self.n_action_steps)
+            if decide.any():
+                self._queue[decide] = self._decide(window[decide], None if decide.all() else decide)
+                self._executed[decide] = 0
+            actions = self._queue[np.arange(len(batch)), self._executed]
+            self._executed += 1
         self._previous = actions
         if self._restarted is not None:
             self._restarted[:] = False
         return actions[0] if single else actions
+
+    def _decide(self, window: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+        """Chunks ``(R, horizon, A)`` for the windows ``(R, n_obs_steps, O)`` of the deciding ``rows`` (bool over
+        the batch; None: all), clipped to the action box; warm-started around the rows' previous actions."""
+        noise = draw_noise(self.noise_inputs(len(window)), self.rng)
+        fraction = self.inference.get("warm_start_fraction", 0.0)
+        if fraction and self._previous is not None:
+            previous = self._previous if rows is None else self._previous[rows]
+            kept = None if self._restarted is None else ~(self._restarted if rows is None else self._restarted[rows])
+            warm_start(
+                noise["initial_uniform"],
+                normalize_actions(self.normalizer, previous),
+                fraction,
+                self.inference["warm_start_spread"],
+                action_bound(self.normalizer),
+                self.rng,
+                rows=kept,
+            )
+        chunk = self.argmin(window, noise)
+        chunk = chunk[:, None] if chunk.ndim == 2 else chunk
+        return np.clip(chunk, self.action_low, self.action_high).astype(np.float32)
+
+    def _ensembled(self, window: np.ndarray, restarted: np.ndarray) -> np.ndarray:
+        """Temporal ensembling: decide for every row, keep the last ``horizon`` chunks, average their predictions
+        for this tick with weights ``exp(-m i)``, ``i = 0`` the oldest."""
+        b = len(window)
+        if self._ensemble is None or len(self._ensemble) != b:
+            self._ensemble = np.zeros((b, self.horizon, self.horizon, self.action_size), np.float32)
+            self._ensemble_age = np.full((b, self.horizon), -1, np.int64)
+        assert self._ensemble_age is not None
+        self._ensemble_age[restarted] = -1
+        self._ensemble = np.roll(self._ensemble, 1, axis=1)  # slot j: the chunk decided j ticks ago
+        self._ensemble_age = np.roll(self._ensemble_age, 1, axis=1)
+        self._ensemble_age[self._ensemble_age >= 0] += 1
+        self._ensemble[:, 0] = self._decide(window, None)
+        self._ensemble_age[:, 0] = 0
+        return ensemble_actions(self._ensemble, self._ensemble_age, self.temporal_ensemble)
+
+
+def ensemble_actions(chunks: np.ndarray, ages: np.ndarray, m: float) -> np.ndarray:
+    """ACT's temporal ensembling: per row, the weighted mean over kept chunks ``(B, H, H, A)`` (slot ``j``
+    decided ``ages[:, j]`` ticks ago, -1 for none) of each one's prediction for this tick (its step ``age``),
+    with weights ``exp(-m i)``, ``i = 0`` the oldest chunk. ``(B, A)``."""
+    b, h = ages.shape
+    valid = (ages >= 0) & (ages < h)
+    step = np.clip(ages, 0, h - 1)
+    predictions = chunks[np.arange(b)[:, None], np.arange(h)[None, :], step]  # (B, H, A)
+    rank = np.cumsum(valid[:, ::-1], axis=1)[:, ::-1] - valid  # kept chunks older than slot j: 0 for the oldest
+    weights = np.where(valid, np.exp(-m * rank), 0.0)
+    return (weights[..., None] * predictions).sum(axis=1) / weights.sum(axis=1, keepdims=True)

@@ -70,14 +70,6 @@ class InputSpec:
     def obs_size(self) -> int:
         return sum(part.size for part in self.observation)
 
-    @classmethod
-    def flat(cls, obs_size: int, action_size: int, n_obs_steps: int = 1, key: str = "observation") -> InputSpec:
-        """The spec of a flat observation vector (an env's, or a ``.npz`` file's)."""
-        return cls((ObservationPart(key, (obs_size,)),), action_size, n_obs_steps=n_obs_steps)
-
-    def with_window(self, n_obs_steps: int, horizon: int = 1, n_action_steps: int = 1) -> InputSpec:
-        return InputSpec(self.observation, self.action_size, self.action_key, n_obs_steps, horizon, n_action_steps)
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "format": SPEC_FORMAT,

@@ -118,6 +118,9 @@ class OnnxPolicy(ControlLoopPolicy):
         self.env_kwargs = json.loads(meta.get("env_kwargs", "{}"))  # files exported before env kwargs have none
         self.obs_size, self.action_size = int(meta["obs_size"]), int(meta["action_size"])
         self.n_obs_steps = int(meta.get("n_obs_steps", 1))  # files exported before history have none
+        self.horizon = int(meta.get("horizon", 1))  # files exported before chunks have none: one action
+        self.n_action_steps = int(meta.get("n_action_steps", 1))
+        self.temporal_ensemble = float(meta.get("temporal_ensemble", 0.0))
         self.inference = json.loads(meta["inference"])
         self.normalizer = json.loads(meta["normalizer"])
         # What it eats (keys, order, sizes, window); None for files exported before 0.4.

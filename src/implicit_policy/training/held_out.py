@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from implicit_policy.data.demonstrations import Demonstrations, observation_windows
+from implicit_policy.data.demonstrations import Demonstrations, action_chunks, observation_windows
 from implicit_policy.optimizers.base import uniform_actions
 from implicit_policy.policies.torch_policy import ImplicitPolicy, TorchPolicy
 from implicit_policy.runtime.control_loop import draw_noise
@@ -47,26 +47,28 @@ def held_out_episodes(num_episodes: int, val_episodes: float | None, has_env: bo
 
 @dataclass(frozen=True)
 class HeldOut:
-    """Held-out observation windows ``(S, n_obs_steps, O)`` and demonstrated actions ``(S, A)``, raw units."""
+    """Held-out observation windows ``(S, n_obs_steps, O)`` and demonstrated chunks ``(S, horizon, A)``, raw units
+    (the chunk past an episode's end repeats its last action)."""
 
     windows: np.ndarray
     actions: np.ndarray
 
     @classmethod
-    def from_demonstrations(cls, demos: Demonstrations, n_obs_steps: int) -> HeldOut:
+    def from_demonstrations(cls, demos: Demonstrations, n_obs_steps: int, horizon: int = 1) -> HeldOut:
         """Every transition's window, or a fixed draw of :data:`MAX_STATES` of them."""
         index = observation_windows(demos.episode_lengths, n_obs_steps)
+        chunks, _ = action_chunks(demos.episode_lengths, horizon)
         rows = np.arange(len(index))
         if len(rows) > MAX_STATES:
             rows = np.sort(np.random.default_rng(0).choice(len(rows), MAX_STATES, replace=False))
-        return cls(demos.observations[index[rows]], demos.actions[rows])
+        return cls(demos.observations[index[rows]], demos.actions[chunks[rows]])
 
     def metrics(self, policy: TorchPolicy, seed: int) -> dict[str, float]:
         """``val_action_mse`` (raw units, the policy's inference with noise from ``seed``) and, for an energy
         model, ``val_energy_rank``: the mean share of :data:`RANK_ACTIONS` uniform actions in the box whose
         energy is below the demonstrated action's."""
         noise = draw_noise(policy.noise_inputs(len(self.windows)), np.random.default_rng(seed))
-        found = np.clip(policy.argmin(self.windows, noise), policy.action_low, policy.action_high)
+        found = np.clip(policy.argmin(self.windows, noise), policy.action_low, policy.action_high)  # (S, horizon, A)
         result = {"val_action_mse": float(np.mean(np.square(found - self.actions)))}
         if not isinstance(policy, ImplicitPolicy):
             return result
@@ -74,10 +76,10 @@ class HeldOut:
             obs = policy.normalize_window(torch.as_tensor(self.windows, device=policy.device))
             demonstrated = policy.torch_normalizer.normalize_actions(
                 torch.as_tensor(self.actions, device=policy.device)
-            )
+            ).flatten(1)
             generator = torch.Generator(policy.device).manual_seed(seed)
             bound = policy.torch_normalizer.action_bound
-            uniform = uniform_actions(len(obs), RANK_ACTIONS, self.actions.shape[1], bound, generator, policy.device)
+            uniform = uniform_actions(len(obs), RANK_ACTIONS, demonstrated.shape[1], bound, generator, policy.device)
             energies = policy.energy(obs, torch.cat([demonstrated.unsqueeze(1), uniform], dim=1))
         result["val_energy_rank"] = float((energies[:, 1:] < energies[:, :1]).float().mean())
         return result

@@ -31,7 +31,12 @@ from tqdm.auto import tqdm
 
 from implicit_policy.atomic import atomic_write_text
 from implicit_policy.config import AugmentConfig, TrainConfig, migrate_0_3
-from implicit_policy.data.demonstrations import DemonstrationError, Demonstrations, observation_windows
+from implicit_policy.data.demonstrations import (
+    DemonstrationError,
+    Demonstrations,
+    action_chunks,
+    observation_windows,
+)
 from implicit_policy.evaluation.evaluate import evaluate
 from implicit_policy.evaluation.rollout import box_spaces
 from implicit_policy.models.device import resolve_device
@@ -75,12 +80,14 @@ RESUMABLE_CHANGES = frozenset(
         "checkpoint_every",
         "keep_checkpoints",
         "log",
+        "eval_seed",
+        "eval_metric",
     }
 )
 """Config fields a resumed run may change: how long and where it runs, how often it reports."""
 
 
-BAR_METRICS = ("loss", "positive_top1", "success_rate", "val_action_mse")
+BAR_METRICS = ("loss", "positive_top1", "success_rate", "mean_max_reward", "val_action_mse")
 """What the progress bar shows, as named in ``metrics.jsonl`` (docs: Training, what the logged numbers mean):
 the loss, for energy models the share of rows whose demonstrated action has the lowest energy of its
 candidates, and the latest validation (closed-loop success, or the held-out action error without an env)."""
@@ -182,7 +189,7 @@ class Trainer:
         self.held_out = None
         if len(held_out):
             demos, held_demos = demos.split(held_out)
-            self.held_out = HeldOut.from_demonstrations(held_demos, config.n_obs_steps)
+            self.held_out = HeldOut.from_demonstrations(held_demos, config.n_obs_steps, config.horizon)
         self.closed_loop = bool(demos.env_id) and config.eval_episodes > 0
         if config.torch_threads:
             torch.set_num_threads(config.torch_threads)
@@ -204,17 +211,23 @@ class Trainer:
         windows = torch.as_tensor(observation_windows(demos.episode_lengths, config.n_obs_steps), device=self.device)
         observations = torch.as_tensor(demos.observations, device=self.device)
         self.obs = self.normalizer.normalize_obs(observations)[windows].flatten(1)
-        self.actions = self.normalizer.normalize_actions(torch.as_tensor(demos.actions, device=self.device))
-        decisions = decision_points(demos.episode_starts, self.actions.cpu().numpy(), config.batch.decision_threshold)
+        step_actions = self.normalizer.normalize_actions(torch.as_tensor(demos.actions, device=self.device))
+        # Each transition's chunk of the next `horizon` normalised actions, flattened: (T, horizon * A).
+        chunk_index, padded = action_chunks(demos.episode_lengths, config.horizon)
+        self.actions = step_actions[torch.as_tensor(chunk_index, device=self.device)].flatten(1)
+        self.keep: torch.Tensor | None = None  # (T, horizon * A): 1 where the target is no padding
+        if config.horizon > 1 and config.action_padding == "mask":
+            keep = torch.as_tensor(~padded, dtype=torch.float32, device=self.device)
+            self.keep = keep.repeat_interleave(demos.action_size, dim=1)
+        decisions = decision_points(demos.episode_starts, step_actions.cpu().numpy(), config.batch.decision_threshold)
         self.batches = BatchSampler(config.batch, len(self.obs), decisions, self.device)
         self.observation_noise = observation_noise_scale(config.augment, demos.observation_size, config.n_obs_steps)
         if self.observation_noise is not None:
             self.observation_noise = self.observation_noise.to(self.device)
-        self.model = config.policy.build_model(demos.observation_size * config.n_obs_steps, demos.action_size)
+        chunk_size = demos.action_size * config.horizon
+        self.model = config.policy.build_model(demos.observation_size * config.n_obs_steps, chunk_size)
         self.model.to(self.device)
-        self.objective = config.policy.objective(
-            self.model, demos.action_size, self.normalizer.action_bound, self.device
-        )
+        self.objective = config.policy.objective(self.model, chunk_size, self.normalizer.action_bound, self.device)
         self.optimizer = torch.optim.Adam(
             self.model.parameters(), lr=config.optim.learning_rate, weight_decay=config.optim.weight_decay
         )
@@ -224,11 +237,14 @@ class Trainer:
             obs_size=demos.observation_size,
             action_size=demos.action_size,
             n_obs_steps=config.n_obs_steps,
+            horizon=config.horizon,
+            n_action_steps=config.n_action_steps,
+            temporal_ensemble=config.temporal_ensemble,
             action_low=action_low.tolist(),
             action_high=action_high.tolist(),
             normalizer=self.normalizer.stats(),
             policy=config.policy,
-            input_spec=demos.input_spec(config.n_obs_steps).to_dict(),
+            input_spec=demos.input_spec(config.n_obs_steps, config.horizon, config.n_action_steps).to_dict(),
             train=config,
         )
         # The weights the policy uses: the live ones, or their exponential moving average.
@@ -248,7 +264,10 @@ class Trainer:
         if self.observation_noise is not None:
             obs = obs + self.observation_noise * torch.randn(obs.shape, generator=self.generator, device=self.device)
         self.model.train()
-        parts, metrics = self.objective.loss(self.model, obs, positives, self.generator)
+        if self.keep is None:
+            parts, metrics = self.objective.loss(self.model, obs, positives, self.generator)
+        else:  # chunk steps past an episode's end left out of the loss
+            parts, metrics = self.objective.loss(self.model, obs, positives, self.generator, keep=self.keep[index])
         loss = parts["loss"]
         if not torch.isfinite(loss):
             kept = self.run_dir / "latest"
@@ -296,8 +315,9 @@ class Trainer:
 
     def validate(self) -> tuple[float, dict[str, float]]:
         """The validation score (higher is better; ``best/`` keeps the highest) and the metrics behind it.
-        Closed loop: the success rate, or the mean return on an env that reports no ``is_success``. Without an
-        env: minus the held-out action error. Held-out metrics are reported either way when there are any."""
+        Closed loop: ``eval_metric``, the success rate (the mean return on an env that reports no
+        ``is_success``) or Diffusion Policy's mean highest reward. Without an env: minus the held-out action
+        error. Held-out metrics are reported either way when there are any."""
         self.policy_model.eval()
         policy = self.policy()
         metrics = self.held_out.metrics(policy, self.config.seed) if self.held_out is not None else {}
@@ -310,8 +330,9 @@ class Trainer:
             self.config.eval_seed,
             env_kwargs=self.demos.env_kwargs,
         )
-        score = result["mean_return"] if result["success_rate"] is None else result["success_rate"]
-        return score, {"success_rate": score, **metrics}
+        success = result["mean_return"] if result["success_rate"] is None else result["success_rate"]
+        score = result["mean_max_reward"] if self.config.eval_metric == "mean_max_reward" else success
+        return score, {"success_rate": success, "mean_max_reward": result["mean_max_reward"], **metrics}
 
     def save_best(self, score: float, metrics: dict[str, float] | None = None) -> None:
         """Keep these weights as ``best/`` if their validation score beats every earlier one; ``metrics``, those

@@ -1,0 +1,114 @@
+"""Action chunks: windows at episode edges (both padding rules), the per-row queue and its resets in a vector
+env, ACT's temporal ensembling on a hand case, and torch and onnxruntime agreeing over an episode."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from implicit_policy import OnnxPolicy, export_argmin, load_policy
+from implicit_policy.config import MSEPolicyConfig, NetConfig
+from implicit_policy.data.demonstrations import action_chunks
+from implicit_policy.evaluation.evaluate import evaluate
+from implicit_policy.runtime.control_loop import ensemble_actions
+from implicit_policy.training.trainer import Trainer, train
+from tiny import tiny_config
+
+
+def test_chunks_repeat_the_last_action_past_an_episodes_end_and_mark_it():
+    index, padded = action_chunks(np.array([3, 2]), horizon=3)
+    assert index.tolist() == [[0, 1, 2], [1, 2, 2], [2, 2, 2], [3, 4, 4], [4, 4, 4]]
+    assert padded.tolist() == [[0, 0, 0], [0, 0, 1], [0, 1, 1], [0, 0, 1], [0, 1, 1]]
+
+
+@pytest.mark.parametrize("padding", ["repeat", "mask"])
+def test_the_trainer_builds_chunk_targets_by_the_padding_rule(demos_2d, tmp_path, padding):
+    config = tiny_config(horizon=4, n_action_steps=2, action_padding=padding)
+    trainer = Trainer(config, demos_2d, tmp_path)
+    first_end = int(demos_2d.episode_lengths[0]) - 1
+    last = trainer.actions[first_end].view(4, 2)  # the chunk at an episode's last step: its action four times
+    assert torch.equal(last, last[:1].expand(4, 2))
+    if padding == "repeat":
+        assert trainer.keep is None
+    else:
+        assert trainer.keep[first_end].tolist() == [1, 1, 0, 0, 0, 0, 0, 0]
+        assert trainer.keep[0].tolist() == [1] * 8
+    trainer.train_step()  # both rules train
+
+
+@pytest.fixture(scope="module")
+def chunk_run(tmp_path_factory, demos_2d):
+    run = tmp_path_factory.mktemp("chunks")
+    config = tiny_config(horizon=4, n_action_steps=2, n_obs_steps=2, steps=10)
+    train(config, demos_2d, run, progress=False)
+    return run
+
+
+class Counting:
+    """Wraps a policy's argmin, counting the rows of each decision."""
+
+    def __init__(self, policy):
+        self.policy, self.rows = policy, []
+        inner = policy.argmin
+
+        def argmin(window, noise):
+            self.rows.append(len(window))
+            return inner(window, noise)
+
+        policy.argmin = argmin
+
+
+def test_the_queue_decides_every_n_action_steps_and_reset_rows_decide_at_once(chunk_run):
+    policy = load_policy(chunk_run, seed=0)
+    counting = Counting(policy)
+    obs = np.full((3, 8), 0.5, np.float32)
+    first = policy.act(obs)
+    second = policy.act(obs)
+    assert counting.rows == [3]  # one decision serves two ticks
+    chunk = policy._queue
+    np.testing.assert_array_equal(first, chunk[:, 0])
+    np.testing.assert_array_equal(second, chunk[:, 1])
+    policy.reset(rows=[1])
+    policy.act(obs)
+    assert counting.rows == [3, 1]  # only the restarted row decides
+    policy.act(obs)
+    assert counting.rows == [3, 1, 2]  # the other two rows' chunks are spent
+    policy.reset()
+    policy.act(obs[:2])
+    assert counting.rows == [3, 1, 2, 2]
+
+
+def test_a_chunk_policy_runs_in_a_vector_env_with_autoreset(chunk_run):
+    result = evaluate(load_policy(chunk_run, seed=0), "Particle2D-v0", episodes=6, seed=1000, batch_size=3)
+    assert result["episodes"] == 6 and len(result["returns"]) == 6
+
+
+def test_temporal_ensembling_weighs_the_oldest_prediction_most():
+    chunks = np.zeros((1, 3, 3, 1))
+    chunks[0, 0, 0], chunks[0, 1, 1], chunks[0, 2, 2] = 10.0, 20.0, 30.0  # each chunk's prediction for now
+    ages = np.array([[0, 1, 2]])
+    m = 0.5
+    weights = np.exp(-m * np.array([2, 1, 0]))  # the chunk decided 2 ticks ago is the oldest: weight 1
+    expected = (weights * [10, 20, 30]).sum() / weights.sum()
+    np.testing.assert_allclose(ensemble_actions(chunks, ages, m), [[expected]])
+    ages = np.array([[0, -1, 2]])  # a slot with no chunk is left out
+    weights = np.exp(-m * np.array([1, 0]))
+    np.testing.assert_allclose(ensemble_actions(chunks, ages, m), [[(weights * [10, 30]).sum() / weights.sum()]])
+
+
+@pytest.mark.parametrize("kind", ["energy", "mse", "ensembled"])
+def test_onnx_and_torch_chunk_policies_agree_over_an_episode(demos_2d, tmp_path, kind):
+    options = dict(horizon=4, n_action_steps=3, steps=10)
+    if kind == "mse":
+        options["policy"] = MSEPolicyConfig(net=NetConfig(hidden_size=16))
+    if kind == "ensembled":
+        options["temporal_ensemble"] = 0.1
+    train(tiny_config(**options), demos_2d, tmp_path / "run", progress=False)
+    torch_policy = load_policy(tmp_path / "run", seed=3)
+    onnx_policy = OnnxPolicy(export_argmin(torch_policy, tmp_path / "p.onnx"), seed=3)
+    assert onnx_policy.horizon == 4 and onnx_policy.input_spec.horizon == 4
+    rng = np.random.default_rng(0)
+    for _ in range(9):
+        obs = rng.uniform(0, 1, (2, 8)).astype(np.float32)
+        np.testing.assert_allclose(onnx_policy.act(obs), torch_policy.act(obs), atol=1e-5)
