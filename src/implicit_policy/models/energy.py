@@ -34,7 +34,15 @@ class NetConfig(FrozenConfig):
 
 
 class EnergyNetConfig(NetConfig):
-    """The network over concat(obs, action) (:class:`NetConfig`) and an optional learned proposal beside it."""
+    """The network over concat(obs, action) (:class:`NetConfig`) and an optional learned proposal beside it.
+
+    ``head_size`` set: the observation is encoded once per row by an MLP (``hidden_size`` x ``hidden_layers``)
+    and each candidate action is scored by a light head over concat(features, action) (``head_size`` x
+    ``head_layers``), so a candidate costs the head alone: many negatives, or long action chunks, stay cheap.
+    """
+
+    head_size: int | None = Field(None, ge=1, description="width of the per-candidate head; None: one MLP over both")
+    head_layers: int = Field(2, ge=1, description="hidden layers of the per-candidate head (with head_size)")
 
     proposal: MDNConfig | None = Field(
         None, description="a learned proposal q(y|x) trained beside the energy (models/proposal.py); None: none"
@@ -165,12 +173,40 @@ class ResNetEnergyNet(nn.Module):
         return self.output(h).squeeze(-1), grad @ self.projection.weight[:, self.obs_size :]
 
 
+class EncoderHeadEnergyNet(nn.Module):
+    """``obs (B, O) x actions (B, M, A) -> energies (B, M)``: an MLP encodes each observation once (``hidden_size``
+    x ``hidden_layers``, ReLU), and an :class:`EnergyNet` head of width ``head_size`` scores each candidate
+    against the features; its explicit gradient is the head's."""
+
+    def __init__(self, obs_size: int, action_size: int, config: EnergyNetConfig) -> None:
+        super().__init__()
+        assert config.head_size is not None
+        self.obs_size, self.action_size, self.config = obs_size, action_size, config
+        self.encoder = mlp_layers([obs_size] + [config.hidden_size] * config.hidden_layers, config)
+        head = config.model_copy(update={"hidden_size": config.head_size, "hidden_layers": config.head_layers})
+        self.head = EnergyNet(config.hidden_size, action_size, head)
+        self.dropout = hidden_dropout(config)
+
+    def features(self, obs: torch.Tensor) -> torch.Tensor:
+        """The observation's features ``(B, hidden_size)``, computed once per row."""
+        h = obs
+        for layer in self.encoder:
+            h = self.dropout(torch.relu(layer(h)))
+        return h
+
+    def forward(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        return self.head(self.features(obs), actions)
+
+    def energy_and_action_gradient(self, obs: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.head.energy_and_action_gradient(self.features(obs), actions)
+
+
 class EnergyWithProposal(nn.Module):
     """An energy net and a learned proposal over the same observations, saved, loaded and exported as one
     model: it computes energies (and their action gradients) as its ``energy`` does, and ``proposal`` is
     there for the samplers and inference methods that draw candidates from it."""
 
-    def __init__(self, energy: EnergyNet | ResNetEnergyNet, proposal: MixtureDensityNet) -> None:
+    def __init__(self, energy: EnergyNet | ResNetEnergyNet | EncoderHeadEnergyNet, proposal: MixtureDensityNet) -> None:
         super().__init__()
         self.energy, self.proposal = energy, proposal
 
@@ -181,12 +217,17 @@ class EnergyWithProposal(nn.Module):
         return self.energy.energy_and_action_gradient(obs, actions)
 
 
-EnergyModel = EnergyNet | ResNetEnergyNet | EnergyWithProposal
+EnergyModel = EnergyNet | ResNetEnergyNet | EncoderHeadEnergyNet | EnergyWithProposal
 
 
 def build_energy_net(obs_size: int, action_size: int, config: EnergyNetConfig = EnergyNetConfig()) -> EnergyModel:
-    """The energy network ``config.kind`` names, with its learned proposal when ``config.proposal`` is set."""
-    net = (ResNetEnergyNet if config.kind == "resnet" else EnergyNet)(obs_size, action_size, config)
+    """The energy network ``config.kind`` names (an encoder and a light head with ``config.head_size``), with its
+    learned proposal when ``config.proposal`` is set."""
+    net: EnergyNet | ResNetEnergyNet | EncoderHeadEnergyNet
+    if config.head_size is not None:
+        net = EncoderHeadEnergyNet(obs_size, action_size, config)
+    else:
+        net = (ResNetEnergyNet if config.kind == "resnet" else EnergyNet)(obs_size, action_size, config)
     if config.proposal is None:
         return net
     return EnergyWithProposal(net, MixtureDensityNet(obs_size, action_size, config.proposal))
