@@ -64,19 +64,20 @@ def test_the_queue_decides_every_n_action_steps_and_reset_rows_decide_at_once(ch
     counting = Counting(policy)
     obs = np.full((3, 8), 0.5, np.float32)
     first = policy.act(obs)
-    second = policy.act(obs)
-    assert counting.rows == [3]  # one decision serves two ticks
-    chunk = policy._queue
+    assert counting.rows == [3]
+    chunk = policy._queue.copy()
     np.testing.assert_array_equal(first, chunk[:, 0])
-    np.testing.assert_array_equal(second, chunk[:, 1])
     policy.reset(rows=[1])
+    second = policy.act(obs)
+    assert counting.rows == [3, 1]  # only the restarted row decides; the others take their chunk's next action
+    np.testing.assert_array_equal(second[[0, 2]], chunk[[0, 2], 1])
     policy.act(obs)
-    assert counting.rows == [3, 1]  # only the restarted row decides
+    assert counting.rows == [3, 1, 2]  # rows 0 and 2 have executed n_action_steps = 2 of theirs
     policy.act(obs)
-    assert counting.rows == [3, 1, 2]  # the other two rows' chunks are spent
+    assert counting.rows == [3, 1, 2, 1]  # and now row 1
     policy.reset()
     policy.act(obs[:2])
-    assert counting.rows == [3, 1, 2, 2]
+    assert counting.rows == [3, 1, 2, 1, 2]
 
 
 def test_a_chunk_policy_runs_in_a_vector_env_with_autoreset(chunk_run):

@@ -160,9 +160,7 @@ PRESETS["proposal-arm"] = PRESETS["proposal"].updated(
 PRESETS["pusht"] = PRESETS["proposal"].updated(
     policy=PRESETS["proposal"].policy.model_copy(
         update={
-            "energy": EnergyNetConfig(
-                hidden_size=256, head_size=64, proposal=MDNConfig(components=4, hidden_size=256)
-            )
+            "energy": EnergyNetConfig(hidden_size=256, head_size=64, proposal=MDNConfig(components=4, hidden_size=256))
         }
     ),
     n_obs_steps=2,

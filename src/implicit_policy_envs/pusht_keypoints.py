@@ -8,7 +8,7 @@ the observation and the way a seed draws the start state.
 
 | | |
 |---|---|
-| Observation | ``Box(0, 512, (20,))``: the block's 9 keypoints ``x, y`` (18, pixels), then the agent's position (2): Diffusion Policy's ``keypoint`` then ``state[:2]``. The keypoints are :data:`KEYPOINTS` (block frame) moved by the block's pose |
+| Observation | ``Box(-inf, inf, (20,))``: the block's 9 keypoints ``x, y`` (18, pixels), then the agent's position (2): Diffusion Policy's ``keypoint`` then ``state[:2]``. The keypoints are :data:`KEYPOINTS` (block frame) moved by the block's pose |
 | Action | ``Box(0, 512, (2,))``: the agent's target position in pixels |
 | Start state | ``reset(options={"pose": state})`` places the agent and block at a recorded state; ``reset(seed=s)`` draws the agent and block position and the block angle with ``numpy.random.RandomState(s)`` as Diffusion Policy's ``PushTEnv`` does (gym-pusht 0.1.5 did the same; 0.1.6 on draws differently), so seeds 100000-100049 are its published test episodes |
 | Reward | ``clip(coverage / 0.95, 0, 1)``, coverage the share of the target the block covers |
@@ -74,7 +74,8 @@ class PushTKeypointsEnv(PushTEnv):
 
     def __init__(self, render_mode: str = "rgb_array", **kwargs: Any) -> None:
         super().__init__(obs_type="state", render_mode=render_mode, **kwargs)
-        self.observation_space = spaces.Box(low=0.0, high=512.0, shape=(20,), dtype=np.float32)
+        # Unbounded: a keypoint of a block pushed against the wall may lie outside the 512 px window.
+        self.observation_space = spaces.Box(low=-np.inf, high=np.inf, shape=(20,), dtype=np.float32)
 
     def keypoint_observation(self) -> np.ndarray:
         """The 20-D observation of the current state: keypoints (18) then the agent's position (2)."""

@@ -403,7 +403,8 @@ class Trainer:
                 f"--resume: these demonstrations are not the ones {self.run_dir} was trained on "
                 f"(env {self.demos.env_id}, {len(self.demos.observations)} transitions); use the run's own data"
             )
-        differ = _differing_fields(migrate_0_3(recorded["recipe"]), current["recipe"])
+        recipe = {k: v for k, v in migrate_0_3(recorded["recipe"]).items() if k not in RESUMABLE_CHANGES}
+        differ = _differing_fields(recipe, current["recipe"])
         if differ:
             raise ValueError(
                 f"--resume: the config differs from the one {self.run_dir} was started with in "
