@@ -36,6 +36,11 @@ class ProposalConfig(MethodConfig):
     )
     local_samples: int = Field(2, ge=0, description="training: negatives per local scale")
     uniform_samples: int = Field(4, ge=0, description="training: uniform negatives in the box")
+    mean_negatives: bool = Field(
+        False,
+        description="training: the proposal's component means join the negatives, so the energy learns to rank "
+        "the very candidates acting chooses among (which mode); their density is the mixture's at them",
+    )
     num_samples: int = Field(32, ge=0, description="inference: proposal samples beside its component means")
     refine_steps: int = Field(10, ge=0, description="inference: normalised-gradient steps of every candidate on E")
     refine_step: StepSchedule = Field(
@@ -114,6 +119,8 @@ class ProposalOptimizer:
             uniform = torch.rand(batch, cfg.proposal_samples, generator=generator, device=device)
             normal = torch.randn(batch, cfg.proposal_samples, self.action_size, generator=generator, device=device)
             parts.append(sample_gaussian_mixture(*mixture, uniform, normal))
+            if cfg.mean_negatives:
+                parts.append(mixture[1].clamp(-self.bound, self.bound))
         for scale in cfg.local_scales if cfg.local_samples else []:
             noise = torch.randn(batch, cfg.local_samples, self.action_size, generator=generator, device=device)
             parts.append(positives.unsqueeze(1) + scale * noise)
