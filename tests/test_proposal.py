@@ -167,3 +167,35 @@ def test_search_or_model_probe_reports_energies_and_decision_points(demos_2d, tm
     assert {r["states_in"] for r in rows} == {"all", "decision points", "elsewhere"}
     assert all(0 <= r["search_failure"] <= 1 and r["median_distance"] >= 0 for r in rows)
     assert "search failure" in capsys.readouterr().out
+
+
+def test_mean_negatives_are_the_proposals_component_means():
+    from implicit_policy.models.energy import build_energy_net
+    from implicit_policy.optimizers.proposal import ProposalOptimizer
+
+    net = build_energy_net(3, 4, EnergyNetConfig(hidden_size=8, proposal=MDNConfig(components=3, hidden_size=8)))
+    config = ProposalConfig(proposal_samples=2, local_samples=1, local_scales=[0.1], uniform_samples=1)
+    obs, positives = torch.randn(5, 3), torch.rand(5, 4) - 0.5
+    plain = ProposalOptimizer(config, 4, 1.1).sample_with_density(net, obs, positives, torch.Generator())[0]
+    sampler = ProposalOptimizer(config.model_copy(update={"mean_negatives": True}), 4, 1.1)
+    negatives = sampler.sample_with_density(net, obs, positives, torch.Generator())[0]
+    assert plain.shape == (5, 4, 4) and negatives.shape == (5, 7, 4)
+    _, means, _ = net.proposal.mixture(obs)
+    torch.testing.assert_close(negatives[:, 2:5], means.clamp(-1.1, 1.1).detach())
+
+
+def test_an_encoder_with_a_light_head_has_the_autograd_action_gradient_and_exports(demos_2d, tmp_path):
+    from implicit_policy.models.energy import build_energy_net
+
+    net = build_energy_net(10, 6, EnergyNetConfig(hidden_size=16, head_size=8)).eval()
+    obs, actions = torch.randn(3, 10), torch.randn(3, 5, 6, requires_grad=True)
+    energies, gradient = net.energy_and_action_gradient(obs, actions)
+    (expected,) = torch.autograd.grad(net(obs, actions).sum(), actions)
+    torch.testing.assert_close(gradient, expected)
+    torch.testing.assert_close(energies, net(obs, actions))
+    config = tiny_config().with_settings(["energy.head_size=8", "inference.kind=langevin"])
+    train(config, demos_2d, tmp_path / "run", progress=False)
+    policy = ImplicitPolicy.load(tmp_path / "run", seed=2)
+    onnx_policy = OnnxPolicy(export_argmin(policy, tmp_path / "p.onnx"), seed=2)
+    obs_np = np.full((2, 8), 0.4, np.float32)
+    np.testing.assert_allclose(onnx_policy.act(obs_np), policy.act(obs_np), atol=1e-5)
