@@ -167,7 +167,7 @@ class TrainConfig(FrozenConfig):
     def _consistent(self) -> TrainConfig:
         if self.n_action_steps > self.horizon:
             raise ValueError(f"n_action_steps ({self.n_action_steps}) must be <= horizon ({self.horizon})")
-        if self.horizon > 1 and getattr(self.policy.acting, "warm_start_fraction", 0.0):
+        if self.horizon > 1 and self.policy.acting.model_dump().get("warm_start_fraction", 0.0):
             raise ValueError("warm start (inference.warm_start_fraction) is for one-action policies: set horizon 1")
         if self.val_episodes is not None and self.val_episodes >= 1 and self.val_episodes != int(self.val_episodes):
             raise ValueError(

@@ -58,10 +58,20 @@ def choose_keys(
     return tuple(parts)
 
 
-def read_part(values: np.ndarray, part: ObservationPart, source: str, episode: object, length: int) -> np.ndarray:
+def read_part(
+    values: np.ndarray, part: ObservationPart, source: str, episode: object, length: int, name: str | None = None
+) -> np.ndarray:
     """One episode's values of ``part`` as ``(L, part.size)`` float32: the key's steps checked by :func:`steps`
-    (flattened), then sliced."""
-    return steps(values, source, part.key, episode, length)[:, part.start : part.stop]
+    (flattened), then sliced; ``DemonstrationError`` when the episode's per-step shape is not the part's (ragged
+    episodes). ``name``: the key as messages call it (default ``part.key``)."""
+    values = np.asarray(values)
+    per_step = tuple(values.shape[1:]) or (1,)
+    if values.ndim >= 1 and per_step != part.shape:
+        raise DemonstrationError(
+            f"{source}: key {name or part.key!r} of episode {episode} has shape {per_step} per step, but the first "
+            f"episode's has {part.shape} (ragged episodes)"
+        )
+    return steps(values, source, name or part.key, episode, length)[:, part.start : part.stop]
 
 
 def steps(array: np.ndarray, source: str, key: str, episode: object, length: int | None = None) -> np.ndarray:

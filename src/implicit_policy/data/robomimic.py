@@ -76,7 +76,8 @@ def load_robomimic(source: str, obs_keys: Sequence[str] | None = None) -> Demons
             for part in parts:
                 if part.key not in demo["obs"]:
                     raise DemonstrationError(f"{path}: episode {name} has no observation key {part.key!r}")
-                read.append(read_part(demo["obs"][part.key][()], part, f"{path} obs/", name, len(action)))
+                values = demo["obs"][part.key][()]
+                read.append(read_part(values, part, str(path), name, len(action), f"obs/{part.key}"))
             observations.append(np.concatenate(read, axis=1))
             actions.append(action)
     return demonstrations_from_episodes(str(path), names, observations, actions, parts=parts or ())
