@@ -42,11 +42,13 @@ def run_row(run: Path) -> dict:
         "validation_curve": curve,
     }
     for label, path in (("best", run), ("final", resolve_checkpoint(run, latest=True))):
-        result = evaluate(load_policy(path, seed=0), ENV, EPISODES, TEST_SEED)
+        policy = load_policy(path, seed=0)
+        result = evaluate(policy, ENV, EPISODES, TEST_SEED)
         row[label] = {
-            "step": load_policy(path).header.step,
+            "step": policy.header.step,
             "score": result["mean_max_reward"],
             "success_rate": result["success_rate"],
+            "successes": result["successes"],
         }
     return row
 
@@ -87,8 +89,7 @@ def main() -> None:
         from implicit_policy.evaluation.video import record_videos
 
         policy = load_policy(args.runs[0], seed=0)
-        result = evaluate(policy, ENV, EPISODES, TEST_SEED)
-        successes = np.asarray(result["successes"])
+        successes = np.asarray(rows[0]["best"]["successes"])  # the test episodes run_row evaluated
         for label, index in (("success", np.argmax(successes)), ("failure", np.argmin(successes))):
             record_videos(policy, ENV, 1, TEST_SEED + int(index), file=args.out / f"pusht_{label}.mp4")
 

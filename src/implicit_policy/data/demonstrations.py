@@ -100,7 +100,7 @@ class Demonstrations:
     def _payload(self) -> dict[str, np.ndarray]:
         kwargs = {"env_kwargs": np.str_(json.dumps(self.env_kwargs, sort_keys=True))} if self.env_kwargs else {}
         if self.observation_parts:
-            parts = self.input_spec().to_dict()["observation"]
+            parts = [part.to_dict() for part in self.observation_parts]
             kwargs["observation_parts"] = np.str_(json.dumps(parts, sort_keys=True))
         return {
             **{key: getattr(self, key) for key in _ARRAY_KEYS},
@@ -215,19 +215,13 @@ def _validate(demos: Demonstrations) -> None:
 
 
 def _parts(arrays: dict[str, np.ndarray]) -> tuple[ObservationPart, ...]:
+    """The ``observation_parts`` a file records; none for a flat observation."""
     if "observation_parts" not in arrays:
         return ()
-    parts = json.loads(str(arrays["observation_parts"]))
-    return InputSpec.from_dict(
-        {
-            "format": 1,
-            "observation": parts,
-            "action": {"key": "action", "size": 1},
-            "n_obs_steps": 1,
-            "horizon": 1,
-            "n_action_steps": 1,
-        }
-    ).observation
+    try:
+        return tuple(ObservationPart.from_dict(part) for part in json.loads(str(arrays["observation_parts"])))
+    except (KeyError, TypeError) as err:
+        raise ValueError(f"observation_parts is malformed: {err!r}") from None
 
 
 def load_npz(path: str | os.PathLike) -> Demonstrations:

@@ -58,6 +58,11 @@ def choose_keys(
     return tuple(parts)
 
 
+def vector_shape(per_step: tuple[int, ...]) -> tuple[int, ...] | None:
+    """A key's per-step shape as :func:`choose_keys` takes it: None (an image) for three or more axes per step."""
+    return None if len(per_step) >= 3 else tuple(per_step)
+
+
 def read_part(
     values: np.ndarray, part: ObservationPart, source: str, episode: object, length: int, name: str | None = None
 ) -> np.ndarray:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from implicit_policy.data.demonstrations import DemonstrationError, Demonstrations
-from implicit_policy.data.episodes import choose_keys, demonstrations_from_episodes, read_part, steps
+from implicit_policy.data.episodes import choose_keys, demonstrations_from_episodes, read_part, steps, vector_shape
 from implicit_policy.extras import require
 from implicit_policy.runtime.input_spec import ObservationPart
 
@@ -68,7 +68,7 @@ def load_robomimic(source: str, obs_keys: Sequence[str] | None = None) -> Demons
             if "actions" not in demo or "obs" not in demo:
                 raise DemonstrationError(f"{path}: episode {name} lacks 'actions' or 'obs'")
             if parts is None:
-                shapes = {key: _shape(demo["obs"][key].shape[1:]) for key in demo["obs"]}
+                shapes = {key: vector_shape(demo["obs"][key].shape[1:]) for key in demo["obs"]}
                 default = sorted(key for key, shape in shapes.items() if shape is not None and len(shape) <= 1)
                 parts = choose_keys(str(path), shapes, obs_keys, default)
             action = steps(demo["actions"][()], str(path), "actions", name)
@@ -81,8 +81,3 @@ def load_robomimic(source: str, obs_keys: Sequence[str] | None = None) -> Demons
             observations.append(np.concatenate(read, axis=1))
             actions.append(action)
     return demonstrations_from_episodes(str(path), names, observations, actions, parts=parts or ())
-
-
-def _shape(per_step: tuple[int, ...]) -> tuple[int, ...] | None:
-    """A key's per-step shape; None for an image (three axes per step: robomimic's ``*_image`` keys)."""
-    return None if len(per_step) >= 3 else tuple(per_step)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from implicit_policy.data.demonstrations import DemonstrationError, Demonstrations
-from implicit_policy.data.episodes import choose_keys, demonstrations_from_episodes, read_part, steps
+from implicit_policy.data.episodes import choose_keys, demonstrations_from_episodes, read_part, steps, vector_shape
 from implicit_policy.extras import require
 
 PREFIX = "zarr:"
@@ -65,7 +65,7 @@ def load_zarr(source: str, obs_keys: Sequence[str] | None = None) -> Demonstrati
     if data is None:
         raise DemonstrationError(f"{path} has no data/ group; a diffusion_policy replay buffer has data/<key> arrays")
     shapes = {
-        key: None if len(data[key].shape) > 3 or key in IMAGE_KEYS else tuple(data[key].shape[1:])
+        key: None if key in IMAGE_KEYS else vector_shape(tuple(data[key].shape[1:]))
         for key in data.array_keys()
         if key != ACTION_KEY
     }

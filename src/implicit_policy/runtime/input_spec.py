@@ -50,6 +50,14 @@ class ObservationPart:
     def whole(self) -> bool:
         return self.start == 0 and self.stop == math.prod(self.shape)
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"key": self.key, "shape": list(self.shape), "start": self.start, "stop": self.stop}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ObservationPart:
+        """The part a :meth:`to_dict` wrote; ``KeyError``/``TypeError``/``ValueError`` when malformed."""
+        return cls(str(data["key"]), tuple(int(s) for s in data["shape"]), int(data["start"]), int(data["stop"]))
+
     def __str__(self) -> str:
         shape = "x".join(map(str, self.shape))
         return f"{self.key}" + ("" if self.whole else f"[{self.start}:{self.stop}]") + f" ({shape})"
@@ -73,9 +81,7 @@ class InputSpec:
     def to_dict(self) -> dict[str, Any]:
         return {
             "format": SPEC_FORMAT,
-            "observation": [
-                {"key": p.key, "shape": list(p.shape), "start": p.start, "stop": p.stop} for p in self.observation
-            ],
+            "observation": [part.to_dict() for part in self.observation],
             "action": {"key": self.action_key, "size": self.action_size},
             "n_obs_steps": self.n_obs_steps,
             "horizon": self.horizon,
@@ -91,12 +97,8 @@ class InputSpec:
         try:
             if data.get("format") != SPEC_FORMAT:
                 raise ValueError(f"input spec format {data.get('format')!r}; this version reads {SPEC_FORMAT}")
-            parts = tuple(
-                ObservationPart(str(p["key"]), tuple(int(s) for s in p["shape"]), int(p["start"]), int(p["stop"]))
-                for p in data["observation"]
-            )
             return cls(
-                parts,
+                tuple(ObservationPart.from_dict(part) for part in data["observation"]),
                 int(data["action"]["size"]),
                 str(data["action"]["key"]),
                 int(data["n_obs_steps"]),
