@@ -11,7 +11,12 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from implicit_policy.frozen_config import FrozenConfig
-from implicit_policy.models.proposal import MDNConfig, MixtureDensityNet
+from implicit_policy.models.proposal import (
+    MDNConfig,
+    MixtureDensityNet,
+    gaussian_mixture_log_density,
+    gaussian_mixture_log_density_gradient,
+)
 
 
 class NetConfig(FrozenConfig):
@@ -46,6 +51,13 @@ class EnergyNetConfig(NetConfig):
 
     proposal: MDNConfig | None = Field(
         None, description="a learned proposal q(y|x) trained beside the energy (models/proposal.py); None: none"
+    )
+    proposal_prior: float = Field(
+        0.0,
+        ge=0,
+        description="weight w of the proposal as a prior inside the energy, E = E_net - w log q(y|x) (needs "
+        "proposal): the net learns a correction to the proposal's density, and an untrained net ranks "
+        "candidates as the proposal does",
     )
 
 
@@ -203,18 +215,32 @@ class EncoderHeadEnergyNet(nn.Module):
 
 class EnergyWithProposal(nn.Module):
     """An energy net and a learned proposal over the same observations, saved, loaded and exported as one
-    model: it computes energies (and their action gradients) as its ``energy`` does, and ``proposal`` is
-    there for the samplers and inference methods that draw candidates from it."""
+    model; ``proposal`` is there for the samplers and inference methods that draw candidates from it. Its
+    energy is the net's, minus ``prior_weight`` times the proposal's log-density (``energy.proposal_prior``)."""
 
-    def __init__(self, energy: EnergyNet | ResNetEnergyNet | EncoderHeadEnergyNet, proposal: MixtureDensityNet) -> None:
+    def __init__(
+        self,
+        energy: EnergyNet | ResNetEnergyNet | EncoderHeadEnergyNet,
+        proposal: MixtureDensityNet,
+        prior_weight: float = 0.0,
+    ) -> None:
         super().__init__()
-        self.energy, self.proposal = energy, proposal
+        self.energy, self.proposal, self.prior_weight = energy, proposal, prior_weight
 
     def forward(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        return self.energy(obs, actions)
+        energies = self.energy(obs, actions)
+        if not self.prior_weight:
+            return energies
+        return energies - self.prior_weight * self.proposal.log_density(obs, actions)
 
     def energy_and_action_gradient(self, obs: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.energy.energy_and_action_gradient(obs, actions)
+        energies, gradient = self.energy.energy_and_action_gradient(obs, actions)
+        if not self.prior_weight:
+            return energies, gradient
+        mixture = self.proposal.mixture(obs)
+        log_q = gaussian_mixture_log_density(*mixture, actions)
+        grad_log_q = gaussian_mixture_log_density_gradient(*mixture, actions)
+        return energies - self.prior_weight * log_q, gradient - self.prior_weight * grad_log_q
 
 
 EnergyModel = EnergyNet | ResNetEnergyNet | EncoderHeadEnergyNet | EnergyWithProposal
@@ -229,5 +255,7 @@ def build_energy_net(obs_size: int, action_size: int, config: EnergyNetConfig = 
     else:
         net = (ResNetEnergyNet if config.kind == "resnet" else EnergyNet)(obs_size, action_size, config)
     if config.proposal is None:
+        if config.proposal_prior:
+            raise ValueError("energy.proposal_prior needs a learned proposal: set energy.proposal")
         return net
-    return EnergyWithProposal(net, MixtureDensityNet(obs_size, action_size, config.proposal))
+    return EnergyWithProposal(net, MixtureDensityNet(obs_size, action_size, config.proposal), config.proposal_prior)

@@ -27,6 +27,24 @@ class MDNConfig(FrozenConfig):
     min_std: float = Field(1e-3, gt=0)
 
 
+def component_log_joint(
+    logits: torch.Tensor,
+    means: torch.Tensor,
+    stds: torch.Tensor,
+    actions: torch.Tensor,
+    keep: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """``log pi_k + log N(y; mu_k, diag sigma_k^2)`` for each candidate and component, with ``pi =
+    softmax(logits)``; with ``keep (B, A)`` (1 or 0 per dimension) over the kept dimensions only (the marginal,
+    as the Gaussians are diagonal). ``logits (B, K)``, ``means``/``stds (B, K, A)``, ``actions (B, M, A)`` ->
+    ``(B, M, K)``."""
+    z = (actions.unsqueeze(2) - means.unsqueeze(1)) / stds.unsqueeze(1)  # (B, M, K, A)
+    per_dim = -0.5 * z.square() - torch.log(stds).unsqueeze(1) - 0.5 * math.log(2 * math.pi)
+    if keep is not None:
+        per_dim = per_dim * keep[:, None, None, :]
+    return torch.log_softmax(logits, dim=-1).unsqueeze(1) + per_dim.sum(-1)
+
+
 def gaussian_mixture_log_density(
     logits: torch.Tensor,
     means: torch.Tensor,
@@ -34,16 +52,19 @@ def gaussian_mixture_log_density(
     actions: torch.Tensor,
     keep: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """``log sum_k pi_k N(y; mu_k, diag sigma_k^2)`` with ``pi = softmax(logits)``; with ``keep (B, A)`` (1 or
-    0 per dimension) the density of the kept dimensions only (the marginal, as the Gaussians are diagonal).
+    """``log sum_k pi_k N(y; mu_k, diag sigma_k^2)`` (:func:`component_log_joint`, summed over components)
+    ``(B, M)``."""
+    return torch.logsumexp(component_log_joint(logits, means, stds, actions, keep), dim=-1)
 
-    ``logits (B, K)``, ``means``/``stds (B, K, A)``, ``actions (B, M, A)`` -> ``(B, M)``.
-    """
-    z = (actions.unsqueeze(2) - means.unsqueeze(1)) / stds.unsqueeze(1)  # (B, M, K, A)
-    per_dim = -0.5 * z.square() - torch.log(stds).unsqueeze(1) - 0.5 * math.log(2 * math.pi)
-    if keep is not None:
-        per_dim = per_dim * keep[:, None, None, :]
-    return torch.logsumexp(torch.log_softmax(logits, dim=-1).unsqueeze(1) + per_dim.sum(-1), dim=-1)
+
+def gaussian_mixture_log_density_gradient(
+    logits: torch.Tensor, means: torch.Tensor, stds: torch.Tensor, actions: torch.Tensor
+) -> torch.Tensor:
+    """``d log q(y) / dy = sum_k p(k | y) (mu_k - y) / sigma_k^2`` at ``actions (B, M, A)`` -> ``(B, M, A)``:
+    written out (no autograd) so that refinement on an energy with the proposal as its prior exports to ONNX."""
+    responsibilities = torch.softmax(component_log_joint(logits, means, stds, actions), dim=-1)  # (B, M, K)
+    pull = (means.unsqueeze(1) - actions.unsqueeze(2)) / stds.unsqueeze(1).square()  # (B, M, K, A)
+    return (responsibilities.unsqueeze(-1) * pull).sum(2)
 
 
 def component_mean_error(
@@ -59,10 +80,7 @@ def component_mean_error(
     moving its mean there (Seitzer et al., 2022, on heteroscedastic likelihoods); this term moves it.
     ``logits (B, K)``, ``means``/``stds (B, K, A)``, ``actions (B, A)``; ``keep (B, A)``: only those dimensions."""
     weight = torch.ones_like(actions) if keep is None else keep
-    z = (actions.unsqueeze(1) - means) / stds  # (B, K, A)
-    log_joint = torch.log_softmax(logits, dim=-1) + ((-0.5 * z.square() - torch.log(stds)) * weight.unsqueeze(1)).sum(
-        -1
-    )
+    log_joint = component_log_joint(logits, means, stds, actions.unsqueeze(1), keep)[:, 0]  # (B, K)
     responsibilities = torch.softmax(log_joint, dim=-1).detach()
     squared = ((actions.unsqueeze(1) - means).square() * weight.unsqueeze(1)).sum(-1) / weight.sum(-1, keepdim=True)
     return (responsibilities * squared).sum(-1)
