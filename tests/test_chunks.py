@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from implicit_policy import OnnxPolicy, export_argmin, load_policy
-from implicit_policy.config import MSEPolicyConfig, NetConfig
+from implicit_policy.config import EnergyNetConfig, MDNConfig, MSEPolicyConfig, NetConfig
+from implicit_policy.presets import PRESETS
 from implicit_policy.data.demonstrations import action_chunks
 from implicit_policy.evaluation.evaluate import evaluate
 from implicit_policy.runtime.control_loop import ensemble_actions
@@ -98,11 +99,14 @@ def test_temporal_ensembling_weighs_the_oldest_prediction_most():
     np.testing.assert_allclose(ensemble_actions(chunks, ages, m), [[(weights * [10, 30]).sum() / weights.sum()]])
 
 
-@pytest.mark.parametrize("kind", ["energy", "mse", "ensembled"])
+@pytest.mark.parametrize("kind", ["energy", "mse", "ensembled", "pusht"])
 def test_onnx_and_torch_chunk_policies_agree_over_an_episode(demos_2d, tmp_path, kind):
     options = dict(horizon=4, n_action_steps=3, steps=10)
     if kind == "mse":
         options["policy"] = MSEPolicyConfig(net=NetConfig(hidden_size=16))
+    if kind == "pusht":  # acting among the proposal's means alone (no noise input), the proposal as a prior
+        energy = EnergyNetConfig(hidden_size=16, head_size=8, proposal=MDNConfig(hidden_size=16), proposal_prior=1.0)
+        options["policy"] = PRESETS["pusht"].policy.model_copy(update={"energy": energy})
     if kind == "ensembled":
         options["temporal_ensemble"] = 0.1
     train(tiny_config(**options), demos_2d, tmp_path / "run", progress=False)

@@ -18,7 +18,7 @@ from gymnasium.utils.env_checker import check_env  # noqa: E402
 from implicit_policy import OnnxPolicy  # noqa: E402
 from implicit_policy.cli import main  # noqa: E402
 from implicit_policy.evaluation.rollout import oracle_rollout  # noqa: E402
-from implicit_policy_envs.fetch_push import TwoGoalsDemonstrator, goal_reached  # noqa: E402
+from implicit_policy_envs.fetch_push import TwoGoalsDemonstrator, goal_reached, goal_switches, heading_goals  # noqa: E402
 
 ENV_ID = "FetchPushTwoGoals-v0"
 
@@ -93,8 +93,32 @@ def test_default_preset_trains_evaluates_and_exports(tmp_path):
     report = tmp_path / "eval.json"
     assert main(["eval", "--policy", str(run), "--episodes", "2", "--seed", "5000", "--json", str(report)]) == 0
     result = json.loads(report.read_text())
-    assert result["env_id"] == ENV_ID and {"goal_1_rate", "goal_2_rate"} <= result.keys()
+    assert result["env_id"] == ENV_ID
+    assert {"goal_1_rate", "goal_2_rate", "goal_switches", "switching_rate"} <= result.keys()
     assert main(["export", "--policy", str(run), "--out", str(onnx_file)]) == 0
     obs, _ = gym.wrappers.FlattenObservation(gym.make(ENV_ID)).reset(seed=5)
     action = OnnxPolicy(onnx_file, seed=0).act(obs)
     assert action.shape == (4,) and np.all(np.abs(action) <= 1.0)
+
+
+def _episode(blocks: list[list[float]], goals: list[float]) -> np.ndarray:
+    """Observations ``(S, 34)`` with the block at each of ``blocks`` and the two ``goals (6,)``."""
+    obs = np.zeros((len(blocks), 34))
+    obs[:, :3] = blocks
+    obs[:, 3:9] = goals
+    return obs
+
+
+def test_goal_switches_counts_changes_of_heading_on_hand_made_episodes():
+    goals = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]  # goal 1 along x, goal 2 along y
+    towards_one = [[0.01 * t, 0.0, 0.0] for t in range(12)]
+    there_and_back = towards_one + [[0.11, 0.01 * t, 0.0] for t in range(1, 13)]  # then towards goal 2
+    still = [[0.0, 0.0, 0.0]] * 12
+    longest = len(there_and_back)
+    episodes = [there_and_back, towards_one + [towards_one[-1]] * 12, still + still]
+    lengths = np.array([len(e) for e in episodes])
+    observations = np.stack([_episode(e + [e[-1]] * (longest - len(e)), goals) for e in episodes])
+    heading = heading_goals(observations, lengths)
+    assert set(heading[0, :5]) == {0} and set(heading[0, 14:20]) == {1}
+    assert set(heading[2]) == {-1}  # a block at rest heads nowhere
+    np.testing.assert_array_equal(goal_switches(observations, lengths), [1, 0, 0])

@@ -106,6 +106,41 @@ def goal_reached(observations: np.ndarray, lengths: np.ndarray, successes: np.nd
     return np.where(np.asarray(successes, dtype=bool), nearer, -1)
 
 
+HEADING_WINDOW = 3  # steps over which the block's approach to each goal is measured
+HEADING_MIN_APPROACH = 0.004  # metres closer to a goal over the window: slower motion heads nowhere
+
+
+def heading_goals(observations: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Per episode and step of ``FetchPushTwoGoals-v0``, the goal (0 or 1) the block is heading for, -1 where
+    it heads for neither: ``(E, S)`` from ``observations (E, S, 34)`` and ``lengths (E,)``. The block heads
+    for the goal it came nearer to over the next ``HEADING_WINDOW`` steps, by at least
+    ``HEADING_MIN_APPROACH`` metres and by more than it came nearer to the other goal."""
+    observations = np.asarray(observations, dtype=np.float64)
+    block = observations[..., :3]  # achieved_goal
+    goals = observations[..., 3:9].reshape(*observations.shape[:2], 2, 3)
+    distance = np.linalg.norm(goals - block[..., None, :], axis=-1)  # (E, S, 2)
+    heading = np.full(observations.shape[:2], -1, dtype=np.int64)
+    if observations.shape[1] <= HEADING_WINDOW:
+        return heading
+    approach = distance[:, :-HEADING_WINDOW] - distance[:, HEADING_WINDOW:]  # (E, S - W, 2)
+    best = np.argmax(approach, axis=-1)
+    clear = (approach.max(-1) >= HEADING_MIN_APPROACH) & (approach.max(-1) > approach.min(-1))
+    steps = np.arange(observations.shape[1] - HEADING_WINDOW)
+    inside = steps[None, :] + HEADING_WINDOW < np.asarray(lengths)[:, None]
+    heading[:, :-HEADING_WINDOW] = np.where(clear & inside, best, -1)
+    return heading
+
+
+def goal_switches(observations: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Per episode, how often the goal the block heads for (:func:`heading_goals`) changes from one goal to
+    the other, ``(E,)``; steps heading for neither are skipped. 0: the policy committed to one goal."""
+    switches = []
+    for row in heading_goals(observations, lengths):
+        moving = row[row >= 0]
+        switches.append(int(np.count_nonzero(moving[1:] != moving[:-1])))
+    return np.array(switches, dtype=np.int64)
+
+
 class TwoGoalsDemonstrator:
     """``act (B, 34) -> (B, 4)``: :class:`FetchPushDemonstrator` pushing each row's block to the goal its
     episode's reset info chose (``demonstrator_goal``, a seeded fair coin), so the choice is 50/50 and

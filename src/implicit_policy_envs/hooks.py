@@ -82,9 +82,17 @@ def _two_goals_demonstrator(env_id: str) -> tuple[Act, OnReset]:
 
 
 def _two_goals_diagnostics(env_id: str, runs: Any) -> dict[str, float]:
-    """Share of episodes that succeeded at goal 1 and at goal 2: the modes a policy chose."""
+    """Share of episodes that succeeded at goal 1 and at goal 2 (the modes a policy chose), and its commitment:
+    the share of episodes whose block's heading switched between the goals, and the mean number of switches
+    (in the JSON; tables print rates)."""
     reached = fetch_push.goal_reached(runs.observations, runs.lengths, runs.successes)
-    return {"goal_1_rate": float(np.mean(reached == 0)), "goal_2_rate": float(np.mean(reached == 1))}
+    switches = fetch_push.goal_switches(runs.observations, runs.lengths)
+    return {
+        "goal_1_rate": float(np.mean(reached == 0)),
+        "goal_2_rate": float(np.mean(reached == 1)),
+        "goal_switches": float(np.mean(switches)),
+        "switching_rate": float(np.mean(switches > 0)),
+    }
 
 
 def register(particle_ids: list[str]) -> None:
@@ -105,7 +113,11 @@ def register(particle_ids: list[str]) -> None:
         EnvHooks(
             demonstrator=_two_goals_demonstrator,
             diagnostics=_two_goals_diagnostics,
-            labels={"goal_1_rate": "at goal 1", "goal_2_rate": "at goal 2"},
+            labels={
+                "goal_1_rate": "at goal 1",
+                "goal_2_rate": "at goal 2",
+                "switching_rate": "episodes that switched goal",
+            },
         ),
     )
     announce_env_ids([*particle_ids, fetch_push.ENV_ID, fetch_push.TWO_GOALS_ENV_ID])

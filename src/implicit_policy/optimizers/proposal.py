@@ -50,7 +50,9 @@ class ProposalConfig(MethodConfig):
     def noise_inputs(self, batch: int, action_size: int) -> NoiseInputs:
         """``candidates_uniform (B, S)`` picks each sample's component, ``candidates_normal (B, S, A)`` places
         it, ``refine_normal (K, B, C, A)`` moves the ``C = components + S`` candidates (components filled in
-        by the policy from its proposal's size)."""
+        by the policy from its proposal's size). With no samples, none: the exported graph takes no empty input."""
+        if not self.num_samples:
+            return {}
         return {
             "candidates_uniform": ((batch, self.num_samples), 0, "uniform"),
             "candidates_normal": ((batch, self.num_samples, action_size), 0, "normal"),
@@ -141,8 +143,13 @@ class ProposalOptimizer:
     ) -> torch.Tensor:
         """The proposal's component means and samples, refined on the energy; the lowest-energy one ``(B, A)``."""
         logits, means, stds = proposal_of(energy).mixture(obs)
-        samples = sample_gaussian_mixture(logits, means, stds, noise["candidates_uniform"], noise["candidates_normal"])
-        candidates = torch.cat([means, samples], dim=1).clamp(-self.bound, self.bound)
+        candidates = means
+        if self.config.num_samples:
+            samples = sample_gaussian_mixture(
+                logits, means, stds, noise["candidates_uniform"], noise["candidates_normal"]
+            )
+            candidates = torch.cat([means, samples], dim=1)
+        candidates = candidates.clamp(-self.bound, self.bound)
         moved = refine_on_energy(
             gradient or autograd_gradient(energy),
             obs,
