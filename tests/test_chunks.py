@@ -9,9 +9,9 @@ import torch
 
 from implicit_policy import OnnxPolicy, export_argmin, load_policy
 from implicit_policy.config import EnergyNetConfig, MDNConfig, MSEPolicyConfig, NetConfig
-from implicit_policy.presets import PRESETS
 from implicit_policy.data.demonstrations import action_chunks
 from implicit_policy.evaluation.evaluate import evaluate
+from implicit_policy.presets import PRESETS
 from implicit_policy.runtime.control_loop import ensemble_actions
 from implicit_policy.training.trainer import Trainer, train
 from tiny import tiny_config
