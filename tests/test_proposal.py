@@ -199,3 +199,24 @@ def test_an_encoder_with_a_light_head_has_the_autograd_action_gradient_and_expor
     onnx_policy = OnnxPolicy(export_argmin(policy, tmp_path / "p.onnx"), seed=2)
     obs_np = np.full((2, 8), 0.4, np.float32)
     np.testing.assert_allclose(onnx_policy.act(obs_np), policy.act(obs_np), atol=1e-5)
+
+
+def test_the_proposal_as_a_prior_is_a_fixed_residual_with_its_explicit_gradient():
+    from implicit_policy.models.energy import build_energy_net
+
+    config = EnergyNetConfig(hidden_size=16, head_size=8, proposal=MDNConfig(components=3, hidden_size=8))
+    torch.manual_seed(0)
+    plain = build_energy_net(5, 4, config).eval()
+    torch.manual_seed(0)
+    with_prior = build_energy_net(5, 4, config.model_copy(update={"proposal_prior": 0.5})).eval()
+    obs, actions = torch.randn(3, 5), torch.randn(3, 6, 4, requires_grad=True)
+    log_q = with_prior.proposal.log_density(obs, actions)
+    torch.testing.assert_close(with_prior(obs, actions), plain(obs, actions) - 0.5 * log_q)
+    energies, gradient = with_prior.energy_and_action_gradient(obs, actions)
+    (expected,) = torch.autograd.grad(with_prior(obs, actions).sum(), actions)
+    torch.testing.assert_close(gradient, expected)
+    torch.testing.assert_close(energies, with_prior(obs, actions))
+    with_prior(obs, actions.detach()).sum().backward()  # the contrastive loss leaves the proposal to its likelihood
+    assert all(p.grad is None for p in with_prior.proposal.parameters())
+    with pytest.raises(ValueError, match="proposal_prior needs a learned proposal"):
+        build_energy_net(5, 4, EnergyNetConfig(proposal_prior=1.0))

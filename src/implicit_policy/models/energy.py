@@ -216,7 +216,8 @@ class EncoderHeadEnergyNet(nn.Module):
 class EnergyWithProposal(nn.Module):
     """An energy net and a learned proposal over the same observations, saved, loaded and exported as one
     model; ``proposal`` is there for the samplers and inference methods that draw candidates from it. Its
-    energy is the net's, minus ``prior_weight`` times the proposal's log-density (``energy.proposal_prior``)."""
+    energy is the net's, minus ``prior_weight`` times the proposal's log-density (``energy.proposal_prior``), a
+    residual energy: with the proposal trained by likelihood alone, the net learns what the proposal gets wrong."""
 
     def __init__(
         self,
@@ -231,13 +232,19 @@ class EnergyWithProposal(nn.Module):
         energies = self.energy(obs, actions)
         if not self.prior_weight:
             return energies
-        return energies - self.prior_weight * self.proposal.log_density(obs, actions)
+        return energies - self.prior_weight * gaussian_mixture_log_density(*self._prior(obs), actions)
+
+    def _prior(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The proposal's mixture held fixed inside the energy: the contrastive loss trains the net's correction,
+        the proposal's own likelihood trains the proposal (gradients still flow to the actions)."""
+        logits, means, stds = self.proposal.mixture(obs)
+        return logits.detach(), means.detach(), stds.detach()
 
     def energy_and_action_gradient(self, obs: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         energies, gradient = self.energy.energy_and_action_gradient(obs, actions)
         if not self.prior_weight:
             return energies, gradient
-        mixture = self.proposal.mixture(obs)
+        mixture = self._prior(obs)
         log_q = gaussian_mixture_log_density(*mixture, actions)
         grad_log_q = gaussian_mixture_log_density_gradient(*mixture, actions)
         return energies - self.prior_weight * log_q, gradient - self.prior_weight * grad_log_q

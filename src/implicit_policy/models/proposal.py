@@ -38,11 +38,13 @@ def component_log_joint(
     softmax(logits)``; with ``keep (B, A)`` (1 or 0 per dimension) over the kept dimensions only (the marginal,
     as the Gaussians are diagonal). ``logits (B, K)``, ``means``/``stds (B, K, A)``, ``actions (B, M, A)`` ->
     ``(B, M, K)``."""
-    z = (actions.unsqueeze(2) - means.unsqueeze(1)) / stds.unsqueeze(1)  # (B, M, K, A)
-    per_dim = -0.5 * z.square() - torch.log(stds).unsqueeze(1) - 0.5 * math.log(2 * math.pi)
-    if keep is not None:
-        per_dim = per_dim * keep[:, None, None, :]
-    return torch.log_softmax(logits, dim=-1).unsqueeze(1) + per_dim.sum(-1)
+    weight = torch.ones_like(means[:, 0]) if keep is None else keep  # (B, A)
+    squared = ((actions.unsqueeze(2) - means.unsqueeze(1)) / stds.unsqueeze(1)).square()  # (B, M, K, A)
+    mahalanobis = (squared * weight[:, None, None, :]).sum(-1) if keep is not None else squared.sum(-1)
+    log_normaliser = (torch.log(stds) * weight.unsqueeze(1)).sum(-1) + 0.5 * math.log(2 * math.pi) * weight.sum(
+        -1, True
+    )
+    return torch.log_softmax(logits, dim=-1).unsqueeze(1) - 0.5 * mahalanobis - log_normaliser.unsqueeze(1)
 
 
 def gaussian_mixture_log_density(

@@ -85,10 +85,11 @@ def proposal_mixture_log_density(
     if config.proposal_samples:
         terms.append(math.log(config.proposal_samples / total) + proposal_log_density)
     size = actions.shape[-1]
-    for scale in config.local_scales if config.local_samples else []:
-        z = (actions - positives.unsqueeze(1)) / scale
-        log_normal = (-0.5 * z.square() - math.log(scale) - 0.5 * math.log(2 * math.pi)).sum(-1)
-        terms.append(math.log(config.local_samples / total) + log_normal)
+    if config.local_samples and config.local_scales:
+        squared = (actions - positives.unsqueeze(1)).square().sum(-1)  # (B, M), shared by every scale
+        for scale in config.local_scales:
+            log_normal = -0.5 * squared / scale**2 - size * (math.log(scale) + 0.5 * math.log(2 * math.pi))
+            terms.append(math.log(config.local_samples / total) + log_normal)
     if config.uniform_samples:
         inside = (actions.abs() <= bound).all(-1)
         log_uniform = torch.full_like(inside, -size * math.log(2 * bound), dtype=actions.dtype)
