@@ -394,6 +394,8 @@ def test_gradient_penalty_on_all_actions_and_lr_decay_in_steps(demos_2d, tiny_co
         ]
     )
     assert [learning_rate(config, step, 10**6) for step in (0, 9, 10, 25)] == [1e-3, 1e-3, 5e-4, 2.5e-4]
+    cosine = config.with_settings(["optim.schedule=cosine"])
+    np.testing.assert_allclose([learning_rate(cosine, step, 10**6) for step in (0, 10, 20)], [1e-3, 5e-4, 0.0])
     result = train(config, demos_2d, tmp_path, progress=False)
     records = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert result.steps == 20 and all(r["gradient_penalty"] >= 0 for r in records if "step" in r and "loss" in r)

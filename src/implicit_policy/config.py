@@ -58,7 +58,7 @@ class BatchConfig(FrozenConfig):
 
 
 class OptimConfig(FrozenConfig):
-    """Adam with step decay, as appendix D: lr 1e-3, batch 512, gamma 0.99 every 100 epochs.
+    """Adam with step decay, as appendix D: lr 1e-3, batch 512, gamma 0.99 every 100 epochs; or cosine decay.
 
     ``lr_decay_every_steps`` (when > 0) counts the decay interval in gradient steps instead of epochs, as
     Implicit BC's code does (x0.99 every 100 steps, whatever the dataset size)."""
@@ -70,6 +70,11 @@ class OptimConfig(FrozenConfig):
     lr_decay_every_steps: int = Field(0, ge=0, description="> 0: decay every this many steps instead of epochs")
     weight_decay: float = Field(0.0, ge=0)
     ema_decay: float = Field(0.0, ge=0, lt=1, description="Polyak average of the weights, used by the policy; 0: off")
+    schedule: Literal["step", "cosine"] = Field(
+        "step",
+        description="step: the decay above; cosine: from learning_rate to 0 over the run's steps (Diffusion "
+        "Policy's and IBC's Push-T schedule), the decay fields unused",
+    )
 
 
 class AugmentConfig(FrozenConfig):

@@ -162,8 +162,11 @@ def observation_noise_scale(augment: AugmentConfig, obs_size: int, n_obs_steps: 
 
 def learning_rate(config: TrainConfig, step: int, dataset_size: int) -> float:
     """Step decay: ``lr * gamma^floor(epoch / every)``, epochs counted in batches over the dataset; or
-    ``lr * gamma^floor(step / every)`` with ``lr_decay_every_steps``."""
+    ``lr * gamma^floor(step / every)`` with ``lr_decay_every_steps``; or cosine: ``lr * (1 + cos(pi step /
+    steps)) / 2``."""
     optim = config.optim
+    if optim.schedule == "cosine":
+        return optim.learning_rate * 0.5 * (1 + math.cos(math.pi * min(step, config.steps) / config.steps))
     if optim.lr_decay_every_steps:
         return optim.learning_rate * optim.lr_decay ** (step // optim.lr_decay_every_steps)
     epoch = step * optim.batch_size / dataset_size
