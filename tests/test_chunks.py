@@ -105,7 +105,8 @@ def test_onnx_and_torch_chunk_policies_agree_over_an_episode(demos_2d, tmp_path,
     if kind == "mse":
         options["policy"] = MSEPolicyConfig(net=NetConfig(hidden_size=16))
     if kind == "pusht":  # acting among the proposal's means alone (no noise input), the proposal as a prior
-        energy = EnergyNetConfig(hidden_size=16, head_size=8, proposal=MDNConfig(hidden_size=16), proposal_prior=1.0)
+        proposal = MDNConfig(hidden_size=16)
+        energy = EnergyNetConfig(head_size=8, proposal=proposal, proposal_prior=1.0, head_on_proposal=True)
         options["policy"] = PRESETS["pusht"].policy.model_copy(update={"energy": energy})
     if kind == "ensembled":
         options["temporal_ensemble"] = 0.1

@@ -201,10 +201,13 @@ def test_an_encoder_with_a_light_head_has_the_autograd_action_gradient_and_expor
     np.testing.assert_allclose(onnx_policy.act(obs_np), policy.act(obs_np), atol=1e-5)
 
 
-def test_the_proposal_as_a_prior_is_a_fixed_residual_with_its_explicit_gradient():
+@pytest.mark.parametrize("head_on_proposal", [False, True])
+def test_the_proposal_as_a_prior_is_a_fixed_residual_with_its_explicit_gradient(head_on_proposal):
     from implicit_policy.models.energy import build_energy_net
 
-    config = EnergyNetConfig(hidden_size=16, head_size=8, proposal=MDNConfig(components=3, hidden_size=8))
+    config = EnergyNetConfig(
+        hidden_size=16, head_size=8, proposal=MDNConfig(components=3, hidden_size=8), head_on_proposal=head_on_proposal
+    )
     torch.manual_seed(0)
     plain = build_energy_net(5, 4, config).eval()
     torch.manual_seed(0)
@@ -216,7 +219,9 @@ def test_the_proposal_as_a_prior_is_a_fixed_residual_with_its_explicit_gradient(
     (expected,) = torch.autograd.grad(with_prior(obs, actions).sum(), actions)
     torch.testing.assert_close(gradient, expected)
     torch.testing.assert_close(energies, with_prior(obs, actions))
-    with_prior(obs, actions.detach()).sum().backward()  # the contrastive loss leaves the proposal to its likelihood
-    assert all(p.grad is None for p in with_prior.proposal.parameters())
-    with pytest.raises(ValueError, match="proposal_prior needs a learned proposal"):
+    with_prior(obs, actions.detach()).sum().backward()  # the contrastive loss leaves the mixture to its likelihood
+    assert with_prior.proposal.head.weight.grad is None
+    trunk_trained = with_prior.proposal.trunk[0].weight.grad is not None
+    assert trunk_trained == head_on_proposal  # a head on the proposal's features trains the shared trunk
+    with pytest.raises(ValueError, match="need a learned proposal"):
         build_energy_net(5, 4, EnergyNetConfig(proposal_prior=1.0))

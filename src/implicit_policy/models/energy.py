@@ -52,6 +52,11 @@ class EnergyNetConfig(NetConfig):
     proposal: MDNConfig | None = Field(
         None, description="a learned proposal q(y|x) trained beside the energy (models/proposal.py); None: none"
     )
+    head_on_proposal: bool = Field(
+        False,
+        description="with head_size and proposal: the per-candidate head reads the proposal's trunk features, "
+        "one observation encoder for both (hidden_size and hidden_layers then unused)",
+    )
     proposal_prior: float = Field(
         0.0,
         ge=0,
@@ -217,37 +222,43 @@ class EnergyWithProposal(nn.Module):
     """An energy net and a learned proposal over the same observations, saved, loaded and exported as one
     model; ``proposal`` is there for the samplers and inference methods that draw candidates from it. Its
     energy is the net's, minus ``prior_weight`` times the proposal's log-density (``energy.proposal_prior``), a
-    residual energy: with the proposal trained by likelihood alone, the net learns what the proposal gets wrong."""
+    residual energy: with the proposal trained by likelihood alone, the net learns what the proposal gets
+    wrong. With ``head_on_proposal`` the net is a head over the proposal's trunk features, not the observation."""
 
     def __init__(
         self,
         energy: EnergyNet | ResNetEnergyNet | EncoderHeadEnergyNet,
         proposal: MixtureDensityNet,
         prior_weight: float = 0.0,
+        head_on_proposal: bool = False,
     ) -> None:
         super().__init__()
         self.energy, self.proposal, self.prior_weight = energy, proposal, prior_weight
+        self.head_on_proposal = head_on_proposal
+
+    def _net_input(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.proposal.trunk(obs) if self.head_on_proposal else obs
 
     def forward(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        energies = self.energy(obs, actions)
+        energies = self.energy(self._net_input(obs), actions)
         if not self.prior_weight:
             return energies
         return energies - self.prior_weight * gaussian_mixture_log_density(*self._prior(obs), actions)
 
-    def _prior(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The proposal's mixture held fixed inside the energy: the contrastive loss trains the net's correction,
-        the proposal's own likelihood trains the proposal (gradients still flow to the actions)."""
-        logits, means, stds = self.proposal.mixture(obs)
-        return logits.detach(), means.detach(), stds.detach()
-
     def energy_and_action_gradient(self, obs: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        energies, gradient = self.energy.energy_and_action_gradient(obs, actions)
+        energies, gradient = self.energy.energy_and_action_gradient(self._net_input(obs), actions)
         if not self.prior_weight:
             return energies, gradient
         mixture = self._prior(obs)
         log_q = gaussian_mixture_log_density(*mixture, actions)
         grad_log_q = gaussian_mixture_log_density_gradient(*mixture, actions)
         return energies - self.prior_weight * log_q, gradient - self.prior_weight * grad_log_q
+
+    def _prior(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The proposal's mixture held fixed inside the energy: the contrastive loss trains the net's correction,
+        the proposal's own likelihood trains the proposal (gradients still flow to the actions)."""
+        logits, means, stds = self.proposal.mixture(obs)
+        return logits.detach(), means.detach(), stds.detach()
 
 
 EnergyModel = EnergyNet | ResNetEnergyNet | EncoderHeadEnergyNet | EnergyWithProposal
@@ -262,7 +273,15 @@ def build_energy_net(obs_size: int, action_size: int, config: EnergyNetConfig = 
     else:
         net = (ResNetEnergyNet if config.kind == "resnet" else EnergyNet)(obs_size, action_size, config)
     if config.proposal is None:
-        if config.proposal_prior:
-            raise ValueError("energy.proposal_prior needs a learned proposal: set energy.proposal")
+        if config.proposal_prior or config.head_on_proposal:
+            raise ValueError(
+                "energy.proposal_prior and energy.head_on_proposal need a learned proposal: set energy.proposal"
+            )
         return net
-    return EnergyWithProposal(net, MixtureDensityNet(obs_size, action_size, config.proposal), config.proposal_prior)
+    proposal = MixtureDensityNet(obs_size, action_size, config.proposal)
+    if config.head_on_proposal:
+        if config.head_size is None:
+            raise ValueError("energy.head_on_proposal needs a head: set energy.head_size")
+        head = config.model_copy(update={"hidden_size": config.head_size, "hidden_layers": config.head_layers})
+        net = EnergyNet(config.proposal.hidden_size, action_size, head)
+    return EnergyWithProposal(net, proposal, config.proposal_prior, config.head_on_proposal)
