@@ -54,7 +54,7 @@ def main() -> None:
         if not isinstance(model, EnergyWithProposal):
             raise SystemExit(f"{args.run}: the energy model has no learned proposal to compare with")
         if variant == "proposal mode":
-            policy.act_path = lambda obs, noise: model.proposal(obs)
+            policy.act_path = lambda obs, noise, proposal=model.proposal: proposal(obs)
         elif variant == "most mass":
             policy.act_path = most_mass(model, 64, 0)
         elif variant == "head alone":
