@@ -58,3 +58,19 @@ def test_latency_benchmark_times_a_history_resnet_policy(demos_2d, tmp_path):
     assert out.returncode == 0, out.stderr
     rows = [line.split() for line in out.stdout.splitlines() if line.startswith(("dfo", "langevin"))]
     assert len(rows) == 2 and all(float(value) > 0 for row in rows for value in row[2:8])
+
+
+def test_chunk_latency_benchmark_times_deciding_and_queued_ticks(demos_2d, tmp_path):
+    import json
+
+    from implicit_policy.training.trainer import train
+
+    train(tiny_config(horizon=4, n_action_steps=2, steps=2), demos_2d, tmp_path / "run", progress=False)
+    report = tmp_path / "latency.json"
+    command = [sys.executable, str(ROOT / "benchmarks" / "chunk_latency.py"), "--policy", str(tmp_path / "run")]
+    out = subprocess.run([*command, "--episodes", "1", "--json", str(report)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    result = json.loads(report.read_text())
+    assert result["horizon"] == 4 and result["n_action_steps"] == 2
+    assert result["deciding"]["ticks"] > 0 and result["queued"]["ticks"] > 0
+    assert 0 < result["deciding"]["p50_ms"] <= result["deciding"]["p99_ms"]
