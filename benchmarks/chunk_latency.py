@@ -28,7 +28,6 @@ from implicit_policy.runtime.onnx_policy import OnnxPolicy
 def timed_ticks(policy: OnnxPolicy, env_id: str, env_kwargs: dict, episodes: int, seed: int) -> tuple[list, list]:
     """Milliseconds of each ``act`` call over ``episodes`` closed-loop episodes, split into the ticks that
     decided a chunk (the first of each ``n_action_steps``) and those served from the queue."""
-    every = policy.input_spec.n_action_steps if policy.input_spec else 1
     env = make_vector_env(env_id, 1, env_kwargs)
     deciding, queued = [], []
     for episode in range(episodes):
@@ -37,7 +36,7 @@ def timed_ticks(policy: OnnxPolicy, env_id: str, env_kwargs: dict, episodes: int
         for tick in range(10_000):
             started = time.perf_counter()
             action = policy.act(obs)
-            (deciding if tick % every == 0 else queued).append((time.perf_counter() - started) * 1e3)
+            (deciding if tick % policy.n_action_steps == 0 else queued).append((time.perf_counter() - started) * 1e3)
             obs, _, terminated, truncated, _ = env.step(action)
             if terminated[0] or truncated[0]:
                 break

@@ -19,7 +19,7 @@ import torch
 from implicit_policy import ImplicitPolicy
 from implicit_policy.evaluation.evaluate import evaluate
 from implicit_policy.models.energy import EnergyWithProposal
-from implicit_policy.models.proposal import gaussian_mixture_log_density, sample_gaussian_mixture
+from implicit_policy.models.proposal import gaussian_mixture_log_density, mixture_components, sample_gaussian_mixture
 
 
 def most_mass(model: EnergyWithProposal, samples: int, seed: int):
@@ -31,10 +31,10 @@ def most_mass(model: EnergyWithProposal, samples: int, seed: int):
         batch, components, size = means.shape
         uniform = torch.rand(batch, samples, generator=generator)
         normal = torch.randn(batch, samples, size, generator=generator)
-        component = (uniform[..., None] > torch.softmax(logits, -1).cumsum(-1)[:, None]).sum(-1)
+        component = mixture_components(logits, uniform)  # (B, S), the components sample_gaussian_mixture picks
         drawn = sample_gaussian_mixture(logits, means, stds, uniform, normal)
         log_weight = -model(obs, drawn) - gaussian_mixture_log_density(logits, means, stds, drawn)  # (B, S)
-        member = torch.nn.functional.one_hot(component.clamp(max=components - 1), components).float()
+        member = torch.nn.functional.one_hot(component, components).float()
         mass = torch.logsumexp(log_weight[..., None] + torch.log(member), dim=1)  # (B, K)
         return means[torch.arange(batch), mass.argmax(-1)]
 

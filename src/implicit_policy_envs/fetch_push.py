@@ -100,10 +100,16 @@ def goal_reached(observations: np.ndarray, lengths: np.ndarray, successes: np.nd
     ``lengths (E,)`` and ``successes (E,)``. Which mode a policy chose, for comparing it to the
     demonstrator's 50/50."""
     last = observations[np.arange(len(observations)), np.asarray(lengths) - 1]  # (E, 34)
-    block = last[:, None, :3]
-    goals = last[:, 3:9].reshape(-1, 2, 3)
-    nearer = np.argmin(np.linalg.norm(goals - block, axis=-1), axis=1)
+    nearer = np.argmin(goal_distances(last), axis=-1)
     return np.where(np.asarray(successes, dtype=bool), nearer, -1)
+
+
+def goal_distances(observations: np.ndarray) -> np.ndarray:
+    """The block's distance to each of the two goals ``(..., 2)`` in ``FetchPushTwoGoals-v0`` observations
+    ``(..., 34)`` (block at 0:3, the goals at 3:6 and 6:9)."""
+    block = observations[..., :3]  # achieved_goal
+    goals = observations[..., 3:9].reshape(*observations.shape[:-1], 2, 3)
+    return np.linalg.norm(goals - block[..., None, :], axis=-1)
 
 
 HEADING_WINDOW = 3  # steps over which the block's approach to each goal is measured
@@ -116,9 +122,7 @@ def heading_goals(observations: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     for the goal it came nearer to over the next ``HEADING_WINDOW`` steps, by at least
     ``HEADING_MIN_APPROACH`` metres and by more than it came nearer to the other goal."""
     observations = np.asarray(observations, dtype=np.float64)
-    block = observations[..., :3]  # achieved_goal
-    goals = observations[..., 3:9].reshape(*observations.shape[:2], 2, 3)
-    distance = np.linalg.norm(goals - block[..., None, :], axis=-1)  # (E, S, 2)
+    distance = goal_distances(observations)  # (E, S, 2)
     heading = np.full(observations.shape[:2], -1, dtype=np.int64)
     if observations.shape[1] <= HEADING_WINDOW:
         return heading

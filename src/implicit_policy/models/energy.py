@@ -15,7 +15,7 @@ from implicit_policy.models.proposal import (
     MDNConfig,
     MixtureDensityNet,
     gaussian_mixture_log_density,
-    gaussian_mixture_log_density_gradient,
+    gaussian_mixture_log_density_and_gradient,
 )
 
 
@@ -236,29 +236,35 @@ class EnergyWithProposal(nn.Module):
         self.energy, self.proposal, self.prior_weight = energy, proposal, prior_weight
         self.head_on_proposal = head_on_proposal
 
-    def _net_input(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.proposal.trunk(obs) if self.head_on_proposal else obs
+    def _net_input_and_prior(
+        self, obs: torch.Tensor
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None]:
+        """The net's input (the observation, or the proposal's trunk features) and the proposal's mixture held
+        fixed inside the energy (None without a prior): the contrastive loss trains the net's correction, the
+        proposal's own likelihood trains the proposal (gradients still flow to the actions). The trunk runs once."""
+        if not (self.head_on_proposal or self.prior_weight):
+            return obs, None
+        features = self.proposal.trunk(obs)
+        net_input = features if self.head_on_proposal else obs
+        if not self.prior_weight:
+            return net_input, None
+        logits, means, stds = self.proposal.mixture_of(features)
+        return net_input, (logits.detach(), means.detach(), stds.detach())
 
     def forward(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        energies = self.energy(self._net_input(obs), actions)
-        if not self.prior_weight:
+        net_input, prior = self._net_input_and_prior(obs)
+        energies = self.energy(net_input, actions)
+        if prior is None:
             return energies
-        return energies - self.prior_weight * gaussian_mixture_log_density(*self._prior(obs), actions)
+        return energies - self.prior_weight * gaussian_mixture_log_density(*prior, actions)
 
     def energy_and_action_gradient(self, obs: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        energies, gradient = self.energy.energy_and_action_gradient(self._net_input(obs), actions)
-        if not self.prior_weight:
+        net_input, prior = self._net_input_and_prior(obs)
+        energies, gradient = self.energy.energy_and_action_gradient(net_input, actions)
+        if prior is None:
             return energies, gradient
-        mixture = self._prior(obs)
-        log_q = gaussian_mixture_log_density(*mixture, actions)
-        grad_log_q = gaussian_mixture_log_density_gradient(*mixture, actions)
+        log_q, grad_log_q = gaussian_mixture_log_density_and_gradient(*prior, actions)
         return energies - self.prior_weight * log_q, gradient - self.prior_weight * grad_log_q
-
-    def _prior(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """The proposal's mixture held fixed inside the energy: the contrastive loss trains the net's correction,
-        the proposal's own likelihood trains the proposal (gradients still flow to the actions)."""
-        logits, means, stds = self.proposal.mixture(obs)
-        return logits.detach(), means.detach(), stds.detach()
 
 
 EnergyModel = EnergyNet | ResNetEnergyNet | EncoderHeadEnergyNet | EnergyWithProposal

@@ -59,14 +59,16 @@ def gaussian_mixture_log_density(
     return torch.logsumexp(component_log_joint(logits, means, stds, actions, keep), dim=-1)
 
 
-def gaussian_mixture_log_density_gradient(
+def gaussian_mixture_log_density_and_gradient(
     logits: torch.Tensor, means: torch.Tensor, stds: torch.Tensor, actions: torch.Tensor
-) -> torch.Tensor:
-    """``d log q(y) / dy = sum_k p(k | y) (mu_k - y) / sigma_k^2`` at ``actions (B, M, A)`` -> ``(B, M, A)``:
-    written out (no autograd) so that refinement on an energy with the proposal as its prior exports to ONNX."""
-    responsibilities = torch.softmax(component_log_joint(logits, means, stds, actions), dim=-1)  # (B, M, K)
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``log q(y)`` ``(B, M)`` and ``d log q(y) / dy = sum_k p(k | y) (mu_k - y) / sigma_k^2`` ``(B, M, A)`` at
+    ``actions (B, M, A)``, from one :func:`component_log_joint`: the gradient written out (no autograd) so that
+    refinement on an energy with the proposal as its prior exports to ONNX."""
+    joint = component_log_joint(logits, means, stds, actions)  # (B, M, K)
+    responsibilities = torch.softmax(joint, dim=-1)
     pull = (means.unsqueeze(1) - actions.unsqueeze(2)) / stds.unsqueeze(1).square()  # (B, M, K, A)
-    return (responsibilities.unsqueeze(-1) * pull).sum(2)
+    return torch.logsumexp(joint, dim=-1), (responsibilities.unsqueeze(-1) * pull).sum(2)
 
 
 def component_mean_error(
@@ -88,16 +90,21 @@ def component_mean_error(
     return (responsibilities * squared).sum(-1)
 
 
+def mixture_components(logits: torch.Tensor, uniform: torch.Tensor) -> torch.Tensor:
+    """The component ``(B, M)`` each ``uniform (B, M)`` picks, by the inverse of the mixture weights' cumulative
+    sum (``logits (B, K)``)."""
+    cumulative = torch.cumsum(torch.softmax(logits, dim=-1), dim=-1)  # (B, K)
+    component = (uniform.unsqueeze(-1) > cumulative.unsqueeze(1)).sum(-1)
+    return torch.clamp(component, max=logits.shape[-1] - 1)
+
+
 def sample_gaussian_mixture(
     logits: torch.Tensor, means: torch.Tensor, stds: torch.Tensor, uniform: torch.Tensor, normal: torch.Tensor
 ) -> torch.Tensor:
     """Samples ``(B, M, A)`` of the mixture from given noise: ``uniform (B, M)`` picks each sample's
-    component by the inverse of the mixture weights' cumulative sum, ``normal (B, M, A)`` places it. Noise
+    component (:func:`mixture_components`), ``normal (B, M, A)`` places it. Noise
     in, so the exported graph and torch draw the same samples."""
-    cumulative = torch.cumsum(torch.softmax(logits, dim=-1), dim=-1)  # (B, K)
-    component = (uniform.unsqueeze(-1) > cumulative.unsqueeze(1)).sum(-1)  # (B, M)
-    component = torch.clamp(component, max=logits.shape[-1] - 1)
-    index = component.unsqueeze(-1).expand(-1, -1, means.shape[-1])
+    index = mixture_components(logits, uniform).unsqueeze(-1).expand(-1, -1, means.shape[-1])
     return torch.gather(means, 1, index) + torch.gather(stds, 1, index) * normal
 
 
@@ -115,8 +122,13 @@ class MixtureDensityNet(nn.Module):
 
     def mixture(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The mixture's parameters for each observation."""
+        return self.mixture_of(self.trunk(obs))
+
+    def mixture_of(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The mixture's parameters from the trunk's ``features (B, hidden_size)`` (for a model that reads them
+        too: the trunk runs once)."""
         k, a = self.config.components, self.action_size
-        out = self.head(self.trunk(obs))
+        out = self.head(features)
         logits = out[:, :k]
         means = out[:, k : k + k * a].reshape(-1, k, a)
         stds = torch.nn.functional.softplus(out[:, k + k * a :].reshape(-1, k, a)) + self.config.min_std
