@@ -347,3 +347,12 @@ def test_tune_refuses_data_with_no_env(tmp_path, demos, capsys):
     argv = ["tune", "--data", source, "--space", str(space), "--trials", "1", "--out", str(tmp_path / "search")]
     assert main(argv) == 2
     assert "records no env: tune tests each trial closed-loop" in capsys.readouterr().err
+
+
+def test_env_none_validates_on_held_out_episodes_of_data_that_names_an_env(tmp_path, demos_2d, capsys):
+    data = demos_2d.save(tmp_path / "d.npz")
+    args = ["train", "--data", str(data), "--out", str(tmp_path / "run"), "--env", "none", "--val-episodes", "2"]
+    sets = ["eval_every=5", "checkpoint_every=5", "inference.num_samples=4", "optim.batch_size=32"]
+    assert main([*args, "--steps", "10", "--quiet", *(x for s in sets for x in ("--set", s))]) == 0
+    assert "held-out action error" in capsys.readouterr().out
+    assert json.loads((tmp_path / "run" / "best" / "config.json").read_text())["env_id"] == ""

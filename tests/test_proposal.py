@@ -225,3 +225,48 @@ def test_the_proposal_as_a_prior_is_a_fixed_residual_with_its_explicit_gradient(
     assert trunk_trained == head_on_proposal  # a head on the proposal's features trains the shared trunk
     with pytest.raises(ValueError, match="need a learned proposal"):
         build_energy_net(5, 4, EnergyNetConfig(proposal_prior=1.0))
+
+
+def test_a_training_step_runs_the_proposals_trunk_once_with_the_same_loss_and_gradients():
+    """The objective shares one trunk pass among negatives, likelihood and energies; sharing changes no number."""
+    from implicit_policy.kinds.energy import EnergyPolicyConfig
+    from implicit_policy.models.energy import build_energy_net
+    from implicit_policy.models.losses import LossConfig
+
+    energy = EnergyNetConfig(
+        head_size=8, proposal=MDNConfig(components=3, hidden_size=16), head_on_proposal=True, proposal_prior=1.0
+    )
+    sampler = ProposalConfig(proposal_samples=4, local_samples=1, local_scales=[0.1], uniform_samples=2)
+    kind = EnergyPolicyConfig(
+        energy=energy, sampler=sampler, inference=sampler, loss=LossConfig(proposal_mean_weight=1)
+    )
+    torch.manual_seed(0)
+    net = build_energy_net(5, 4, energy)
+    obs, positives = torch.randn(6, 5), torch.rand(6, 4) - 0.5
+    calls = []
+    net.proposal.trunk.register_forward_hook(lambda *_: calls.append(1))
+    objective = kind.objective(net, 4, 1.1, torch.device("cpu"))
+    shared, _ = objective.loss(net, obs, positives, torch.Generator().manual_seed(1))
+    shared["loss"].backward()
+    assert len(calls) == 1
+    grads = [p.grad.clone() for p in net.parameters()]
+    net.zero_grad()
+    separate, _ = objective._loss(net, obs, positives, torch.Generator().manual_seed(1), None)  # one pass per use
+    separate["loss"].backward()
+    assert len(calls) == 4
+    torch.testing.assert_close(shared["loss"], separate["loss"])
+    for shared_grad, p in zip(grads, net.parameters()):
+        torch.testing.assert_close(shared_grad, p.grad)
+
+
+def test_negatives_without_their_density_are_the_same_draws():
+    from implicit_policy.models.energy import build_energy_net
+    from implicit_policy.optimizers.proposal import ProposalOptimizer
+
+    net = build_energy_net(3, 4, EnergyNetConfig(hidden_size=8, proposal=MDNConfig(components=3, hidden_size=8)))
+    sampler = ProposalOptimizer(ProposalConfig(mean_negatives=True), 4, 1.1)
+    obs, positives = torch.randn(5, 3), torch.rand(5, 4) - 0.5
+    with_density = sampler.sample_with_density(net, obs, positives, torch.Generator().manual_seed(2))[0]
+    torch.testing.assert_close(
+        sampler.negatives_around(net, obs, positives, torch.Generator().manual_seed(2)), with_density
+    )

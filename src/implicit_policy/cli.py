@@ -116,7 +116,9 @@ def _load_training_data(args: argparse.Namespace):
 
         demos = demos.episodes(select_episodes(args.episodes, demos.num_episodes))
     kwargs = _env_kwargs(args.env_kwargs)
-    if args.env is not None:
+    if args.env == "none":  # no closed loop: validate on held-out episodes
+        demos = dataclasses.replace(demos, env_id="", env_kwargs={})
+    elif args.env is not None:
         demos = dataclasses.replace(demos, env_id=args.env, env_kwargs=kwargs or {})
     elif kwargs is not None:
         if not demos.env_id:

@@ -4,6 +4,7 @@ sampler, acting by an optimiser over actions (DFO, Langevin, proposal-and-refine
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Annotated, Any, ClassVar, Literal, cast
 
 import torch
@@ -87,9 +88,15 @@ class EnergyPolicyConfig(PolicyConfig):
         energy = cast(EnergyModel, model)
 
         def act(obs: torch.Tensor, noise: dict[str, torch.Tensor]) -> torch.Tensor:
-            return optimizer.infer(energy, obs, noise, lambda o, a: energy.energy_and_action_gradient(o, a)[1])
+            with trunk_once(energy, obs):
+                return optimizer.infer(energy, obs, noise, lambda o, a: energy.energy_and_action_gradient(o, a)[1])
 
         return act
+
+
+def trunk_once(model: nn.Module, obs: torch.Tensor) -> AbstractContextManager[None]:
+    """One pass of a learned proposal's trunk over ``obs`` for everything inside (nothing to share without one)."""
+    return model.proposal.trunk_once(obs) if isinstance(model, EnergyWithProposal) else nullcontext()
 
 
 class EnergyObjective:
@@ -112,12 +119,25 @@ class EnergyObjective:
     ) -> tuple[Parts, dict[str, float]]:
         """With ``keep``, every negative takes the positive's values where the target is padding, so the energy
         cannot tell them apart there: those values leave the contrast (and the proposal's likelihood)."""
+        with trunk_once(model, obs):
+            return self._loss(model, obs, positives, generator, keep)
+
+    def _loss(
+        self,
+        model: nn.Module,
+        obs: torch.Tensor,
+        positives: torch.Tensor,
+        generator: torch.Generator,
+        keep: torch.Tensor | None,
+    ) -> tuple[Parts, dict[str, float]]:
         log_q = None
-        if isinstance(self.sampler, DensitySampler):
+        if isinstance(self.sampler, DensitySampler) and self.config.loss.proposal_correction:
             negatives, log_q_positive, log_q_negative = self.sampler.sample_with_density(
                 model, obs, positives, generator
             )
             log_q = (log_q_positive, log_q_negative)
+        elif isinstance(self.sampler, DensitySampler):
+            negatives = self.sampler.negatives_around(model, obs, positives, generator)
         else:
             negatives = self.sampler.sample(model, obs, generator)
         if keep is not None:

@@ -244,7 +244,7 @@ class EnergyWithProposal(nn.Module):
         proposal's own likelihood trains the proposal (gradients still flow to the actions). The trunk runs once."""
         if not (self.head_on_proposal or self.prior_weight):
             return obs, None
-        features = self.proposal.trunk(obs)
+        features = self.proposal.features(obs)
         net_input = features if self.head_on_proposal else obs
         if not self.prior_weight:
             return net_input, None

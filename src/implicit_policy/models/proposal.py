@@ -9,6 +9,8 @@ component's mean, preset ``mdn``).
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 from pydantic import Field
@@ -119,10 +121,28 @@ class MixtureDensityNet(nn.Module):
         self.trunk = nn.Sequential(*(m for a, b in zip(sizes, sizes[1:]) for m in (nn.Linear(a, b), nn.ReLU())))
         k = config.components
         self.head = nn.Linear(config.hidden_size, k * (1 + 2 * action_size))
+        self._shared: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    @contextmanager
+    def trunk_once(self, obs: torch.Tensor) -> Iterator[None]:
+        """Inside, every use of the trunk on this ``obs`` tensor reads one forward pass, made on entry (with
+        gradients if they are on there): a training step's negatives, likelihood and energies, or a decision's
+        refinement steps, share it instead of running the trunk once each."""
+        outer, self._shared = self._shared, (obs, self.trunk(obs))
+        try:
+            yield
+        finally:
+            self._shared = outer
+
+    def features(self, obs: torch.Tensor) -> torch.Tensor:
+        """The trunk's features ``(B, hidden_size)`` of ``obs (B, O)`` (the shared pass inside :meth:`trunk_once`)."""
+        if self._shared is not None and self._shared[0] is obs:
+            return self._shared[1]
+        return self.trunk(obs)
 
     def mixture(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The mixture's parameters for each observation."""
-        return self.mixture_of(self.trunk(obs))
+        return self.mixture_of(self.features(obs))
 
     def mixture_of(self, features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """The mixture's parameters from the trunk's ``features (B, hidden_size)`` (for a model that reads them

@@ -49,6 +49,12 @@ class DensitySampler(Protocol):
     """A sampler of negatives that knows their density (for ranking NCE) and draws them around the
     demonstrated actions too."""
 
+    def negatives_around(
+        self, energy: EnergyFn, obs: torch.Tensor, positives: torch.Tensor, generator: torch.Generator
+    ) -> torch.Tensor:
+        """Negatives ``(B, M, A)`` for ``obs (B, O)`` and the demonstrated actions ``positives (B, A)``."""
+        ...
+
     def sample_with_density(
         self, energy: EnergyFn, obs: torch.Tensor, positives: torch.Tensor, generator: torch.Generator
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:

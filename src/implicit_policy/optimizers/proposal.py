@@ -109,16 +109,15 @@ class ProposalOptimizer:
             )
 
     @torch.no_grad()
-    def sample_with_density(
+    def negatives_around(
         self, energy: EnergyFn, obs: torch.Tensor, positives: torch.Tensor, generator: torch.Generator
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Negatives ``(B, M, A)`` for observations ``obs (B, O)`` and demonstrated actions ``positives (B, A)``,
-        and the mixture's log-density at the positive ``(B,)`` and at the negatives ``(B, M)``."""
+    ) -> torch.Tensor:
+        """Negatives ``(B, M, A)`` for observations ``obs (B, O)`` and demonstrated actions ``positives (B, A)``:
+        the proposal's samples (and component means), Gaussians around the positive, uniform ones."""
         cfg, batch, device = self.config, len(obs), obs.device
-        proposal = proposal_of(energy) if cfg.proposal_samples else None
-        mixture = proposal.mixture(obs) if proposal is not None else None
         parts = []
-        if mixture is not None:
+        if cfg.proposal_samples:
+            mixture = proposal_of(energy).mixture(obs)
             uniform = torch.rand(batch, cfg.proposal_samples, generator=generator, device=device)
             normal = torch.randn(batch, cfg.proposal_samples, self.action_size, generator=generator, device=device)
             parts.append(sample_gaussian_mixture(*mixture, uniform, normal))
@@ -129,14 +128,22 @@ class ProposalOptimizer:
             parts.append(positives.unsqueeze(1) + scale * noise)
         if cfg.uniform_samples:
             parts.append(uniform_actions(batch, cfg.uniform_samples, self.action_size, self.bound, generator, device))
-        negatives = torch.cat(parts, dim=1)
+        return torch.cat(parts, dim=1)
+
+    @torch.no_grad()
+    def sample_with_density(
+        self, energy: EnergyFn, obs: torch.Tensor, positives: torch.Tensor, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """:meth:`negatives_around`, and the negatives' mixture's log-density at the positive ``(B,)`` and at the
+        negatives ``(B, M)`` (for ranking NCE; the one loss that needs it, so only it pays for it)."""
+        negatives = self.negatives_around(energy, obs, positives, generator)
         candidates = torch.cat([positives.unsqueeze(1), negatives], dim=1)
-        learned = (  # the mixture drawn from above, not a second forward of the proposal net
-            gaussian_mixture_log_density(*mixture, candidates)
-            if mixture is not None
-            else torch.zeros(candidates.shape[:2], device=device)
+        learned = (
+            gaussian_mixture_log_density(*proposal_of(energy).mixture(obs), candidates)
+            if self.config.proposal_samples
+            else torch.zeros(candidates.shape[:2], device=obs.device)
         )
-        log_q = proposal_mixture_log_density(learned, candidates, positives, cfg, self.bound)
+        log_q = proposal_mixture_log_density(learned, candidates, positives, self.config, self.bound)
         return negatives, log_q[:, 0], log_q[:, 1:]
 
     def infer(
