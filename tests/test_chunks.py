@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from implicit_policy import OnnxPolicy, export_argmin, load_policy
+from implicit_policy.cli import main
 from implicit_policy.config import EnergyNetConfig, MDNConfig, MSEPolicyConfig, NetConfig
 from implicit_policy.data.demonstrations import action_chunks
 from implicit_policy.evaluation.evaluate import evaluate
@@ -79,6 +80,22 @@ def test_the_queue_decides_every_n_action_steps_and_reset_rows_decide_at_once(ch
     policy.reset()
     policy.act(obs[:2])
     assert counting.rows == [3, 1, 2, 1, 2]
+
+
+def test_execution_can_change_after_training_from_python_and_the_cli(chunk_run, capsys):
+    policy = load_policy(chunk_run, seed=0)
+    counting = Counting(policy)
+    policy.execute(n_action_steps=4)
+    obs = np.full((2, 8), 0.5, np.float32)
+    for _ in range(5):
+        policy.act(obs)
+    assert counting.rows == [2, 2]  # decided at ticks 0 and 4
+    with pytest.raises(ValueError, match="1 to the policy's horizon 4, got 5"):
+        policy.execute(n_action_steps=5)
+    args = ["eval", "--policy", str(chunk_run), "--episodes", "1", "--seed", "1000", "--quiet"]
+    assert main([*args, "--n-action-steps", "9"]) == 2
+    assert "n_action_steps must be 1 to the policy's horizon 4, got 9" in capsys.readouterr().err
+    assert main([*args, "--n-action-steps", "1", "--temporal-ensemble", "0.01"]) == 0
 
 
 def test_a_chunk_policy_runs_in_a_vector_env_with_autoreset(chunk_run):

@@ -262,6 +262,7 @@ def _eval(args: argparse.Namespace) -> int:
 
         require_video()
     policy = _load_any_policy(args.policy, args.device, args.seed, args.threads)
+    policy.execute(args.n_action_steps, args.temporal_ensemble)
     env_id = args.env or policy.env_id
     if not env_id:
         raise ValueError(f"{args.policy} was trained on data with no env: name one to evaluate in with --env ID")
@@ -422,6 +423,18 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--video", help="also record the first --video-episodes episodes into this .mp4 file")
     evaluate.add_argument("--video-dir", help="also record them, one .mp4 per episode named by seed and success")
     evaluate.add_argument("--video-episodes", type=int, default=1, help="episodes to record (default 1)")
+    evaluate.add_argument(
+        "--n-action-steps",
+        type=int,
+        help="actions of each decided chunk to execute before deciding again (1 to the policy's horizon; "
+        "default: the trained value)",
+    )
+    evaluate.add_argument(
+        "--temporal-ensemble",
+        type=float,
+        help="decide every tick and average the chunks' overlapping actions with ACT's weights exp(-m i) (m > 0; "
+        "0: off; default: the trained value)",
+    )
     evaluate.set_defaults(run=_eval)
 
     export = commands.add_parser("export", help="write a trained policy as one self-contained ONNX file")

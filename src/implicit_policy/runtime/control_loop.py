@@ -147,6 +147,22 @@ class ControlLoopPolicy(ABC):
         )
         self._ensemble_age: np.ndarray | None = None  # ticks since each kept chunk was decided (B, horizon); -1: none
 
+    def execute(self, n_action_steps: int | None = None, temporal_ensemble: float | None = None) -> None:
+        """Change how decided chunks are executed, not what is decided: ``n_action_steps`` (1 to ``horizon``)
+        actions before deciding again, or ACT's ``temporal_ensemble`` weight (0: off), e.g. chosen on validation
+        episodes after training. Clears the queues."""
+        if n_action_steps is not None:
+            if not 1 <= n_action_steps <= self.horizon:
+                raise ValueError(
+                    f"n_action_steps must be 1 to the policy's horizon {self.horizon}, got {n_action_steps}"
+                )
+            self.n_action_steps = n_action_steps
+        if temporal_ensemble is not None:
+            if temporal_ensemble < 0:
+                raise ValueError(f"temporal_ensemble must be >= 0, got {temporal_ensemble}")
+            self.temporal_ensemble = temporal_ensemble
+        self.reset()
+
     @abstractmethod
     def noise_inputs(self, batch: int) -> NoiseInputs:
         """The noise the argmin takes for ``batch`` observations (none for a regression)."""
