@@ -1,12 +1,14 @@
 """The Push-T table: each run folder's best and final checkpoints on Diffusion Policy's 50 test episodes,
 its training time, and a plot of validation score against training steps.
 
-    python examples/pusht.py runs/pusht_s0 runs/mdn_s0 ... --out docs/results/pusht [--video]
+    python examples/pusht.py runs/pusht_s0 runs/mdn_s0 ... --out docs/results/pusht [--video] [--add]
 
 Each run was trained by ``implicit-policy train --data zarr:.../pusht_cchi_v7_replay.zarr --obs-keys
 keypoint,state[:2] --episodes diffusion_policy:90 --env PushTKeypoints-v0 ...`` (docs: Push-T). "Best" is the
 checkpoint with the highest validation score (seeds 200000+), never chosen on the test seeds 100000-100049.
 ``--video`` records the first test success and the first failure of the first run's best checkpoint.
+``--add`` keeps the rows already in ``OUT/pusht_runs.json`` (a run of the same name is replaced), so a new seed
+is one more evaluation, not all of them again.
 """
 
 from __future__ import annotations
@@ -75,10 +77,15 @@ def main() -> None:
     parser.add_argument("runs", nargs="+", type=Path)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--video", action="store_true")
+    parser.add_argument("--add", action="store_true", help="keep the rows already in OUT/pusht_runs.json")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     rows = [run_row(run) for run in args.runs]
-    atomic_write_text(args.out / "pusht_runs.json", json.dumps(rows, indent=2))
+    table = args.out / "pusht_runs.json"
+    if args.add and table.is_file():
+        new = {row["run"] for row in rows}
+        rows = [row for row in json.loads(table.read_text()) if row["run"] not in new] + rows
+    atomic_write_text(table, json.dumps(rows, indent=2))
     plot_curves(rows, args.out / "pusht_curves.png")
     for row in rows:
         print(
@@ -89,7 +96,8 @@ def main() -> None:
         from implicit_policy.evaluation.video import record_videos
 
         policy = load_policy(args.runs[0], seed=0)
-        successes = np.asarray(rows[0]["best"]["successes"])  # the test episodes run_row evaluated
+        first = next(row for row in rows if row["run"] == args.runs[0].name)
+        successes = np.asarray(first["best"]["successes"])  # the test episodes run_row evaluated
         for label, index in (("success", np.argmax(successes)), ("failure", np.argmin(successes))):
             record_videos(policy, ENV, 1, TEST_SEED + int(index), file=args.out / f"pusht_{label}.mp4")
 
