@@ -48,6 +48,7 @@ def test_run_writes_metrics_checkpoints_and_validation(tiny_config, demos_2d, tm
     assert result.final_success_rate == records[-1]["success_rate"]
     folder, header, _ = read_checkpoint(tmp_path / "run", latest=True)
     assert folder.name == "step_40" and header.env_id == "Particle2D-v0" and header.obs_size == 8
+    assert read_checkpoint(tmp_path / "run" / "latest")[0] == folder  # the pointer file names the newest too
     assert sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir()) == ["step_30", "step_40"]
     best, best_header, _ = read_checkpoint(tmp_path / "run")  # a run folder loads its best-validated weights
     assert best.name == "best" and best_header.step == 40

@@ -482,7 +482,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-POLICY_HELP = "run folder, checkpoint folder, exported .onnx file (eval), or hf:ID for a Hugging Face Hub repo"
+POLICY_HELP = (
+    "run folder (its best-validated weights; RUN/latest: its newest), checkpoint folder, exported .onnx file "
+    "(eval), or hf:ID for a Hugging Face Hub repo"
+)
 DATA_HELP = (
     "demonstrations: a .npz from `collect`, or lerobot:PATH, zarr:PATH, robomimic:PATH, minari:ID|PATH "
     "(docs: Your own env and data)"

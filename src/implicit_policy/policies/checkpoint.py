@@ -99,8 +99,10 @@ def stored_digest(stored: dict[str, Any]) -> str:
 
 def resolve_checkpoint(path: str | os.PathLike, latest: bool = False) -> Path:
     """A checkpoint folder itself; for a run folder its best-validated checkpoint, or (``latest=True``, or
-    when the run never validated) its newest one."""
+    when the run never validated) its newest one; ``RUN/latest`` (the pointer file) its newest one."""
     path = Path(path)
+    if path.name == LATEST_FILE and path.is_file():
+        return path.parent / path.read_text().strip()
     if (path / CONFIG_FILE).is_file():
         return path
     if not latest and (path / BEST_FOLDER / CONFIG_FILE).is_file():
