@@ -135,3 +135,13 @@ def test_onnx_and_torch_chunk_policies_agree_over_an_episode(demos_2d, tmp_path,
     for _ in range(9):
         obs = rng.uniform(0, 1, (2, 8)).astype(np.float32)
         np.testing.assert_allclose(onnx_policy.act(obs), torch_policy.act(obs), atol=1e-5)
+
+
+def test_the_search_or_model_probe_compares_whole_chunks(chunk_run, demos_2d):
+    from implicit_policy.diagnostics.search_or_model import search_or_model
+
+    policy = load_policy(chunk_run, seed=0)
+    result = search_or_model(policy, demos_2d, states=30, long_search=None)
+    everything = next(r for r in result["rows"] if r["states_in"] == "all")
+    assert everything["states"] == 30 and np.isfinite(everything["median_distance"])
+    assert 0 <= everything["search_failure"] <= 1

@@ -6,7 +6,8 @@ where the found action has the lower energy and still lands far away, the energy
 wrong (model failure). A much longer search separates the two further: if it also lands far away with a
 lower energy than the demonstration's, the model is at fault. Rows are reported for every state and
 separately at the decision points (episode starts and action jumps), where behaviour cloning from
-observation histories most often fails.
+observation histories most often fails. A policy deciding chunks is probed on the chunk: its distance is
+the mean over the chunk's steps (those before the episode's end) of each action's distance.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 import torch
 
 from implicit_policy.config import InferenceConfig
-from implicit_policy.data.demonstrations import Demonstrations, observation_windows
+from implicit_policy.data.demonstrations import Demonstrations, action_chunks, observation_windows
 from implicit_policy.optimizers.langevin import LangevinConfig, StepSchedule
 from implicit_policy.policies.torch_policy import ImplicitPolicy, TorchPolicy
 from implicit_policy.runtime.control_loop import draw_noise
@@ -30,19 +31,21 @@ LONG_SEARCH = LangevinConfig(
 
 
 @torch.no_grad()
-def _probe(policy: TorchPolicy, windows: torch.Tensor, demonstrated: torch.Tensor, seed: int) -> dict[str, np.ndarray]:
-    """Per state: the found action's distance to the demonstrated one (raw units), and for an energy model
-    both energies."""
+def _probe(
+    policy: TorchPolicy, windows: torch.Tensor, demonstrated: torch.Tensor, kept: torch.Tensor, seed: int
+) -> dict[str, np.ndarray]:
+    """Per state: the found chunk's distance to the demonstrated one ``(S, horizon, A)`` (raw units, the mean over
+    the ``kept (S, horizon)`` steps of each action's distance), and for an energy model both energies."""
     noise = {
         k: torch.as_tensor(v)
         for k, v in draw_noise(policy.noise_inputs(len(windows)), np.random.default_rng(seed)).items()
     }
     obs = policy.normalize_window(windows)
     found = policy.normalized_argmin(obs, noise).detach()
-    raw_found = policy.torch_normalizer.denormalize_actions(found)
-    out = {"distance": (raw_found - demonstrated).norm(dim=-1).numpy()}
+    per_step = (policy.raw_chunk(found) - demonstrated).norm(dim=-1)  # (S, horizon)
+    out = {"distance": ((per_step * kept).sum(-1) / kept.sum(-1)).numpy()}
     if isinstance(policy, ImplicitPolicy):
-        target = policy.torch_normalizer.normalize_actions(demonstrated)
+        target = policy.torch_normalizer.normalize_actions(demonstrated).flatten(1)
         out["found_energy"] = policy.energy(obs, found.unsqueeze(1))[:, 0].numpy()
         out["demonstrated_energy"] = policy.energy(obs, target.unsqueeze(1))[:, 0].numpy()
     return out
@@ -82,7 +85,9 @@ def search_or_model(
     picked = np.sort(rng.choice(len(demos.observations), count, replace=False))
     index = observation_windows(demos.episode_lengths, policy.n_obs_steps)[picked]
     windows = torch.as_tensor(demos.observations[index])  # (S, n, O)
-    demonstrated = torch.as_tensor(demos.actions[picked])
+    chunk, padded = action_chunks(demos.episode_lengths, policy.horizon)
+    demonstrated = torch.as_tensor(demos.actions[chunk[picked]])  # (S, horizon, A)
+    kept = torch.as_tensor(~padded[picked], dtype=demonstrated.dtype)
     normalised = policy.torch_normalizer.normalize_actions(torch.as_tensor(demos.actions)).numpy()
     threshold = (policy.header.train.batch if policy.header.train is not None else BatchConfig()).decision_threshold
     decisions = np.isin(picked, decision_points(demos.episode_starts, normalised, threshold))
@@ -96,7 +101,7 @@ def search_or_model(
         searches["long search"] = ImplicitPolicy(policy.header, policy.energy, policy.device, inference=long_search)
     result: dict[str, Any] = {"states": count, "tolerance": tolerance, "rows": []}
     for name, searcher in searches.items():
-        probe = _probe(searcher, windows, demonstrated, seed)
+        probe = _probe(searcher, windows, demonstrated, kept, seed)
         for group, rows in groups.items():
             if len(rows):
                 result["rows"].append({"search": name, "states_in": group, **_summary(probe, rows, tolerance)})
