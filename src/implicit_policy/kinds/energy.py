@@ -131,13 +131,14 @@ class EnergyObjective:
         keep: torch.Tensor | None,
     ) -> tuple[Parts, dict[str, float]]:
         log_q = None
-        if isinstance(self.sampler, DensitySampler) and self.config.loss.proposal_correction:
-            negatives, log_q_positive, log_q_negative = self.sampler.sample_with_density(
-                model, obs, positives, generator
-            )
-            log_q = (log_q_positive, log_q_negative)
-        elif isinstance(self.sampler, DensitySampler):
-            negatives = self.sampler.negatives_around(model, obs, positives, generator)
+        if isinstance(self.sampler, DensitySampler):
+            if self.config.loss.proposal_correction:  # ranking NCE: the one loss that reads the density
+                negatives, log_q_positive, log_q_negative = self.sampler.sample_with_density(
+                    model, obs, positives, generator
+                )
+                log_q = (log_q_positive, log_q_negative)
+            else:
+                negatives = self.sampler.negatives_around(model, obs, positives, generator)
         else:
             negatives = self.sampler.sample(model, obs, generator)
         if keep is not None:

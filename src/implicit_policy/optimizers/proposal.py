@@ -114,10 +114,39 @@ class ProposalOptimizer:
     ) -> torch.Tensor:
         """Negatives ``(B, M, A)`` for observations ``obs (B, O)`` and demonstrated actions ``positives (B, A)``:
         the proposal's samples (and component means), Gaussians around the positive, uniform ones."""
+        return self._negatives(self._mixture(energy, obs), obs, positives, generator)
+
+    @torch.no_grad()
+    def sample_with_density(
+        self, energy: EnergyFn, obs: torch.Tensor, positives: torch.Tensor, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """:meth:`negatives_around`, and the negatives' mixture's log-density at the positive ``(B,)`` and at the
+        negatives ``(B, M)`` (for ranking NCE; the one loss that needs it, so only it pays for it)."""
+        mixture = self._mixture(energy, obs)
+        negatives = self._negatives(mixture, obs, positives, generator)
+        candidates = torch.cat([positives.unsqueeze(1), negatives], dim=1)
+        learned = (  # the mixture drawn from above, not a second forward of the proposal net
+            gaussian_mixture_log_density(*mixture, candidates)
+            if mixture is not None
+            else torch.zeros(candidates.shape[:2], device=obs.device)
+        )
+        log_q = proposal_mixture_log_density(learned, candidates, positives, self.config, self.bound)
+        return negatives, log_q[:, 0], log_q[:, 1:]
+
+    def _mixture(self, energy: EnergyFn, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+        """The learned proposal's mixture for ``obs``, when negatives are drawn from it (None otherwise)."""
+        return proposal_of(energy).mixture(obs) if self.config.proposal_samples else None
+
+    def _negatives(
+        self,
+        mixture: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None,
+        obs: torch.Tensor,
+        positives: torch.Tensor,
+        generator: torch.Generator,
+    ) -> torch.Tensor:
         cfg, batch, device = self.config, len(obs), obs.device
         parts = []
-        if cfg.proposal_samples:
-            mixture = proposal_of(energy).mixture(obs)
+        if mixture is not None:
             uniform = torch.rand(batch, cfg.proposal_samples, generator=generator, device=device)
             normal = torch.randn(batch, cfg.proposal_samples, self.action_size, generator=generator, device=device)
             parts.append(sample_gaussian_mixture(*mixture, uniform, normal))
@@ -129,22 +158,6 @@ class ProposalOptimizer:
         if cfg.uniform_samples:
             parts.append(uniform_actions(batch, cfg.uniform_samples, self.action_size, self.bound, generator, device))
         return torch.cat(parts, dim=1)
-
-    @torch.no_grad()
-    def sample_with_density(
-        self, energy: EnergyFn, obs: torch.Tensor, positives: torch.Tensor, generator: torch.Generator
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """:meth:`negatives_around`, and the negatives' mixture's log-density at the positive ``(B,)`` and at the
-        negatives ``(B, M)`` (for ranking NCE; the one loss that needs it, so only it pays for it)."""
-        negatives = self.negatives_around(energy, obs, positives, generator)
-        candidates = torch.cat([positives.unsqueeze(1), negatives], dim=1)
-        learned = (
-            gaussian_mixture_log_density(*proposal_of(energy).mixture(obs), candidates)
-            if self.config.proposal_samples
-            else torch.zeros(candidates.shape[:2], device=obs.device)
-        )
-        log_q = proposal_mixture_log_density(learned, candidates, positives, self.config, self.bound)
-        return negatives, log_q[:, 0], log_q[:, 1:]
 
     def infer(
         self, energy: EnergyFn, obs: torch.Tensor, noise: dict[str, torch.Tensor], gradient: GradientFn | None = None

@@ -102,7 +102,7 @@ def resolve_checkpoint(path: str | os.PathLike, latest: bool = False) -> Path:
     when the run never validated) its newest one; ``RUN/latest`` (the pointer file) its newest one."""
     path = Path(path)
     if path.name == LATEST_FILE and path.is_file():
-        return path.parent / path.read_text().strip()
+        return resolve_checkpoint(path.parent, latest=True)
     if (path / CONFIG_FILE).is_file():
         return path
     if not latest and (path / BEST_FOLDER / CONFIG_FILE).is_file():
