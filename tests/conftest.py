@@ -1,8 +1,15 @@
+import os
+
 import pytest
+import torch
 
 from implicit_policy import collect_demonstrations
 from implicit_policy.config import EnergyNetConfig, LangevinConfig, OptimConfig
 from tiny import tiny_config as tiny
+
+if os.environ.get("PYTEST_XDIST_WORKER"):  # `pytest -n N`: N workers share the cores, one torch thread each
+    torch.set_num_threads(1)
+    os.environ["OMP_NUM_THREADS"] = "1"  # and in the CLI processes the tests start
 
 
 @pytest.fixture(scope="session")

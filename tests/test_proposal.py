@@ -53,6 +53,16 @@ def test_component_mean_error_on_a_hand_case():
     assert component_mean_error(logits, means, stds, torch.tensor([[0.5]])).item() == pytest.approx(by_hand, rel=1e-5)
 
 
+def test_nearest_assignment_moves_only_the_nearest_mean():
+    # y = 0.5 is nearer the first mean (error 0.25) even though the wide second component could claim it
+    means = torch.tensor([[[0.0], [2.0]]], requires_grad=True)
+    stds, logits = torch.tensor([[[0.1], [5.0]]]), torch.zeros(1, 2)
+    error = component_mean_error(logits, means, stds, torch.tensor([[0.5]]), assignment="nearest")
+    assert error.item() == pytest.approx(0.25)
+    error.backward()
+    assert means.grad[0, 0, 0] != 0 and means.grad[0, 1, 0] == 0
+
+
 def test_component_mean_error_moves_only_the_means():
     means = torch.tensor([[[0.0], [2.0]]], requires_grad=True)
     stds = torch.tensor([[[1.0], [0.5]]], requires_grad=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Literal
 
 import torch
 from pydantic import Field
@@ -27,6 +28,11 @@ class MDNConfig(FrozenConfig):
     hidden_size: int = Field(256, ge=1)
     hidden_layers: int = Field(2, ge=1)
     min_std: float = Field(1e-3, gt=0)
+    mean_assignment: Literal["responsibility", "nearest"] = Field(
+        "responsibility",
+        description="which component means the mean error moves: each by its responsibility p(k | y), or only "
+        "the one nearest the demonstrated action (winner-takes-all, as multiple-choice learning)",
+    )
 
 
 def component_log_joint(
@@ -79,16 +85,21 @@ def component_mean_error(
     stds: torch.Tensor,
     actions: torch.Tensor,
     keep: torch.Tensor | None = None,
+    assignment: Literal["responsibility", "nearest"] = "responsibility",
 ) -> torch.Tensor:
     """``sum_k r_k |y - mu_k|^2 / A`` per example ``(B,)``, with the responsibilities ``r_k = p(k | y)`` held
     fixed: each component's mean regressed on the data it explains, every example weighed alike. Likelihood
     alone weighs errors by ``1 / sigma^2``, so where the data are hard to fit a component can widen instead of
     moving its mean there (Seitzer et al., 2022, on heteroscedastic likelihoods); this term moves it.
-    ``logits (B, K)``, ``means``/``stds (B, K, A)``, ``actions (B, A)``; ``keep (B, A)``: only those dimensions."""
+    ``assignment="nearest"``: only the nearest mean's error, ``min_k |y - mu_k|^2 / A`` (winner-takes-all), so
+    each mean becomes one mode's regression whatever the widths say. ``logits (B, K)``, ``means``/``stds (B, K,
+    A)``, ``actions (B, A)``; ``keep (B, A)``: only those dimensions."""
     weight = torch.ones_like(actions) if keep is None else keep
+    squared = ((actions.unsqueeze(1) - means).square() * weight.unsqueeze(1)).sum(-1) / weight.sum(-1, keepdim=True)
+    if assignment == "nearest":
+        return squared.min(dim=-1).values
     log_joint = component_log_joint(logits, means, stds, actions.unsqueeze(1), keep)[:, 0]  # (B, K)
     responsibilities = torch.softmax(log_joint, dim=-1).detach()
-    squared = ((actions.unsqueeze(1) - means).square() * weight.unsqueeze(1)).sum(-1) / weight.sum(-1, keepdim=True)
     return (responsibilities * squared).sum(-1)
 
 
@@ -165,7 +176,7 @@ class MixtureDensityNet(nn.Module):
         (B, A)`` ``(B,)`` and :func:`component_mean_error` ``(B,)``, over the ``keep (B, A)`` dimensions."""
         mixture = self.mixture(obs)
         return gaussian_mixture_log_density(*mixture, actions.unsqueeze(1), keep)[:, 0], component_mean_error(
-            *mixture, actions, keep
+            *mixture, actions, keep, self.config.mean_assignment
         )
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
