@@ -99,6 +99,9 @@ def test_resume_continues_exactly(tiny_config, demos_2d, tmp_path, ema_decay, sa
         return [{k: v for k, v in r.items() if k != "seconds"} for r in records if "loss" in r]
 
     assert loss_records("split") == loss_records("full")
+    # the resumed run's clock goes on from the first part's: training time counts both parts
+    seconds = [json.loads(line)["seconds"] for line in (tmp_path / "split" / "metrics.jsonl").read_text().splitlines()]
+    assert seconds == sorted(seconds) and resumed.seconds >= seconds[-1] > 0
 
 
 def test_refuses_to_overwrite_a_run_without_resume(tiny_config, demos_2d, tmp_path):

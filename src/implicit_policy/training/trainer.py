@@ -424,6 +424,7 @@ class Trainer:
             leftover.unlink(missing_ok=True)
         metrics_path = self.run_dir / "metrics.jsonl"
         window: list[dict[str, float]] = []
+        seconds_before = 0.0  # a resumed run's training time so far
         if resume:
             self._check_same_run()
             window = self.load_checkpoint()
@@ -432,7 +433,7 @@ class Trainer:
                     f"{self.run_dir} is at step {self.step}, beyond the {cfg.steps} steps asked for; "
                     f"resume with steps >= {self.step} (--steps)"
                 )
-            _truncate_metrics(metrics_path, self.step)
+            seconds_before = _truncate_metrics(metrics_path, self.step)
         else:
             if (self.run_dir / "latest").exists():
                 raise ValueError(f"{self.run_dir} already holds a run; pass resume=True (--resume) or use a new folder")
@@ -440,7 +441,7 @@ class Trainer:
             atomic_write_text(self.run_dir / RUN_IDENTITY, json.dumps(self._identity(), indent=2))
         cfg.save(self.run_dir / "train_config.json")
         atomic_write_text(self.run_dir / INPUT_SPEC_FILE, json.dumps(self.header.input_spec, indent=2))
-        started = time.perf_counter()
+        started = time.perf_counter() - seconds_before
         losses: list[float] = []
         success: float | None = None
         validation: dict[str, float] = {}
@@ -510,12 +511,14 @@ def _differing_fields(recorded: dict, current: dict, prefix: str = "") -> list[s
     return names
 
 
-def _truncate_metrics(path: Path, step: int) -> None:
-    """Drop records logged after ``step`` (they will be logged again by the resumed run)."""
+def _truncate_metrics(path: Path, step: int) -> float:
+    """Drop records logged after ``step`` (they will be logged again by the resumed run); the training seconds
+    the kept records reached, so a resumed run's clock goes on from them."""
     if not path.exists():
-        return
+        return 0.0
     kept = [line for line in path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
     atomic_write_text(path, "".join(line + "\n" for line in kept))
+    return max((json.loads(line).get("seconds", 0.0) for line in kept), default=0.0)
 
 
 def train(
