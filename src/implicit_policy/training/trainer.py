@@ -516,9 +516,10 @@ def _truncate_metrics(path: Path, step: int) -> float:
     the kept records reached, so a resumed run's clock goes on from them."""
     if not path.exists():
         return 0.0
-    kept = [line for line in path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
-    atomic_write_text(path, "".join(line + "\n" for line in kept))
-    return max((json.loads(line).get("seconds", 0.0) for line in kept), default=0.0)
+    records = [(line, json.loads(line)) for line in path.read_text().splitlines() if line]
+    kept = [(line, record) for line, record in records if record["step"] <= step]
+    atomic_write_text(path, "".join(line + "\n" for line, _ in kept))
+    return max((record.get("seconds", 0.0) for _, record in kept), default=0.0)
 
 
 def train(
