@@ -11,6 +11,7 @@ import matplotlib.image
 import numpy as np
 import pytest
 
+from implicit_policy.data import load_demonstrations
 from implicit_policy.diagnostics.plots import plot_success_curves, plot_success_vs_dimension
 from implicit_policy.experiments.runner import run_trials
 from implicit_policy.experiments.trials import Trial, format_table, summarize, trial_config, write_results
@@ -34,6 +35,14 @@ def test_same_seed_same_numbers_and_finished_trials_are_read_back(trials, tmp_pa
     assert [step for step, _ in first["curve"]] == [10, 20]
     (tmp_path / "a" / "metrics.jsonl").unlink()  # a finished trial is not retrained: its trial.json is read
     assert run_trials(trials[:1])[0] == first
+
+
+def test_a_trial_resumed_from_its_checkpoint_reports_all_its_training_time(trials, tmp_path):
+    trial = trials[0]
+    train(trial.config.model_copy(update={"steps": 10}), load_demonstrations(trial.data), trial.run_dir, progress=False)
+    first_part = max(json.loads(line).get("seconds", 0.0) for line in (tmp_path / "a" / "metrics.jsonl").open())
+    (result,) = run_trials(trials[:1])
+    assert result["steps"] == 20 and result["train_seconds"] >= first_part > 0
 
 
 def test_summary_table_and_figures(trials, tmp_path):

@@ -95,7 +95,7 @@ def run_trial(trial: Trial, on_validation: Callable[[int, float], None] | None =
         "seed": trial.seed,
         "env_id": demos.env_id,
         "steps": trained.steps,
-        "train_seconds": trained.seconds if not resume else None,
+        "train_seconds": trained.seconds,  # a resumed run's clock includes its earlier part
         "curve": [list(point) for point in curve],
         "final_validation": curve[-1][1] if curve else None,
         "best_validation": max(s for _, s in curve) if curve else None,
