@@ -12,6 +12,7 @@ from implicit_policy.cli import main
 from implicit_policy.config import EnergyNetConfig, MDNConfig, MSEPolicyConfig, NetConfig
 from implicit_policy.data.demonstrations import action_chunks
 from implicit_policy.evaluation.evaluate import evaluate
+from implicit_policy.optimizers.proposal import ProposalConfig
 from implicit_policy.presets import PRESETS
 from implicit_policy.runtime.control_loop import ensemble_actions
 from implicit_policy.training.trainer import Trainer, train
@@ -116,15 +117,18 @@ def test_temporal_ensembling_weighs_the_oldest_prediction_most():
     np.testing.assert_allclose(ensemble_actions(chunks, ages, m), [[(weights * [10, 30]).sum() / weights.sum()]])
 
 
-@pytest.mark.parametrize("kind", ["energy", "mse", "ensembled", "pusht"])
+@pytest.mark.parametrize("kind", ["energy", "mse", "ensembled", "pusht", "pusht_mode"])
 def test_onnx_and_torch_chunk_policies_agree_over_an_episode(demos_2d, tmp_path, kind):
     options = dict(horizon=4, n_action_steps=3, steps=10)
     if kind == "mse":
         options["policy"] = MSEPolicyConfig(net=NetConfig(hidden_size=16))
-    if kind == "pusht":  # acting among the proposal's means alone (no noise input), the proposal as a prior
+    if kind.startswith("pusht"):  # the proposal as a prior, acting from its means alone (no noise input)
         proposal = MDNConfig(hidden_size=16)
         energy = EnergyNetConfig(head_size=8, proposal=proposal, proposal_prior=1.0, head_on_proposal=True)
-        options["policy"] = PRESETS["pusht"].policy.model_copy(update={"energy": energy})
+        # pusht_mode: the proposal picks the mode, the energy refines it
+        choose = "proposal_mode" if kind == "pusht_mode" else "energy"
+        inference = ProposalConfig(num_samples=0, choose=choose)
+        options["policy"] = PRESETS["pusht"].policy.model_copy(update={"energy": energy, "inference": inference})
     if kind == "ensembled":
         options["temporal_ensemble"] = 0.1
     train(tiny_config(**options), demos_2d, tmp_path / "run", progress=False)

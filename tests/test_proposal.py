@@ -194,6 +194,51 @@ def test_mean_negatives_are_the_proposals_component_means():
     torch.testing.assert_close(negatives[:, 2:5], means.clamp(-1.1, 1.1).detach())
 
 
+def test_choosing_the_proposal_mode_refines_the_most_probable_components_mean():
+    from implicit_policy.models.energy import build_energy_net
+    from implicit_policy.optimizers.langevin import autograd_gradient
+    from implicit_policy.optimizers.proposal import ProposalOptimizer
+
+    torch.manual_seed(0)
+    net = build_energy_net(3, 4, EnergyNetConfig(hidden_size=8, proposal=MDNConfig(components=3, hidden_size=8)))
+    obs = torch.randn(5, 3)
+    mode = net.proposal(obs).clamp(-1.1, 1.1)  # the most probable component's mean, what the mdn kind acts
+    unrefined = ProposalOptimizer(ProposalConfig(num_samples=0, refine_steps=0, choose="proposal_mode"), 4, 1.1)
+    torch.testing.assert_close(unrefined.infer(net, obs, {}), mode)
+    config = ProposalConfig(num_samples=0, refine_steps=3, choose="proposal_mode")
+    refined = ProposalOptimizer(config, 4, 1.1).infer(net, obs, {}, autograd_gradient(net))
+    moved = (refined - mode).norm(dim=-1)  # three normalised steps, each at most 0.05 long
+    assert (moved > 0).all() and (moved <= 0.15 + 1e-6).all()
+    with pytest.raises(ValueError, match="set num_samples=0"):
+        ProposalConfig(num_samples=4, choose="proposal_mode")
+
+
+def test_eval_acts_with_changed_inference_settings_and_refuses_bad_ones(demos_2d, tmp_path, capsys):
+    from implicit_policy.cli import _load_any_policy, main
+
+    config = tiny_config(steps=4, energy=PROPOSAL, sampler=ProposalConfig(), inference=ProposalConfig(num_samples=0))
+    train(config, demos_2d, tmp_path / "run", progress=False)
+    run, settings = str(tmp_path / "run"), ["inference.choose=proposal_mode", "policy.inference.refine_steps=0"]
+    policy = _load_any_policy(run, "cpu", 0, 1, settings)
+    assert (policy.header.policy.inference.choose, policy.header.policy.inference.refine_steps) == ("proposal_mode", 0)
+    obs = np.full((3, 8), 0.5, np.float32)  # unrefined, the mode is what the proposal alone gives
+    with torch.no_grad():
+        mode = policy.torch_normalizer.denormalize_actions(
+            policy.model.proposal(policy.normalize_window(torch.tensor(obs)))
+        )
+    np.testing.assert_allclose(policy.act(obs), np.clip(mode.numpy(), policy.action_low, policy.action_high), atol=1e-5)
+    args = ["eval", "--policy", run, "--episodes", "2", "--quiet", "--json", str(tmp_path / "e.json")]
+    assert main([*args, "--set", settings[0], "--set", settings[1]]) == 0
+    for bad, message in [
+        ("sampler.iterations=3", "eval sets the policy's inference fields"),
+        ("inference.no_such=1", "FIELD one of"),
+        ("inference.num_samples=4", "set num_samples=0"),
+    ]:
+        assert main([*args, "--set", "inference.choose=proposal_mode", "--set", bad]) == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and message in err, err
+
+
 def test_an_encoder_with_a_light_head_has_the_autograd_action_gradient_and_exports(demos_2d, tmp_path):
     from implicit_policy.models.energy import build_energy_net
 

@@ -206,19 +206,39 @@ def _tune(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load_any_policy(path: str, device: str, seed: int, threads: int):
+def _load_any_policy(path: str, device: str, seed: int, threads: int, inference_settings: Sequence[str] = ()):
     """An ``OnnxPolicy`` for a ``.onnx`` file, else the checkpoint's ``ImplicitPolicy`` or ``ExplicitPolicy``
-    (both know the env they were trained on: ``env_id``, empty for none, and ``env_kwargs``)."""
+    (both know the env they were trained on: ``env_id``, empty for none, and ``env_kwargs``); an energy model's
+    checkpoint acting with its inference config changed by ``inference.FIELD=VALUE`` settings."""
     if str(path).endswith(".onnx"):
+        if inference_settings:
+            raise ValueError(f"{path}: an exported file acts as it was exported; --set needs a checkpoint")
         from implicit_policy.runtime.onnx_policy import OnnxPolicy
 
         return OnnxPolicy(path, threads=threads, seed=seed)
     import torch
 
-    from implicit_policy.policies.torch_policy import load_policy
+    from implicit_policy.config import setting_value
+    from implicit_policy.policies.torch_policy import ImplicitPolicy, TorchPolicy, load_policy
 
     torch.set_num_threads(threads)
-    return load_policy(path, device=device, seed=seed)
+    policy = load_policy(path, device=device, seed=seed)
+    if not inference_settings:
+        return policy
+    if not isinstance(policy, ImplicitPolicy):
+        raise ValueError(f"{path}: --set changes an energy model's inference; this is an explicit policy")
+    inference = policy.header.policy.acting  # an energy model's inference config
+    fields = inference.model_dump()
+    for setting in inference_settings:
+        name, sep, text = setting.removeprefix("policy.").removeprefix("inference.").partition("=")
+        if not (setting.startswith(("inference.", "policy.inference.")) and sep and name in fields):
+            raise ValueError(
+                f"--set {setting!r}: eval sets the policy's inference fields, inference.FIELD=VALUE with FIELD one "
+                f"of {', '.join(fields)}"
+            )
+        fields[name] = setting_value(text)
+    changed = type(inference).model_validate(fields)
+    return TorchPolicy.from_pretrained(path, device=device, seed=seed, inference=changed)
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -261,7 +281,7 @@ def _eval(args: argparse.Namespace) -> int:
         from implicit_policy.evaluation.video import require_video
 
         require_video()
-    policy = _load_any_policy(args.policy, args.device, args.seed, args.threads)
+    policy = _load_any_policy(args.policy, args.device, args.seed, args.threads, args.set)
     policy.execute(args.n_action_steps, args.temporal_ensemble)
     env_id = args.env or policy.env_id
     if not env_id:
@@ -428,6 +448,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         help="actions of each decided chunk to execute before deciding again (1 to the policy's horizon; "
         "default: the trained value)",
+    )
+    evaluate.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="inference.FIELD=VALUE",
+        help="act with the energy model's inference changed, no retraining: e.g. --set "
+        "inference.choose=proposal_mode --set inference.refine_steps=20 (repeatable; VALUE is JSON)",
     )
     evaluate.add_argument(
         "--temporal-ensemble",

@@ -214,10 +214,7 @@ class TrainConfig(FrozenConfig):
             path, sep, text = setting.partition("=")
             if not sep or not path:
                 raise ValueError(f"setting {setting!r} is not PATH=VALUE, e.g. policy.sampler.iterations=30")
-            try:
-                value = json.loads(text)
-            except json.JSONDecodeError:
-                value = text
+            value = setting_value(text)
             keys = _current_path(data, path).split(".")
             node = data
             for key in keys[:-1]:
@@ -309,6 +306,14 @@ def migrate_0_3(values: dict[str, Any]) -> dict[str, Any]:
     else:
         values["policy"] = {"kind": "energy", **legacy}
     return values
+
+
+def setting_value(text: str) -> Any:
+    """The value of a ``PATH=VALUE`` setting: ``VALUE`` as JSON, else the text itself (``choose=proposal_mode``)."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
 
 
 def _current_path(data: dict[str, Any], path: str) -> str:

@@ -4,7 +4,9 @@ Training negatives come from a mixture whose density is known in closed form, so
 for it (``loss.proposal_correction``): the learned proposal's samples, Gaussians around the demonstrated
 action at several scales (near misses that teach the minimum's precise place), and uniform samples (far
 negatives that keep other modes ranked). Acting starts from the proposal's component means and samples,
-moves them by a few Langevin steps on the energy, and returns the candidate of lowest energy.
+moves them by a few normalised-gradient steps on the energy, and returns the candidate of lowest energy; or
+(``choose="proposal_mode"``) lets the proposal pick the mode, its most probable component, and the energy
+place the action within it.
 
 The energy model must carry a proposal: ``energy.proposal`` set in the run config
 (:class:`~implicit_policy.models.proposal.MDNConfig`).
@@ -16,7 +18,7 @@ import math
 from typing import Literal
 
 import torch
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from implicit_policy.models.energy import EnergyFn, EnergyWithProposal, GradientFn
 from implicit_policy.models.proposal import MixtureDensityNet, gaussian_mixture_log_density, sample_gaussian_mixture
@@ -46,6 +48,18 @@ class ProposalConfig(MethodConfig):
     refine_step: StepSchedule = Field(
         StepSchedule(start=0.05, end=0.001), description="inference: length of each step (normalised units)"
     )
+    choose: Literal["energy", "proposal_mode"] = Field(
+        "energy",
+        description="inference: which candidate acting returns: the lowest energy among all the refined ones, or "
+        "the proposal's most probable component's mean, refined on the energy (the proposal picks the mode, the "
+        "energy places the action within it); with proposal_mode, num_samples must be 0",
+    )
+
+    @model_validator(mode="after")
+    def _one_candidate_takes_no_samples(self) -> ProposalConfig:
+        if self.choose == "proposal_mode" and self.num_samples:
+            raise ValueError("choose='proposal_mode' refines the proposal's mode alone: set num_samples=0")
+        return self
 
     def noise_inputs(self, batch: int, action_size: int) -> NoiseInputs:
         """``candidates_uniform (B, S)`` picks each sample's component, ``candidates_normal (B, S, A)`` places
@@ -162,9 +176,13 @@ class ProposalOptimizer:
     def infer(
         self, energy: EnergyFn, obs: torch.Tensor, noise: dict[str, torch.Tensor], gradient: GradientFn | None = None
     ) -> torch.Tensor:
-        """The proposal's component means and samples, refined on the energy; the lowest-energy one ``(B, A)``."""
+        """The proposal's component means and samples, refined on the energy; the lowest-energy one ``(B, A)``.
+        With ``choose="proposal_mode"``: the most probable component's mean, refined."""
         logits, means, stds = proposal_of(energy).mixture(obs)
         candidates = means
+        if self.config.choose == "proposal_mode":
+            mode = logits.argmax(dim=-1, keepdim=True).unsqueeze(-1)  # (B, 1, 1); gather keeps B symbolic for export
+            candidates = torch.gather(means, 1, mode.expand(-1, 1, means.shape[2]))
         if self.config.num_samples:
             samples = sample_gaussian_mixture(
                 logits, means, stds, noise["candidates_uniform"], noise["candidates_normal"]
@@ -179,7 +197,7 @@ class ProposalOptimizer:
             self.config.refine_step,
             self.bound,
         )
-        return lowest_energy(moved, energy(obs, moved))
+        return moved[:, 0] if self.config.choose == "proposal_mode" else lowest_energy(moved, energy(obs, moved))
 
 
 def normalized_gradient_step(y: torch.Tensor, grad: torch.Tensor, length: float) -> torch.Tensor:
