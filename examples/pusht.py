@@ -1,5 +1,5 @@
 """The Push-T table: each run folder's best and final checkpoints on Diffusion Policy's 50 test episodes,
-its training time, and a plot of validation score against training steps.
+its training time, and a plot of the given runs' validation score against training steps.
 
     python examples/pusht.py runs/pusht_s0 runs/mdn_s0 ... --out docs/results/pusht [--video] [--add]
 
@@ -80,13 +80,14 @@ def main() -> None:
     parser.add_argument("--add", action="store_true", help="keep the rows already in OUT/pusht_runs.json")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    rows = [run_row(run) for run in args.runs]
+    given = [run_row(run) for run in args.runs]
+    rows = given
     table = args.out / "pusht_runs.json"
     if args.add and table.is_file():
-        new = {row["run"] for row in rows}
-        rows = [row for row in json.loads(table.read_text()) if row["run"] not in new] + rows
+        new = {row["run"] for row in given}
+        rows = [row for row in json.loads(table.read_text()) if row["run"] not in new] + given
     atomic_write_text(table, json.dumps(rows, indent=2))
-    plot_curves(rows, args.out / "pusht_curves.png")
+    plot_curves(given, args.out / "pusht_curves.png")  # the runs given: a figure of every row kept is unreadable
     for row in rows:
         print(
             f"{row['run']:<16} {row['kind']:<7} {row['train_seconds']:7.0f} s  best (step {row['best']['step']}) "

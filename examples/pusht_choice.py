@@ -1,11 +1,15 @@
 """Does the energy choose better than its own proposal? One trained energy model with a learned proposal,
-acting four ways on Push-T's validation seeds (never the test seeds):
+acting five ways on Push-T's validation seeds (never the test seeds):
 
-- ``energy``: as trained (the lowest total energy among the proposal's component means, refined);
-- ``proposal mode``: the proposal alone, its most probable component's mean (what the ``mdn`` kind does);
+- ``as trained``: the run's own inference settings;
+- ``lowest energy``: the lowest total energy among the proposal's component means, refined
+  (``inference.choose = "energy"``, the earlier ``pusht`` preset's acting);
+- ``proposal mode, refined``: the proposal's most probable component's mean, refined on the energy
+  (``choose = "proposal_mode"``, the ``pusht`` preset's acting);
+- ``proposal mode``: that mean unrefined, the proposal alone (what the ``mdn`` kind does);
 - ``most mass``: the component whose samples carry the most importance weight ``exp(-E(y)) / q(y)`` (with
   the proposal as the energy's prior, the head's verdict averaged over each mode), its mean;
-- ``head alone``: the energy without the proposal's prior (``energy.proposal_prior`` set to 0).
+- ``head alone``: the energy without the proposal's prior (``energy.proposal_prior`` set to 0), acting as trained.
 
     python examples/pusht_choice.py runs/pusht_s0 [--episodes 50] [--seed 200000]
 """
@@ -20,6 +24,7 @@ from implicit_policy import ImplicitPolicy
 from implicit_policy.evaluation.evaluate import evaluate
 from implicit_policy.models.energy import EnergyWithProposal
 from implicit_policy.models.proposal import gaussian_mixture_log_density, mixture_components, sample_gaussian_mixture
+from implicit_policy.optimizers.proposal import ProposalConfig
 
 
 def most_mass(model: EnergyWithProposal, samples: int, seed: int):
@@ -48,19 +53,26 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=200_000)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    for variant in ("energy", "proposal mode", "most mass", "head alone"):
-        policy = ImplicitPolicy.load(args.run, seed=0)
+    settings = {
+        "lowest energy": {"choose": "energy"},
+        "proposal mode, refined": {"choose": "proposal_mode"},
+        "proposal mode": {"choose": "proposal_mode", "refine_steps": 0},
+    }
+    for variant in ("as trained", *settings, "most mass", "head alone"):
+        recorded = ImplicitPolicy.load(args.run).header.policy.acting
+        if not isinstance(recorded, ProposalConfig):
+            raise SystemExit(f"{args.run}: acts by {recorded.kind}, not by its proposal")
+        inference = recorded.model_copy(update={"num_samples": 0, **settings[variant]}) if variant in settings else None
+        policy = ImplicitPolicy.load(args.run, seed=0, inference=inference)
         model = policy.model
         if not isinstance(model, EnergyWithProposal):
             raise SystemExit(f"{args.run}: the energy model has no learned proposal to compare with")
-        if variant == "proposal mode":
-            policy.act_path = lambda obs, noise, proposal=model.proposal: proposal(obs)
-        elif variant == "most mass":
+        if variant == "most mass":
             policy.act_path = most_mass(model, 64, 0)
         elif variant == "head alone":
             model.prior_weight = 0.0
         result = evaluate(policy, policy.header.env_id, args.episodes, args.seed)
-        print(f"{variant:<14} score {result['mean_max_reward']:.3f}  success {result['success_rate']:.0%}", flush=True)
+        print(f"{variant:<22} score {result['mean_max_reward']:.3f}  success {result['success_rate']:.0%}", flush=True)
 
 
 if __name__ == "__main__":

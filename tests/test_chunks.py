@@ -117,7 +117,7 @@ def test_temporal_ensembling_weighs_the_oldest_prediction_most():
     np.testing.assert_allclose(ensemble_actions(chunks, ages, m), [[(weights * [10, 30]).sum() / weights.sum()]])
 
 
-@pytest.mark.parametrize("kind", ["energy", "mse", "ensembled", "pusht", "pusht_mode"])
+@pytest.mark.parametrize("kind", ["energy", "mse", "ensembled", "pusht", "pusht_lowest"])
 def test_onnx_and_torch_chunk_policies_agree_over_an_episode(demos_2d, tmp_path, kind):
     options = dict(horizon=4, n_action_steps=3, steps=10)
     if kind == "mse":
@@ -125,10 +125,10 @@ def test_onnx_and_torch_chunk_policies_agree_over_an_episode(demos_2d, tmp_path,
     if kind.startswith("pusht"):  # the proposal as a prior, acting from its means alone (no noise input)
         proposal = MDNConfig(hidden_size=16)
         energy = EnergyNetConfig(head_size=8, proposal=proposal, proposal_prior=1.0, head_on_proposal=True)
-        # pusht_mode: the proposal picks the mode, the energy refines it
-        choose = "proposal_mode" if kind == "pusht_mode" else "energy"
-        inference = ProposalConfig(num_samples=0, choose=choose)
-        options["policy"] = PRESETS["pusht"].policy.model_copy(update={"energy": energy, "inference": inference})
+        options["policy"] = PRESETS["pusht"].policy.model_copy(update={"energy": energy})
+    if kind == "pusht_lowest":  # the preset's proposal picks the mode; here the lowest energy among the means
+        inference = ProposalConfig(num_samples=0, choose="energy")
+        options["policy"] = options["policy"].model_copy(update={"inference": inference})
     if kind == "ensembled":
         options["temporal_ensemble"] = 0.1
     train(tiny_config(**options), demos_2d, tmp_path / "run", progress=False)
