@@ -121,6 +121,13 @@ def sample_gaussian_mixture(
     return torch.gather(means, 1, index) + torch.gather(stds, 1, index) * normal
 
 
+def most_probable_mean(logits: torch.Tensor, means: torch.Tensor) -> torch.Tensor:
+    """The mean ``(B, 1, A)`` of each row's most probable component (``logits (B, K)``, ``means (B, K, A)``): the
+    mixture's mode as the explicit policy acts on it; ``gather`` keeps the batch axis symbolic for export."""
+    best = logits.argmax(dim=-1, keepdim=True).unsqueeze(-1).expand(-1, 1, means.shape[-1])
+    return torch.gather(means, 1, best)
+
+
 class MixtureDensityNet(nn.Module):
     """``obs (B, O) -> (logits (B, K), means (B, K, A), stds (B, K, A))``; ``forward`` gives the most
     probable component's mean ``(B, A)``, the explicit policy's action."""
@@ -181,5 +188,4 @@ class MixtureDensityNet(nn.Module):
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         logits, means, _ = self.mixture(obs)
-        best = logits.argmax(dim=-1, keepdim=True).unsqueeze(-1).expand(-1, 1, means.shape[-1])
-        return torch.gather(means, 1, best).squeeze(1)
+        return most_probable_mean(logits, means).squeeze(1)

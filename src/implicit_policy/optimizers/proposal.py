@@ -21,7 +21,12 @@ import torch
 from pydantic import Field, model_validator
 
 from implicit_policy.models.energy import EnergyFn, EnergyWithProposal, GradientFn
-from implicit_policy.models.proposal import MixtureDensityNet, gaussian_mixture_log_density, sample_gaussian_mixture
+from implicit_policy.models.proposal import (
+    MixtureDensityNet,
+    gaussian_mixture_log_density,
+    most_probable_mean,
+    sample_gaussian_mixture,
+)
 from implicit_policy.optimizers.base import MethodConfig, lowest_energy, register_method, uniform_actions
 from implicit_policy.optimizers.langevin import StepSchedule, autograd_gradient, polynomial_step_size
 from implicit_policy.runtime.control_loop import NoiseInputs
@@ -181,8 +186,7 @@ class ProposalOptimizer:
         logits, means, stds = proposal_of(energy).mixture(obs)
         candidates = means
         if self.config.choose == "proposal_mode":
-            mode = logits.argmax(dim=-1, keepdim=True).unsqueeze(-1)  # (B, 1, 1); gather keeps B symbolic for export
-            candidates = torch.gather(means, 1, mode.expand(-1, 1, means.shape[2]))
+            candidates = most_probable_mean(logits, means)
         if self.config.num_samples:
             samples = sample_gaussian_mixture(
                 logits, means, stds, noise["candidates_uniform"], noise["candidates_normal"]
