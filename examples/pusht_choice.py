@@ -58,10 +58,10 @@ def main() -> None:
         "proposal mode, refined": {"choose": "proposal_mode"},
         "proposal mode": {"choose": "proposal_mode", "refine_steps": 0},
     }
+    recorded = ImplicitPolicy.load(args.run).header.policy.acting
+    if not isinstance(recorded, ProposalConfig):
+        raise SystemExit(f"{args.run}: acts by {recorded.kind}, not by its proposal")
     for variant in ("as trained", *settings, "most mass", "head alone"):
-        recorded = ImplicitPolicy.load(args.run).header.policy.acting
-        if not isinstance(recorded, ProposalConfig):
-            raise SystemExit(f"{args.run}: acts by {recorded.kind}, not by its proposal")
         inference = recorded.model_copy(update={"num_samples": 0, **settings[variant]}) if variant in settings else None
         policy = ImplicitPolicy.load(args.run, seed=0, inference=inference)
         model = policy.model

@@ -219,7 +219,7 @@ def _load_any_policy(path: str, device: str, seed: int, threads: int, inference_
     import torch
 
     from implicit_policy.config import setting_value
-    from implicit_policy.policies.torch_policy import ImplicitPolicy, TorchPolicy, load_policy
+    from implicit_policy.policies.torch_policy import ImplicitPolicy, load_policy
 
     torch.set_num_threads(threads)
     policy = load_policy(path, device=device, seed=seed)
@@ -237,8 +237,11 @@ def _load_any_policy(path: str, device: str, seed: int, threads: int, inference_
                 f"of {', '.join(fields)}"
             )
         fields[name] = setting_value(text)
-    changed = type(inference).model_validate(fields)
-    return TorchPolicy.from_pretrained(path, device=device, seed=seed, inference=changed)
+    changed = ImplicitPolicy(
+        policy.header, policy.energy, device, seed, inference=type(inference).model_validate(fields)
+    )
+    changed.run_dir = policy.run_dir
+    return changed  # the loaded weights, not a second read of the checkpoint
 
 
 def _export(args: argparse.Namespace) -> int:
