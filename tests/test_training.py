@@ -104,6 +104,19 @@ def test_resume_continues_exactly(tiny_config, demos_2d, tmp_path, ema_decay, sa
     assert seconds == sorted(seconds) and resumed.seconds >= seconds[-1] > 0
 
 
+def test_time_limit_stops_validates_and_saves_then_resume_goes_on(tiny_config, demos_2d, tmp_path):
+    limited = tiny_config.model_copy(update={"time_limit_minutes": 1e-9})  # any step is past it
+    result = train(limited, demos_2d, tmp_path / "run", progress=False)
+    assert result.steps == 1 and result.final_success_rate is not None
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [1, 1] and "loss" in records[0] and "success_rate" in records[1]
+    assert read_checkpoint(tmp_path / "run", latest=True)[1].step == 1
+    assert read_checkpoint(tmp_path / "run")[1].step == 1  # validated: best/ holds these weights
+    # the limit may change on resume (as steps may): without one the run goes on to its steps
+    resumed = train(tiny_config, demos_2d, tmp_path / "run", resume=True, progress=False)
+    assert resumed.steps == tiny_config.steps and len(resumed.losses) == tiny_config.steps - 1
+
+
 def test_refuses_to_overwrite_a_run_without_resume(tiny_config, demos_2d, tmp_path):
     train(tiny_config.model_copy(update={"steps": 10}), demos_2d, tmp_path / "r", progress=False)
     with pytest.raises(ValueError, match="already holds a run"):
@@ -446,6 +459,23 @@ def test_every_preset_trains_a_step_and_ibc_reference_holds_ibc_settings(demos_2
         512,
     )
     assert policy.loss.gradient_penalty_actions == "all" and reference.optim.lr_decay_every_steps == 100
+    dp = preset("ibc-pusht")  # Diffusion Policy's IBC baseline on Push-T
+    energy, sampler, inference = dp.policy.energy, dp.policy.sampler, dp.policy.inference
+    assert (energy.hidden_size, energy.hidden_layers, energy.dropout, energy.proposal) == (1024, 4, 0.1, None)
+    assert (sampler.kind, sampler.num_samples) == ("uniform", 1024)
+    assert (inference.kind, inference.num_samples, inference.iterations + 1, inference.noise_shrink) == (
+        "dfo",
+        1024,
+        5,
+        1,
+    )
+    assert (dp.n_obs_steps, dp.horizon, dp.optim.learning_rate, dp.optim.schedule, dp.steps) == (
+        2,
+        1,
+        1e-4,
+        "cosine",
+        222_000,
+    )
     for name, config in PRESETS.items():  # each recipe runs end to end on a small budget
         small = config.with_settings(
             ["steps=1", "eval_every=0", "eval_episodes=0", "optim.batch_size=8", "torch_threads=1"]

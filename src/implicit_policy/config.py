@@ -125,6 +125,13 @@ class TrainConfig(FrozenConfig):
         "weights exp(-m i), i = 0 the oldest (ACT's m = 0.01); 0: off, execute n_action_steps per decision",
     )
     steps: int = Field(10_000, ge=1)
+    time_limit_minutes: float | None = Field(
+        None,
+        gt=0,
+        description="stop at the first step past this much training time (validation included; a resumed run's "
+        "time so far counts), validating and saving as at the last step; the schedule stays that of `steps`. "
+        "None: no limit",
+    )
     seed: int = 0
     log_every: int = Field(50, ge=1)
     eval_every: int = Field(1000, ge=0, description="closed-loop validation every this many steps; 0: only at the end")

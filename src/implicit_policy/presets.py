@@ -252,6 +252,46 @@ def _ibc_reference() -> TrainConfig:
 
 
 PRESETS["ibc-reference"] = _ibc_reference()
+
+
+def _ibc_pusht() -> TrainConfig:
+    """Implicit BC as Diffusion Policy ran it for its Push-T table (``train_ibc_dfo_lowdim_workspace.yaml`` and
+    ``policy/ibc_dfo_lowdim_policy.py`` in real-stanford/diffusion_policy; 0.90 max / 0.84 mean published):
+
+    - two observations, one action per decision (no chunk); observations and actions min-max to [-1, 1],
+      negatives and DFO within the demonstrated action range (``action_margin=0``);
+    - a 4 x 1024 ReLU MLP over concat(observations, action) with dropout 0.1 (``init_std=0.02``: about the
+      spread of torch's default init for 1024-wide layers, which that code keeps);
+    - InfoNCE against 1024 uniform negatives per example;
+    - DFO acting: 1024 uniform samples, five energy passes with four rounds of resampling by the softmax and
+      Gaussian noise of 0.03 (no shrinking), then the lowest energy (that code samples the last pick from
+      the softmax);
+    - lr 1e-4 with cosine decay, batch 256, 5000 epochs: 222,000 steps on its 90 training episodes (11,356
+      steps, 45 batches an epoch). AdamW there, Adam here (no weight decay either way).
+
+    Every step scores 256 x 1025 candidates through the 4 x 1024 MLP, and every action 5 x 1024: minutes per
+    step on one CPU thread, a GPU recipe (docs: Push-T). ``--set time_limit_minutes=M`` stops it within a
+    budget.
+    """
+    return TrainConfig(
+        n_obs_steps=2,
+        policy=EnergyPolicyConfig(
+            energy=EnergyNetConfig(hidden_size=1024, hidden_layers=4, dropout=0.1, init_std=0.02),
+            sampler=UniformSamplerConfig(num_samples=1024),
+            inference=DFOConfig(num_samples=1024, iterations=4, noise_scale=0.03, noise_shrink=1.0),
+            loss=LossConfig(kind="info_nce"),
+        ),
+        normalizer=NormalizerConfig(action_margin=0.0),
+        optim=OptimConfig(learning_rate=1e-4, batch_size=256, schedule="cosine"),
+        steps=222_000,
+        eval_every=2250,  # every 50 epochs, as there
+        eval_episodes=50,
+        eval_metric="mean_max_reward",
+        checkpoint_every=2250,
+    )
+
+
+PRESETS["ibc-pusht"] = _ibc_pusht()
 DEFAULT_PRESET = "proposal"
 """The recipe ``train`` uses without ``--preset``: the only one that works at every N of the particle task
 (docs: Policy quality)."""

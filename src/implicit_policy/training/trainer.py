@@ -72,6 +72,7 @@ INPUT_SPEC_FILE = "input_spec.json"
 RESUMABLE_CHANGES = frozenset(
     {
         "steps",
+        "time_limit_minutes",
         "torch_threads",
         "device",
         "log_every",
@@ -415,6 +416,11 @@ class Trainer:
             )
 
     # -- the loop ---------------------------------------------------------------------------------
+    def _out_of_time(self, started: float) -> bool:
+        """Whether the run's training time (from ``started``, a ``perf_counter`` value) is past its limit."""
+        limit = self.config.time_limit_minutes
+        return limit is not None and time.perf_counter() - started >= 60.0 * limit
+
     def run(
         self, resume: bool = False, progress: bool = True, on_validation: Callable[[int, float], None] | None = None
     ) -> TrainResult:
@@ -465,13 +471,13 @@ class Trainer:
                 metrics = self.train_step()
                 losses.append(metrics["loss"])
                 window.append(metrics)
-                if self.step % cfg.log_every == 0 or self.step == cfg.steps:
+                last = self.step == cfg.steps or self._out_of_time(started)
+                if self.step % cfg.log_every == 0 or last:
                     averages = {k: float(np.mean([m[k] for m in window])) for k in window[0]}
                     record(averages | {"step": self.step, "seconds": time.perf_counter() - started})
                     shown |= {k: f"{averages[k]:.3g}" for k in BAR_METRICS if k in averages}
                     bar.set_postfix(shown)
                     window = []
-                last = self.step == cfg.steps
                 if self.validates and ((cfg.eval_every and self.step % cfg.eval_every == 0) or last):
                     bar.set_postfix_str("validating ...", refresh=True)
                     score, validation = self.validate()
@@ -485,6 +491,8 @@ class Trainer:
                 if self.step % cfg.checkpoint_every == 0 or last:
                     self.save_checkpoint(window)
                 bar.update(1)
+                if last:
+                    break
         bar.close()
         plot_training_curves(self.run_dir)
         return TrainResult(self.run_dir, self.step, time.perf_counter() - started, success, losses, validation)
