@@ -83,8 +83,8 @@ class AugmentConfig(FrozenConfig):
     ``observation_noise`` is the standard deviation of Gaussian noise added to the normalised observations:
     one number for every dimension, or one per dimension. A regulariser for features the net should not
     trust to full precision (noisy sensors, a feature that is exact only in the demonstrations); it costs
-    precision on the dimensions it perturbs. Off by default: on Particle2D-v0 it lowered success (docs:
-    Results); the ``pusht`` preset uses 0.03, a regulariser for 90 human episodes (docs: Push-T).
+    precision on the dimensions it perturbs. Off by default and in every preset: on Particle2D-v0 it
+    lowered success (docs: Results), and on Push-T it did not lift the mixture (docs: Push-T).
     """
 
     observation_noise: float | list[float] = 0.0
