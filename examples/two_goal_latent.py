@@ -20,22 +20,12 @@ import torch
 from torch import nn
 
 from implicit_policy.atomic import atomic_write_text
-from implicit_policy.data.demonstrations import load_npz
+from implicit_policy.data.demonstrations import load_npz, observation_windows
 from implicit_policy.evaluation.evaluate import evaluate
+from implicit_policy.models.normalize import Normalizer
+from implicit_policy_envs.fetch_push import goal_distances
 
 ENV_ID = "FetchPushTwoGoals-v0"
-
-
-def to_unit(x: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-    """Min-max to [-1, 1] per dimension."""
-    return 2 * (x - low) / np.maximum(high - low, 1e-6) - 1
-
-
-def windows(obs: np.ndarray, episode_starts: np.ndarray, n_obs: int) -> np.ndarray:
-    """``(N, n_obs * O)``: each step's observation and the ``n_obs - 1`` before it (the episode's first repeated)."""
-    index = np.arange(len(obs))
-    parts = [obs[np.maximum(index - back, episode_starts)] for back in range(n_obs - 1, -1, -1)]
-    return np.concatenate(parts, axis=1)
 
 
 def main() -> None:
@@ -65,20 +55,16 @@ def main() -> None:
     lengths = demos.episode_lengths
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     episode = np.repeat(np.arange(len(lengths)), lengths)
-    o_low, o_high, a_low, a_high = obs.min(0), obs.max(0), act.min(0), act.max(0)
-    x = torch.tensor(windows(to_unit(obs, o_low, o_high), starts[episode], args.n_obs))
-    y = torch.tensor(to_unit(act, a_low, a_high))
+    normalizer = Normalizer.fit(obs, act, margin=0.0)
+    windows = normalizer.normalize_obs(torch.tensor(obs))[observation_windows(lengths, args.n_obs)]  # (N, n_obs, O)
+    x = windows.flatten(1)
+    y = normalizer.normalize_actions(torch.tensor(act))
     k, a = args.heads, act.shape[1]
     net = nn.Sequential(nn.Linear(x.shape[1], 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, k * a))
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, args.steps)
     episode_t, lengths_t = torch.tensor(episode), torch.tensor(lengths)
-    # the goal each demonstration pushed to: the one nearer the block at its end (flattened layout: the block
-    # at 0:3, goal 1 at 3:6, goal 2 at 6:9)
-    last = obs[starts + lengths - 1]
-    to_goal_2 = np.linalg.norm(last[:, 0:3] - last[:, 6:9], axis=1) < np.linalg.norm(
-        last[:, 0:3] - last[:, 3:6], axis=1
-    )
+    to_goal_2 = goal_distances(obs[starts + lengths - 1]).argmin(-1) == 1  # the goal each demonstration ended at
     if args.assign == "goal" and k != 2:
         parser.error("--assign goal needs --heads 2")
     assign = torch.tensor(to_goal_2.astype(np.int64)) if args.assign == "goal" else torch.randint(0, k, (len(lengths),))
@@ -108,21 +94,20 @@ def main() -> None:
         """Draws one head per episode at reset and acts with it until the next reset."""
 
         def __init__(self) -> None:
-            self.history: list[np.ndarray] | None = None
+            self.history: list[torch.Tensor] | None = None
 
         def reset(self, rows: object = None) -> None:
             self.history = None
 
         def act(self, observation: np.ndarray) -> np.ndarray:
-            o = to_unit(np.asarray(observation, np.float32), o_low, o_high)
+            o = normalizer.normalize_obs(torch.as_tensor(observation, dtype=torch.float32))
             if self.history is None:
                 self.history, self.head = [o] * args.n_obs, rng.choice(k, size=len(o), p=shares)
             else:
                 self.history = self.history[1:] + [o]
             with torch.no_grad():
-                out = net(torch.tensor(np.concatenate(self.history, axis=1))).view(-1, k, a).numpy()
-            chosen = out[np.arange(len(o)), self.head]
-            return (chosen + 1) / 2 * (a_high - a_low) + a_low
+                out = net(torch.cat(self.history, dim=1)).view(-1, k, a)
+                return normalizer.denormalize_actions(out[torch.arange(len(o)), self.head]).numpy()
 
     result = evaluate(HeldHead(), ENV_ID, args.episodes, args.eval_seed)
     summary = {key: value for key, value in result.items() if isinstance(value, (int, float))}
