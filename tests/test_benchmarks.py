@@ -1,16 +1,16 @@
 """The benchmark scripts still run against the current API (their figures live in the docs, not here)."""
 
-import subprocess
 import sys
 from pathlib import Path
 
+import waiting
 from tiny import tiny_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_train_speed_benchmark_reports_each_preset():
-    out = subprocess.run(
+    out = waiting.run(
         [
             sys.executable,
             str(ROOT / "benchmarks" / "train_speed.py"),
@@ -25,7 +25,6 @@ def test_train_speed_benchmark_reports_each_preset():
         ],
         capture_output=True,
         text=True,
-        timeout=300,
     )
     assert out.returncode == 0, out.stderr
     rows = [line.split() for line in out.stdout.splitlines()[2:]]
@@ -39,7 +38,7 @@ def test_latency_benchmark_times_a_history_resnet_policy(demos_2d, tmp_path):
 
     config = tiny_config(energy=EnergyNetConfig(kind="resnet", hidden_size=16), n_obs_steps=2, steps=2)
     train(config, demos_2d, tmp_path / "run", progress=False)
-    out = subprocess.run(
+    out = waiting.run(
         [
             sys.executable,
             str(ROOT / "benchmarks" / "latency.py"),
@@ -53,7 +52,6 @@ def test_latency_benchmark_times_a_history_resnet_policy(demos_2d, tmp_path):
         ],
         capture_output=True,
         text=True,
-        timeout=300,
     )
     assert out.returncode == 0, out.stderr
     rows = [line.split() for line in out.stdout.splitlines() if line.startswith(("dfo", "langevin"))]
@@ -68,7 +66,7 @@ def test_chunk_latency_benchmark_times_deciding_and_queued_ticks(demos_2d, tmp_p
     train(tiny_config(horizon=4, n_action_steps=2, steps=2), demos_2d, tmp_path / "run", progress=False)
     report = tmp_path / "latency.json"
     command = [sys.executable, str(ROOT / "benchmarks" / "chunk_latency.py"), "--policy", str(tmp_path / "run")]
-    out = subprocess.run([*command, "--episodes", "1", "--json", str(report)], capture_output=True, text=True)
+    out = waiting.run([*command, "--episodes", "1", "--json", str(report)], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     result = json.loads(report.read_text())
     assert result["horizon"] == 4 and result["n_action_steps"] == 2

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+import waiting
 from implicit_policy import ImplicitPolicy, OnnxPolicy, load_policy
 from implicit_policy.cli import main
 from implicit_policy.policies.hub import hub_folder, model_card
@@ -106,7 +106,7 @@ def test_a_tampered_download_is_refused(offline_cache):
 def test_the_cli_reads_hf_ids_from_the_cache_in_a_fresh_process(offline_cache, tmp_path):
     report = tmp_path / "eval.json"
     command = [sys.executable, "-m", "implicit_policy.cli", "eval", "--policy", f"hf:{REPO}", "--episodes", "2"]
-    done = subprocess.run([*command, "--json", str(report), "--quiet"], capture_output=True, text=True, env=os.environ)
+    done = waiting.run([*command, "--json", str(report), "--quiet"], capture_output=True, text=True, env=os.environ)
     assert done.returncode == 0, done.stderr
     assert json.loads(report.read_text())["env_id"] == "Particle2D-v0"
 

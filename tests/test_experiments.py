@@ -3,7 +3,6 @@ and figures come out."""
 
 import json
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import matplotlib.image
 import numpy as np
 import pytest
 
+import waiting
 from implicit_policy.data import load_demonstrations
 from implicit_policy.diagnostics.plots import plot_success_curves, plot_success_vs_dimension
 from implicit_policy.experiments.runner import run_trials
@@ -66,7 +66,7 @@ def test_summary_table_and_figures(trials, tmp_path):
 def test_particle_diagnosis_counts_every_failure(tiny_config, demos_2d, tmp_path):
     train(tiny_config, demos_2d, tmp_path / "run", progress=False)
     script = Path(__file__).parents[1] / "examples" / "diagnose_particle.py"
-    out = subprocess.run(
+    out = waiting.run(
         [sys.executable, str(script), "--policy", str(tmp_path / "run"), "--episodes", "10"],
         capture_output=True,
         text=True,
@@ -88,7 +88,7 @@ def test_run_summary_lists_the_changes_from_the_base_preset(demos_2d, tmp_path):
     )
     train(config, demos_2d, tmp_path / "run", progress=False)
     script = Path(__file__).parents[1] / "examples" / "summarize_runs.py"
-    out = subprocess.run(
+    out = waiting.run(
         [sys.executable, str(script), str(tmp_path / "run"), "--json", str(tmp_path / "s.json")],
         capture_output=True,
         text=True,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import waiting
 from implicit_policy.extras import EXTRA_OF, MissingExtra, require
 
 FIXTURES = Path(__file__).parent / "fixtures" / "v0_3"
@@ -47,11 +48,10 @@ CLI_CASES = [
 
 
 def _run(module: str, code: str, tmp_path: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
+    return waiting.run(
         [sys.executable, "-c", BLOCK.format(module=module) + code],
         capture_output=True,
         text=True,
-        timeout=300,
         cwd=tmp_path,
     )
 

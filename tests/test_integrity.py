@@ -75,10 +75,11 @@ def test_a_second_training_into_a_locked_folder_is_refused_and_a_dead_holder_doe
         [
             sys.executable,
             "-c",
-            "import sys, time\nfrom implicit_policy.training.run_lock import "
+            "import sys\nfrom implicit_policy.training.run_lock import "
             f"run_folder_lock\nwith run_folder_lock({str(tmp_path / 'run')!r}):\n"
-            "    print('held', flush=True); time.sleep(60)",
+            "    print('held', flush=True); sys.stdin.read()",  # holds until killed, however slow the test
         ],
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -6,13 +6,13 @@ pydantic and onnxscript unimportable."""
 from __future__ import annotations
 
 import ast
-import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+import waiting
 from implicit_policy import ImplicitPolicy, export_argmin
 from implicit_policy.training.trainer import train
 from tiny import tiny_config
@@ -163,7 +163,7 @@ actions = OnnxPolicy({str(path)!r}, seed=4).act(np.full((3, 8), 0.5, np.float32)
 print(" ".join(map(repr, actions.ravel().tolist())))
 print(sorted(m for m in sys.modules if m.split(".")[0] in BLOCKED))
 """
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    out = waiting.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     actions, loaded = out.stdout.splitlines()
     np.testing.assert_allclose(np.array(actions.split(), dtype=np.float32).reshape(3, 2), expected, atol=1e-5)

@@ -1,12 +1,12 @@
 """The oracle, the demonstration file format and the ``collect`` command."""
 
-import subprocess
 import sys
 
 import gymnasium as gym
 import numpy as np
 import pytest
 
+import waiting
 from implicit_policy import DemonstrationError, Demonstrations, collect_demonstrations, load_demonstrations
 from implicit_policy.cli import main
 from implicit_policy.evaluation.rollout import oracle_rollout
@@ -148,7 +148,7 @@ def test_collect_command_writes_file_atomically(tmp_path, capsys):
 
 
 def test_cli_reports_unknown_env_without_traceback():
-    result = subprocess.run(
+    result = waiting.run(
         [
             sys.executable,
             "-m",
@@ -184,7 +184,7 @@ def test_atomic_writes_get_ordinary_permissions(tmp_path):
 
 
 def test_cli_output_piped_into_head_is_not_an_error():
-    result = subprocess.run(
+    result = waiting.run(
         f"{sys.executable} -m implicit_policy.cli config --preset dfo | head -n 1",
         shell=True,
         capture_output=True,

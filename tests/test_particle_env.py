@@ -8,6 +8,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import implicit_policy  # noqa: F401  (registers the envs)
+import waiting
 from implicit_policy_envs import ParticleEnv, ParticleOracle, particle_env_ids
 from implicit_policy_envs.particle import GoalProgress, pd_step
 
@@ -22,13 +23,12 @@ def test_check_env_passes_without_warnings(env_id):
 
 
 def test_module_prefixed_id_registers_in_fresh_process():
-    import subprocess
     import sys
 
     code = (
         "import gymnasium as gym; e = gym.make('implicit_policy_envs:Particle4D-v0'); print(e.observation_space.shape)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    out = waiting.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "(16,)"
 
 

@@ -2,7 +2,6 @@
 
 Tests that take ``any_run_dir`` or ``exported`` run for both policy kinds (and for DFO and Langevin inference)."""
 
-import subprocess
 import sys
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+import waiting
 from implicit_policy import ExplicitPolicy, ImplicitPolicy, OnnxPolicy, export_argmin, export_energy, load_policy
 from implicit_policy.config import (
     DFOConfig,
@@ -202,7 +202,7 @@ policy = OnnxPolicy({str(exported[1])!r})
 assert policy.act(np.full(8, 0.5, np.float32)).shape == (2,)
 print(evaluate(policy, "Particle2D-v0", episodes=4, seed=1000)["episodes"], "torch" in sys.modules)
 """
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    out = waiting.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["4", "False"]
 

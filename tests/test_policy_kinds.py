@@ -8,7 +8,6 @@ import ast
 import json
 import os
 import shutil
-import subprocess
 import sys
 import textwrap
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import waiting
 from implicit_policy import OnnxPolicy, load_policy
 from implicit_policy.cli import main
 from implicit_policy.config import TrainConfig, migrate_0_3
@@ -73,7 +73,7 @@ def test_a_kind_from_an_installed_module_trains_acts_exports_and_loads_through_t
         ["export", "--policy", run, "--out", onnx],
     ):
         cli = [sys.executable, "-m", "implicit_policy.cli", *argv]
-        out = subprocess.run(cli, capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
+        out = waiting.run(cli, capture_output=True, text=True, env=env, cwd=tmp_path)
         assert out.returncode == 0, out.stderr
     assert json.loads((tmp_path / "e.json").read_text())["episodes"] == 2
     check = f"""
@@ -85,7 +85,7 @@ obs = np.random.default_rng(0).uniform(0, 1, (3, 8)).astype(np.float32)
 np.testing.assert_allclose(OnnxPolicy({onnx!r}).act(obs), policy.act(obs), atol=1e-5)
 print("ok")
 """
-    out = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, env=env, timeout=300)
+    out = waiting.run([sys.executable, "-c", check], capture_output=True, text=True, env=env)
     assert out.stdout.strip() == "ok", out.stderr
     assert "linear" not in POLICY_KINDS  # this process never imported the user's module
 

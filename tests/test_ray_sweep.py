@@ -11,13 +11,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 pytest.importorskip("ray")
 
+import waiting
 from implicit_policy.cli import main  # noqa: E402
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
@@ -40,11 +40,10 @@ TINY = [
 
 def run_example(script: str, out: Path, *args: str) -> None:
     env = os.environ | {"RAY_ADDRESS": "", "TQDM_DISABLE": "1"}
-    done = subprocess.run(
+    done = waiting.run(
         [sys.executable, str(EXAMPLES / script), "--out", str(out), *TINY, *args],
         capture_output=True,
         text=True,
-        timeout=420,
         env=env,
     )
     assert done.returncode == 0, done.stderr[-3000:]
@@ -172,12 +171,12 @@ def test_killed_and_diverged_trials_are_reported_failed_and_the_sweep_finishes(t
         env=os.environ | {"RAY_ADDRESS": ""},
     )
     lock = out / "victim" / "train.lock"
-    deadline = time.time() + 180
-    while not (lock.exists() and lock.read_text().strip()) and time.time() < deadline:
-        time.sleep(0.5)
+    waiting.wait_for(
+        lambda: lock.exists() and bool(lock.read_text().strip()), "the victim trial's run lock", process=sweep, poll=0.5
+    )
     holder = int(lock.read_text().split()[1])  # "process PID on HOST"
     os.kill(holder, signal.SIGKILL)  # the Ray worker that trains the victim
-    stdout, stderr = sweep.communicate(timeout=300)
+    stdout, stderr = waiting.communicate(sweep)
     assert sweep.returncode == 0, stderr[-3000:]
     victim, survivor, diverges = json.loads(stdout.strip().splitlines()[-1])
     assert victim["status"] == "failed" and victim["error"], victim

@@ -2,10 +2,10 @@
 training)."""
 
 import re
-import subprocess
 import sys
 from pathlib import Path
 
+import waiting
 from implicit_policy.training.trainer import train
 from tiny import tiny_config
 
@@ -19,16 +19,14 @@ def test_the_readme_api_snippet_runs_after_the_main_job(demos_2d, tmp_path):
     snippet = re.search(r"## The API\n.*?```python\n(.*?)```", README.read_text(), re.S).group(1)
     snippet = snippet.replace("steps=500", "steps=20")  # the same calls, a shorter training
     for _ in range(2):
-        done = subprocess.run(
-            [sys.executable, "-c", snippet], cwd=tmp_path, capture_output=True, text=True, timeout=300
-        )
+        done = waiting.run([sys.executable, "-c", snippet], cwd=tmp_path, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr[-3000:]
         assert "success:" in done.stdout
     assert (tmp_path / "runs" / "p2d.onnx").is_file()
     deploy = re.search(r"## Deploying with ONNX\n.*?```python\n(.*?)```", README.read_text(), re.S).group(1)
     (tmp_path / "policy.onnx").write_bytes((tmp_path / "runs" / "p2d.onnx").read_bytes())
     for _ in range(2):
-        done = subprocess.run([sys.executable, "-c", deploy], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+        done = waiting.run([sys.executable, "-c", deploy], cwd=tmp_path, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr[-3000:]
 
 

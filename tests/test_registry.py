@@ -8,12 +8,12 @@ torch, exports it and acts with it in onnxruntime.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import textwrap
 
 import pytest
 
+import waiting
 from implicit_policy.config import TrainConfig
 from implicit_policy.optimizers import METHODS, build_sampler
 from implicit_policy.optimizers.base import register_method
@@ -110,8 +110,8 @@ def test_a_method_from_a_module_outside_the_package_trains_acts_and_exports(tmp_
     work = tmp_path / "work"
     work.mkdir()
     env = os.environ | {"PYTHONPATH": os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])}
-    done = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(SCRIPT)], cwd=work, env=env, capture_output=True, text=True, timeout=240
+    done = waiting.run(
+        [sys.executable, "-c", textwrap.dedent(SCRIPT)], cwd=work, env=env, capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.startswith("OK")

@@ -5,13 +5,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
 import torch
 
 import implicit_policy.kinds.energy as energy_kind
+import waiting
 from implicit_policy import Demonstrations
 from implicit_policy.cli import main
 from implicit_policy.config import (
@@ -149,16 +149,16 @@ def test_sigkill_mid_training_resumes_from_last_checkpoint(demos_2d, tmp_path):
         str(run),
         "--quiet",
     ]
-    proc = subprocess.Popen(cmd)
-    deadline = time.time() + 60
-    while time.time() < deadline and len(list((run / "checkpoints").glob("step_*"))) < 2:
-        time.sleep(0.05)
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    waiting.wait_for(
+        lambda: len(list((run / "checkpoints").glob("step_*"))) >= 2, "two periodic checkpoints", process=proc
+    )
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     folder, _, _ = read_checkpoint(run, latest=True)  # whatever survived is a complete, verified checkpoint
     step = int(folder.name.split("_")[1])
     assert step >= 20
-    subprocess.run(cmd[:-1] + ["--resume", "--steps", str(step + 20), "--quiet"], check=True)
+    waiting.run(cmd[:-1] + ["--resume", "--steps", str(step + 20), "--quiet"], check=True)
     assert read_checkpoint(run, latest=True)[0].name == f"step_{step + 20}"
 
 
@@ -191,22 +191,23 @@ def test_ctrl_c_keeps_the_step_and_resume_matches_an_uninterrupted_run(demos_2d,
     ]
     run = tmp_path / "run"
     proc = subprocess.Popen(base + ["--out", str(run)], stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 120
-    while (
-        time.time() < deadline
-        and len((run / "metrics.jsonl").read_text().splitlines() if (run / "metrics.jsonl").exists() else []) < 3
-    ):
-        time.sleep(0.02)
+    metrics = run / "metrics.jsonl"
+    waiting.wait_for(
+        lambda: len(metrics.read_text().splitlines() if metrics.exists() else []) >= 3,
+        "three metrics records",
+        process=proc,
+        poll=0.02,
+    )
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    _, err = waiting.communicate(proc)
     assert proc.returncode == 130, err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err and "--resume" in err, err
     folder, header, _ = read_checkpoint(run, latest=True)
     step = header.step
     assert 21 <= step < 10_000 and f"interrupted at step {step}" in err and folder.name == f"step_{step}"
     final = step + 3 * 7 - step % 7 + 3  # ends mid-window too
-    subprocess.run(base + ["--out", str(run), "--resume", "--steps", str(final)], check=True)
-    subprocess.run(base + ["--out", str(tmp_path / "whole"), "--steps", str(final)], check=True)
+    waiting.run(base + ["--out", str(run), "--resume", "--steps", str(final)], check=True)
+    waiting.run(base + ["--out", str(tmp_path / "whole"), "--steps", str(final)], check=True)
 
     def records(folder):
         return [
