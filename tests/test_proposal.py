@@ -103,12 +103,10 @@ def test_decision_points_are_episode_starts_and_action_jumps():
 
 
 def test_history_dropout_shows_a_window_as_an_episode_start():
-    windows = torch.arange(12.0).reshape(2, 6)  # 2 rows, 3 frames of 2
+    windows = torch.tensor([[3, 4, 5], [7, 7, 8]])  # transition indices, 2 rows of 3, oldest first
     generator = torch.Generator().manual_seed(0)
-    assert torch.equal(
-        drop_history(windows, 3, 1.0, generator), torch.tensor([[4.0, 5, 4, 5, 4, 5], [10, 11, 10, 11, 10, 11]])
-    )
-    assert torch.equal(drop_history(windows, 3, 0.0, generator), windows)
+    assert torch.equal(drop_history(windows, 1.0, generator), torch.tensor([[5, 5, 5], [8, 8, 8]]))
+    assert torch.equal(drop_history(windows, 0.0, generator), windows)
 
 
 PROPOSAL = EnergyNetConfig(hidden_size=16, proposal=MDNConfig(components=3, hidden_size=16))

@@ -31,6 +31,7 @@ from implicit_policy.kinds.energy import METHOD_ROLES, InferenceConfig, SamplerC
 from implicit_policy.models.energy import EnergyNetConfig, NetConfig
 from implicit_policy.models.losses import LossConfig
 from implicit_policy.models.proposal import MDNConfig
+from implicit_policy.models.vision import VisionConfig
 from implicit_policy.optimizers.dfo import DFOConfig
 from implicit_policy.optimizers.langevin import LangevinConfig, StepSchedule
 from implicit_policy.optimizers.marginal import MarginalLossConfig, MarginalSamplerConfig
@@ -108,6 +109,9 @@ class TrainConfig(FrozenConfig):
     optim: OptimConfig = OptimConfig()
     augment: AugmentConfig = AugmentConfig()
     batch: BatchConfig = BatchConfig()
+    vision: VisionConfig = Field(
+        VisionConfig(), description="how image parts (cameras) are encoded, for data with images: models/vision.py"
+    )
     n_obs_steps: int = Field(1, ge=1, description="observations the policy sees: the current one and the n-1 before it")
     horizon: int = Field(1, ge=1, description="actions the policy decides at once (a chunk); 1: one per tick")
     n_action_steps: int = Field(
@@ -384,6 +388,7 @@ __all__ = [
     "StepSchedule",
     "TrainConfig",
     "UniformSamplerConfig",
+    "VisionConfig",
     "describe_validation_error",
     "method_config_class",
     "migrate_0_3",

@@ -1,6 +1,6 @@
 """Particle environments of implicit-policy and the scripted demonstrators of the envs it knows (with
 Gymnasium-Robotics' ``FetchPush-v4``), ``FetchPushTwoGoals-v0`` where Gymnasium-Robotics is installed and
-``PushTKeypoints-v0`` where gym-pusht is. Importing this package registers the particle envs with Gymnasium
+``PushTKeypoints-v0`` and ``PushTPixels-v0`` where gym-pusht is. Importing this package registers the particle envs with Gymnasium
 and its hooks with implicit-policy; implicit-policy imports it through its ``implicit_policy.envs`` entry
 point, so ``gym.make("Particle2D-v0")`` works after ``import implicit_policy`` (or
 ``gym.make("implicit_policy_envs:Particle2D-v0")`` in a fresh process).
@@ -19,6 +19,7 @@ from .particle import EPISODE_STEPS, ParticleEnv, ParticleVectorEnv, split_obser
 PARTICLE_DIMENSIONS = (1, 2, 4, 8, 16, 32)
 MULTIMODAL_ID = "Particle2DMultimodal-v0"
 PUSHT_KEYPOINTS_ID = "PushTKeypoints-v0"  # pusht_keypoints.ENV_ID, without importing gym-pusht
+PUSHT_PIXELS_ID = "PushTPixels-v0"  # pusht_pixels.ENV_ID
 
 
 def _register(env_id: str, **kwargs) -> None:
@@ -54,6 +55,8 @@ if installed("gymnasium_robotics") and TWO_GOALS_ENV_ID not in registry:
     )
 if installed("gym_pusht") and PUSHT_KEYPOINTS_ID not in registry:
     register(id=PUSHT_KEYPOINTS_ID, entry_point=f"{__name__}.pusht_keypoints:PushTKeypointsEnv", max_episode_steps=300)
+if installed("gym_pusht") and PUSHT_PIXELS_ID not in registry:
+    register(id=PUSHT_PIXELS_ID, entry_point=f"{__name__}.pusht_pixels:PushTPixelsEnv", max_episode_steps=300)
 _register_hooks(particle_env_ids())
 
 __all__ = [

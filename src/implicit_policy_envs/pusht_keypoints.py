@@ -69,6 +69,23 @@ def diffusion_policy_start(seed: int) -> np.ndarray:
     )
 
 
+def diffusion_policy_reset(env: PushTEnv, seed: int | None, options: dict | None) -> dict:
+    """Reset gym-pusht's ``env`` as the module docstring says (``options["pose"]``, or Diffusion Policy's start
+    state for ``seed``); the reset info."""
+    options = dict(options or {})
+    pose = options.pop("pose", None)
+    if seed is not None and options.get("reset_to_state") is None:
+        options["reset_to_state"] = diffusion_policy_start(seed)
+    _, info = PushTEnv.reset(env, seed=seed, options=options or None)
+    if pose is not None:
+        env.agent.position = (float(pose[0]), float(pose[1]))
+        env.block.angle = float(pose[4])  # the angle first: it turns the block about its centre of mass
+        env.block.position = (float(pose[2]), float(pose[3]))
+        for body in (env.agent, env.block):  # shapes cache their placement until reindexed: frames would lag
+            env.space.reindex_shapes_for_body(body)
+    return info
+
+
 class PushTKeypointsEnv(PushTEnv):
     """gym-pusht's Push-T with the 20-D keypoint observation and Diffusion Policy's seeded start states."""
 
@@ -86,15 +103,7 @@ class PushTKeypointsEnv(PushTEnv):
         """``options["pose"]`` (agent x, y, block x, y, angle) places the agent and block exactly there (a state
         recorded in the data); otherwise the start state is Diffusion Policy's for ``seed``, set as its test
         envs set it (``legacy_test``: the position, then the angle about the block's centre of mass)."""
-        options = dict(options or {})
-        pose = options.pop("pose", None)
-        if seed is not None and options.get("reset_to_state") is None:
-            options["reset_to_state"] = diffusion_policy_start(seed)
-        _, info = super().reset(seed=seed, options=options or None)
-        if pose is not None:
-            self.agent.position = (float(pose[0]), float(pose[1]))
-            self.block.angle = float(pose[4])  # the angle first: it turns the block about its centre of mass
-            self.block.position = (float(pose[2]), float(pose[3]))
+        info = diffusion_policy_reset(self, seed, options)
         return self.keypoint_observation(), info
 
     def step(self, action: np.ndarray) -> tuple[np.ndarray, float, bool, bool, dict]:

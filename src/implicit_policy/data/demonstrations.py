@@ -4,7 +4,8 @@ Schema (``format_version`` 1), ``T`` transitions in ``E`` episodes, stored back 
 
 | key | shape, dtype | meaning |
 |---|---|---|
-| ``observations`` | ``(T, O)`` float32 | observation before each action |
+| ``observations`` | ``(T, O)`` float32 | observation before each action (its vector parts) |
+| ``image.<name>`` | ``(T, H, W, C)`` uint8, optional | each camera's frame before each action, one array per image part |
 | ``actions`` | ``(T, A)`` float32 | the demonstrator's action |
 | ``episode_lengths`` | ``(E,)`` int64 | transitions per episode, all > 0, summing to T |
 | ``episode_seeds`` | ``(E,)`` int64 | the env reset seed of each episode |
@@ -34,6 +35,7 @@ from implicit_policy.atomic import atomic_open
 from implicit_policy.runtime.input_spec import InputSpec, ObservationPart
 
 FORMAT_VERSION = 1
+IMAGE_PREFIX = "image."
 _ARRAY_KEYS = ("observations", "actions", "episode_lengths", "episode_seeds", "episode_successes")
 _DTYPES = {
     "observations": np.float32,
@@ -64,6 +66,9 @@ class Demonstrations:
     env_kwargs: dict = field(default_factory=dict)
     observation_parts: tuple[ObservationPart, ...] = ()
     """The source keys (and slices) each observation is made of, in order; empty: one flat observation."""
+    images: dict[str, np.ndarray] = field(default_factory=dict)
+    """Frames ``(T, H, W, C)`` uint8 of each image part, by the part's name, stored once: windows gather them by
+    index when a batch is drawn. ``observations`` hold the vector parts only."""
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -85,6 +90,20 @@ class Demonstrations:
     def action_size(self) -> int:
         return self.actions.shape[1]
 
+    def flat_observations(self, rows: np.ndarray) -> np.ndarray:
+        """The observations of transitions ``rows (R,)`` as a policy takes them flat, ``(R, O)`` float32: the
+        parts in order, frames flattened (with no image parts, ``observations[rows]``)."""
+        if not self.images:
+            return self.observations[rows]
+        values, offset = [], 0
+        for part in self.observation_parts:
+            if part.image:
+                values.append(self.images[part.name][rows].reshape(len(rows), -1).astype(np.float32))
+            else:
+                values.append(self.observations[rows, offset : offset + part.size])
+                offset += part.size
+        return np.concatenate(values, axis=1)
+
     def input_spec(self, n_obs_steps: int = 1, horizon: int = 1, n_action_steps: int = 1) -> InputSpec:
         """What a policy trained on these demonstrations eats (:mod:`implicit_policy.runtime.input_spec`)."""
         parts = self.observation_parts or (ObservationPart("observation", (self.observation_size,)),)
@@ -104,6 +123,7 @@ class Demonstrations:
             kwargs["observation_parts"] = np.str_(json.dumps(parts, sort_keys=True))
         return {
             **{key: getattr(self, key) for key in _ARRAY_KEYS},
+            **{f"{IMAGE_PREFIX}{name}": frames for name, frames in sorted(self.images.items())},
             "env_id": np.str_(self.env_id),
             "seed": np.int64(self.seed),
             "format_version": np.int64(FORMAT_VERSION),
@@ -121,6 +141,7 @@ class Demonstrations:
         rows = np.concatenate(
             [np.arange(s, s + n) for s, n in zip(self.episode_starts[index], self.episode_lengths[index])]
         )
+        images = {name: frames[rows] for name, frames in self.images.items()}
         return Demonstrations(
             self.observations[rows],
             self.actions[rows],
@@ -131,6 +152,7 @@ class Demonstrations:
             self.seed,
             dict(self.env_kwargs),
             self.observation_parts,
+            images,
         )
 
     def digest(self) -> str:
@@ -203,11 +225,22 @@ def _validate(demos: Demonstrations) -> None:
             raise DemonstrationError(
                 f"{key} must have shape {lengths.shape} (one per episode), got {getattr(demos, key).shape}"
             )
-    if demos.observation_parts and sum(p.size for p in demos.observation_parts) != demos.observation_size:
+    vectors = [p for p in demos.observation_parts if not p.image]
+    if demos.observation_parts and sum(p.size for p in vectors) != demos.observation_size:
         raise DemonstrationError(
-            f"observation_parts give {sum(p.size for p in demos.observation_parts)} values but observations have "
+            f"observation_parts give {sum(p.size for p in vectors)} vector values but observations have "
             f"size {demos.observation_size}"
         )
+    cameras = {p.name: p for p in demos.observation_parts if p.image}
+    if set(cameras) != set(demos.images):
+        raise DemonstrationError(
+            f"images hold {sorted(demos.images)} but observation_parts name the image parts {sorted(cameras)}"
+        )
+    for name, frames in demos.images.items():
+        want = (len(obs), *cameras[name].shape)
+        if not isinstance(frames, np.ndarray) or frames.dtype != np.uint8 or frames.shape != want:
+            got = f"{frames.dtype} {frames.shape}" if isinstance(frames, np.ndarray) else type(frames).__name__
+            raise DemonstrationError(f"image part {name!r} must be uint8 frames of shape {want}, got {got}")
     if not isinstance(demos.env_id, str):
         raise DemonstrationError(f"env_id must be a string (empty for no env), got {demos.env_id!r}")
     if not isinstance(demos.env_kwargs, dict) or any(not isinstance(k, str) for k in demos.env_kwargs):
@@ -248,6 +281,7 @@ def load_npz(path: str | os.PathLike) -> Demonstrations:
             seed=int(arrays["seed"]),
             env_kwargs=json.loads(str(arrays["env_kwargs"])) if "env_kwargs" in arrays else {},
             observation_parts=_parts(arrays),
+            images={k[len(IMAGE_PREFIX) :]: v for k, v in arrays.items() if k.startswith(IMAGE_PREFIX)},
         )
     except (DemonstrationError, json.JSONDecodeError, ValueError) as err:
         raise DemonstrationError(f"{path}: {err}") from err

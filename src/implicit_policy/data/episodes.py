@@ -12,9 +12,13 @@ import numpy as np
 from implicit_policy.data.demonstrations import DemonstrationError, Demonstrations
 from implicit_policy.runtime.input_spec import ObservationPart
 
-KEY_SYNTAX = re.compile(r"^(?P<key>[^\[\]]+?)(?:\[(?P<start>-?\d*):(?P<stop>-?\d*)\])?$")
+KEY_SYNTAX = re.compile(r"^(?:(?P<name>[^=\[\]]+)=)?(?P<key>[^=\[\]]+?)(?:\[(?P<start>-?\d*):(?P<stop>-?\d*)\])?$")
 """An ``--obs-keys`` entry: a source key, optionally sliced over its flattened per-step values with Python's
-``[start:stop]`` (``state[:2]``, ``keypoint``, ``observation.state[2:5]``, ``state[-1:]``)."""
+``[start:stop]`` (``state[:2]``, ``keypoint``, ``observation.state[2:5]``, ``state[-1:]``), optionally named
+as the policy takes it (``agent_pos=state[:2]``: an env's ``agent_pos`` is the data's ``state[:2]``)."""
+
+ImageLayouts = dict[str, str]
+"""Image keys of a source and how each stores its frames: ``HWC`` or ``CHW``."""
 
 
 def choose_keys(
@@ -22,11 +26,14 @@ def choose_keys(
     shapes: dict[str, tuple[int, ...] | None],
     obs_keys: Sequence[str] | None,
     default: list[str],
+    images: ImageLayouts | None = None,
 ) -> tuple[ObservationPart, ...]:
     """The observation parts to read, in order: ``obs_keys`` (entries as :data:`KEY_SYNTAX`) when given, else
-    ``default``. ``shapes`` maps each key the file has to its per-step shape (``()`` for a scalar), or None
-    for an image (refused: implicit-policy trains on state vectors). A key with more than one axis per step
-    (Push-T's ``keypoint``, 9 x 2) is flattened in C order before it is sliced."""
+    ``default``. ``shapes`` maps each key the file has to its per-step shape as stored (``()`` for a scalar), or
+    None for an image this reader cannot read (refused); ``images`` names the image keys it can, by layout. A
+    key with more than one axis per step (Push-T's ``keypoint``, 9 x 2) is flattened in C order before it is
+    sliced; an image part is a whole frame, ``(H, W, C)`` whatever its stored layout."""
+    images = images or {}
     entries = list(obs_keys) if obs_keys else default
     if not entries:
         raise DemonstrationError(f"{source}: no state observation keys; the file has {sorted(shapes)} (--obs-keys)")
@@ -43,9 +50,18 @@ def choose_keys(
         shape = shapes[key]
         if shape is None:
             raise DemonstrationError(
-                f"{source}: observation key {key!r} holds images; implicit-policy trains on state vectors: "
-                "choose state keys with --obs-keys"
+                f"{source}: observation key {key!r} holds images this reader cannot read; choose state keys "
+                "with --obs-keys"
             )
+        name = (match["name"] or key).strip()
+        if key in images:
+            if match["start"] is not None:
+                raise DemonstrationError(f"{source}: {entry!r} slices the image key {key!r}; frames are whole")
+            if len(shape) != 3:
+                raise DemonstrationError(f"{source}: image key {key!r} has per-step shape {shape}; expected 3 axes")
+            hwc = shape if images[key] == "HWC" else (shape[1], shape[2], shape[0])
+            parts.append(ObservationPart(key, tuple(hwc), name=name, image=True, layout=images[key]))
+            continue
         shape = shape or (1,)
         size = math.prod(shape)
         start, stop, _ = slice(
@@ -54,8 +70,32 @@ def choose_keys(
         ).indices(size)
         if stop <= start:
             raise DemonstrationError(f"{source}: {entry!r} selects none of the {size} values of {key!r} (--obs-keys)")
-        parts.append(ObservationPart(key, tuple(shape), start, stop))
+        parts.append(ObservationPart(key, tuple(shape), start, stop, name=name))
+    names = [part.name for part in parts]
+    if len(set(names)) != len(names):
+        raise DemonstrationError(f"{source}: --obs-keys names a part twice ({names}); name them: NAME=KEY[a:b]")
     return tuple(parts)
+
+
+def image_layout(per_step: tuple[int, ...]) -> str | None:
+    """How a per-step array of three axes stores a frame: ``CHW`` when the first axis holds 1, 3 or 4 channels
+    and the last does not, ``HWC`` otherwise; None for other ranks."""
+    if len(per_step) != 3:
+        return None
+    return "CHW" if per_step[0] in (1, 3, 4) and per_step[-1] not in (1, 3, 4) else "HWC"
+
+
+def frames_uint8(values: np.ndarray, layout: str, source: str, key: str) -> np.ndarray:
+    """Stored frames ``(L, ...)`` (uint8, or float 0..255 as diffusion_policy stores them) as uint8 ``(L, H, W, C)``."""
+    values = np.asarray(values)
+    if values.dtype.kind == "f":
+        if not np.all(np.isfinite(values)):
+            raise DemonstrationError(f"{source}: image key {key!r} contains NaN or inf")
+        values = np.clip(np.rint(values), 0, 255)
+    elif values.dtype != np.uint8 and (values.min(initial=0) < 0 or values.max(initial=0) > 255):
+        raise DemonstrationError(f"{source}: image key {key!r} has values outside 0..255 (dtype {values.dtype})")
+    values = values.astype(np.uint8, copy=False)
+    return np.ascontiguousarray(values.transpose(0, 2, 3, 1) if layout == "CHW" else values)
 
 
 def vector_shape(per_step: tuple[int, ...]) -> tuple[int, ...] | None:
@@ -107,9 +147,11 @@ def demonstrations_from_episodes(
     env_id: str = "",
     successes: Sequence[bool] | None = None,
     parts: tuple[ObservationPart, ...] = (),
+    images: dict[str, np.ndarray] | None = None,
 ) -> Demonstrations:
     """Demonstrations from per-episode ``observations (L_e, O)`` and ``actions (L_e, A)`` checked by
-    :func:`steps`; ``episodes`` names them in messages. ``DemonstrationError`` for no episodes, an empty
+    :func:`steps`, and the frames ``images`` of the image parts (``(T, H, W, C)`` uint8 by part name, all
+    episodes back to back); ``episodes`` names them in messages. ``DemonstrationError`` for no episodes, an empty
     episode, or an episode whose sizes differ from the first's (ragged)."""
     if not episodes:
         raise DemonstrationError(f"{source} holds no episodes")
@@ -132,4 +174,5 @@ def demonstrations_from_episodes(
         env_id=env_id,
         seed=0,
         observation_parts=parts,
+        images=images or {},
     )

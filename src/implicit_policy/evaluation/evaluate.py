@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+import gymnasium as gym
 import numpy as np
 
 from implicit_policy.evaluation.env_hooks import episode_diagnostics
-from implicit_policy.evaluation.rollout import EnvKwargs, box_spaces, rollout
+from implicit_policy.evaluation.rollout import EnvKwargs, box_spaces, observation_space, rollout
 
 
 class Policy(Protocol):
@@ -19,6 +20,10 @@ class Policy(Protocol):
 def check_policy_fits_env(policy: Any, env_id: str, env_kwargs: EnvKwargs = None) -> None:
     """``ValueError`` naming both envs when a policy's observation or action size (where it declares them, as
     this package's policies do) differs from ``env_id``'s, before any episode runs."""
+    spec = getattr(policy, "input_spec", None)
+    if takes_parts(policy):
+        check_parts_fit_env(spec, env_id, env_kwargs)
+        return
     sizes = getattr(policy, "obs_size", None), getattr(policy, "action_size", None)
     if None in sizes:
         return
@@ -30,6 +35,30 @@ def check_policy_fits_env(policy: Any, env_id: str, env_kwargs: EnvKwargs = None
             f"{sizes[1]}) and cannot act in {env_id} (observation size {obs_space.shape[0]}, action "
             f"size {action_space.shape[0]}); pass --env {trained_on} or a policy trained on {env_id}"
         )
+
+
+def takes_parts(policy: Any) -> bool:
+    """Whether ``policy`` acts on a dict of named parts (it has image parts) rather than a flat vector."""
+    spec = getattr(policy, "input_spec", None)
+    return spec is not None and bool(spec.images)
+
+
+def check_parts_fit_env(spec: Any, env_id: str, env_kwargs: EnvKwargs = None) -> None:
+    """``ValueError`` naming the part when ``env_id``'s ``Dict`` observations lack one of the policy's parts or
+    give it another shape."""
+    space = observation_space(env_id, env_kwargs)
+    if not isinstance(space, gym.spaces.Dict):
+        raise ValueError(
+            f"this policy takes the observation parts {spec.part_names()}, but {env_id} observes a {space}; "
+            "pass an env whose Dict observations have those parts (e.g. PushTPixels-v0)"
+        )
+    for part in spec.observation:
+        got = space.spaces.get(part.name)
+        if got is None or tuple(got.shape) != part.input_shape:
+            raise ValueError(
+                f"this policy takes observation part {part.name!r} of shape {part.input_shape}, but {env_id} "
+                f"observes {'no such part' if got is None else got}; its parts: {', '.join(sorted(space.spaces))}"
+            )
 
 
 def mean_max_reward(max_rewards: np.ndarray) -> float:
@@ -64,6 +93,7 @@ def evaluate(
         progress,
         on_episode_end=lambda rows: policy.reset(rows),
         env_kwargs=env_kwargs,
+        parts=takes_parts(policy),
     )
     result = {
         "env_id": env_id,

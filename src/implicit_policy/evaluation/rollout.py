@@ -71,13 +71,16 @@ def make_env(env_id: str, env_kwargs: EnvKwargs = None, **make_kwargs: Any) -> g
         raise ValueError(f"env {env_id!r} refuses the kwargs {env_kwargs}: {err}") from None
 
 
-def make_vector_env(env_id: str, num_envs: int, env_kwargs: EnvKwargs = None) -> gym.vector.VectorEnv:
+def make_vector_env(
+    env_id: str, num_envs: int, env_kwargs: EnvKwargs = None, flatten: bool = True
+) -> gym.vector.VectorEnv:
     """``num_envs`` copies of ``env_id`` made with ``env_kwargs``: the env's own batched implementation where
     it registers one (the particle envs), else Gymnasium's synchronous vector env. ``env_id`` may name the
     module that registers it (``module:EnvId``) or a namespace to import (``gym_pusht/PushT-v0``).
     ``Dict`` observations (Gymnasium-Robotics' ``observation`` / ``achieved_goal`` / ``desired_goal``) are
-    flattened by ``gymnasium.spaces.flatten``: the keys in sorted order, each part flattened, concatenated.
-    ``ValueError`` for an unregistered id or kwargs the env refuses."""
+    flattened by ``gymnasium.spaces.flatten``: the keys in sorted order, each part flattened, concatenated;
+    ``flatten=False`` leaves them as dicts of batched parts (a camera's frames among them), for a policy that
+    takes its parts by name. ``ValueError`` for an unregistered id or kwargs the env refuses."""
     name = resolve_env_id(env_id)
     try:
         spec = gym.spec(name)
@@ -88,9 +91,30 @@ def make_vector_env(env_id: str, num_envs: int, env_kwargs: EnvKwargs = None) ->
         env = gym.make_vec(name, num_envs=num_envs, vectorization_mode=mode, **(env_kwargs or {}))
     except TypeError as err:
         raise ValueError(f"env {env_id!r} refuses the kwargs {env_kwargs}: {err}") from None
-    if isinstance(env.single_observation_space, gym.spaces.Dict):
+    if flatten and isinstance(env.single_observation_space, gym.spaces.Dict):
         env = gym.wrappers.vector.FlattenObservation(env)
     return env
+
+
+def observation_space(env_id: str, env_kwargs: EnvKwargs = None) -> gym.spaces.Space:
+    """The observation space of one ``env_id`` env as it is, ``Dict`` spaces unflattened."""
+    env = make_vector_env(env_id, 1, env_kwargs, flatten=False)
+    try:
+        return env.single_observation_space
+    finally:
+        env.close()
+
+
+def action_space(env_id: str, env_kwargs: EnvKwargs = None) -> gym.spaces.Box:
+    """The action space of one ``env_id`` env; ``ValueError`` unless it is a 1-D ``Box``."""
+    env = make_vector_env(env_id, 1, env_kwargs, flatten=False)
+    try:
+        space = env.single_action_space
+    finally:
+        env.close()
+    if not isinstance(space, gym.spaces.Box) or len(space.shape) != 1:
+        raise ValueError(f"{env_id} has an action space {space}; implicit-policy needs a 1-D Box")
+    return space
 
 
 def box_spaces(env_id: str, env_kwargs: EnvKwargs = None) -> tuple[gym.spaces.Box, gym.spaces.Box]:
@@ -118,8 +142,12 @@ def rollout(
     progress: bool = False,
     on_episode_end: Callable[[np.ndarray], None] | None = None,
     env_kwargs: EnvKwargs = None,
+    parts: bool = False,
 ) -> Rollouts:
     """Run ``act (B, O) -> (B, A)`` on ``episodes`` seeded episodes, ``batch_size`` at a time.
+
+    ``parts``: ``act`` takes a ``Dict`` env's observations as they are, a dict of batched parts (frames
+    among them), and the recorded ``observations`` hold the vector parts alone (sorted by key).
 
     ``on_reset(info)`` is called with the batched reset info before each batch of episodes starts, and
     ``on_episode_end(rows)`` with the batch rows whose episode just ended while others go on (the vector env
@@ -134,7 +162,7 @@ def rollout(
     bar = tqdm(total=episodes, desc=f"episodes {env_id}", unit="ep", disable=not progress)
     for start in range(0, episodes, batch_size):
         num_envs = min(batch_size, episodes - start)
-        env = make_vector_env(env_id, num_envs, env_kwargs)
+        env = make_vector_env(env_id, num_envs, env_kwargs, flatten=not parts)
         try:
             *arrays, reported = _run_batch(env, act, on_reset, on_episode_end, seed + start)
         finally:
@@ -167,7 +195,7 @@ def _run_batch(env: gym.vector.VectorEnv, act, on_reset, on_episode_end, seed: i
     reported = False
     while not done.all():
         action = np.asarray(act(obs), dtype=np.float32)
-        observations.append(obs)
+        observations.append(_vector_parts(obs) if isinstance(obs, dict) else obs)
         actions.append(action)
         obs, reward, terminated, truncated, info = env.step(action)
         running = ~done
@@ -184,6 +212,12 @@ def _run_batch(env: gym.vector.VectorEnv, act, on_reset, on_episode_end, seed: i
                 on_episode_end(np.flatnonzero(ended))
     observed = np.stack(observations, axis=1), np.stack(actions, axis=1)
     return *observed, successes, returns, lengths, max_rewards, reported
+
+
+def _vector_parts(obs: dict[str, np.ndarray]) -> np.ndarray:
+    """The vector parts ``(B, D)`` of a batch of dict observations, sorted by key (frames left out)."""
+    vectors = [np.asarray(obs[key], dtype=np.float32) for key in sorted(obs) if np.ndim(obs[key]) <= 2]
+    return np.concatenate(vectors, axis=1) if vectors else np.zeros((len(next(iter(obs.values()))), 0), np.float32)
 
 
 def oracle_rollout(

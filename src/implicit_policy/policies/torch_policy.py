@@ -12,15 +12,28 @@ import numpy as np
 import torch
 from torch import nn
 
-from implicit_policy.config import EnergyPolicyConfig, InferenceConfig
+from implicit_policy.config import EnergyPolicyConfig, InferenceConfig, VisionConfig
+from implicit_policy.kinds.base import PolicyConfig
 from implicit_policy.models.device import resolve_device
 from implicit_policy.models.energy import EnergyModel
 from implicit_policy.models.normalize import Normalizer
+from implicit_policy.models.observation_encoder import EncodedPolicyNet, ObservationEncoder
 from implicit_policy.policies import hub
 from implicit_policy.policies.checkpoint import CheckpointError, CheckpointHeader, read_checkpoint, write_checkpoint
 from implicit_policy.runtime.control_loop import ControlLoopPolicy, NoiseInputs
 from implicit_policy.runtime.input_spec import InputSpec
 from implicit_policy.runtime.pretrained import HUB_PREFIX, pretrained_folder
+
+
+def build_policy_model(policy: PolicyConfig, vision: VisionConfig, spec: InputSpec) -> nn.Module:
+    """The untrained network of a policy kind for what ``spec`` describes: the kind's net over flattened
+    observation windows, behind an :class:`ObservationEncoder` (one vision encoder per camera) when the spec
+    has image parts."""
+    chunk = spec.action_size * spec.horizon
+    if not spec.images:
+        return policy.build_model(spec.obs_size * spec.n_obs_steps, chunk)
+    encoder = ObservationEncoder(spec.observation, vision)
+    return EncodedPolicyNet(encoder, policy.build_model(encoder.feature_size * spec.n_obs_steps, chunk))
 
 
 class TorchPolicy(ControlLoopPolicy):
@@ -39,6 +52,8 @@ class TorchPolicy(ControlLoopPolicy):
         self.header = header
         self.device = resolve_device(device)
         self.model = model.to(self.device).eval()
+        self.encoder = model.encoder if isinstance(model, EncodedPolicyNet) else None
+        self.net = model.net if isinstance(model, EncodedPolicyNet) else model
         self.torch_normalizer = Normalizer(**header.normalizer.model_dump()).to(self.device)
         self.obs_size, self.action_size, self.n_obs_steps = header.obs_size, header.action_size, header.n_obs_steps
         self.horizon, self.n_action_steps = header.horizon, header.n_action_steps
@@ -52,12 +67,17 @@ class TorchPolicy(ControlLoopPolicy):
         self.normalizer = header.normalizer.model_dump()
         self.action_low = np.asarray(header.action_low, dtype=np.float32)
         self.action_high = np.asarray(header.action_high, dtype=np.float32)
+        if self.encoder is not None and self.input_spec is not None:
+            self.obs_size = self.input_spec.obs_size  # the flat observation: vectors and frames
         super().__init__(seed)
-        self.act_path = header.policy.actor(self.model, self.chunk_size, self.torch_normalizer.action_bound)
+        self.act_path = header.policy.actor(self.net, self.chunk_size, self.torch_normalizer.action_bound)
 
     @staticmethod
     def build_model(header: CheckpointHeader) -> nn.Module:
         """The (untrained) network a checkpoint's header describes, ready for its weights."""
+        spec = InputSpec.from_dict(header.input_spec) if header.input_spec is not None else None
+        if spec is not None and spec.images:
+            return build_policy_model(header.policy, header.train.vision if header.train else VisionConfig(), spec)
         return header.policy.build_model(header.obs_size * header.n_obs_steps, header.action_size * header.horizon)
 
     @classmethod
@@ -111,12 +131,16 @@ class TorchPolicy(ControlLoopPolicy):
         return self.torch_normalizer.denormalize_actions(normalized.unflatten(1, (self.horizon, self.action_size)))
 
     def normalize_window(self, window: torch.Tensor) -> torch.Tensor:
-        """Raw windows ``(B, n_obs_steps, O)`` to the net's input ``(B, n_obs_steps * O)``. Single observations
+        """Raw windows ``(B, n_obs_steps, O)`` to the net's input ``(B, n_obs_steps * F)``: normalised vectors,
+        and with image parts each camera's features (:class:`ObservationEncoder`). Single observations
         ``(B, O)`` stand for the window at an episode's start (the observation repeated), as diagnostics and
         energy landscapes of a history policy use them."""
-        if window.dim() == 2 and self.n_obs_steps > 1:
+        if window.dim() == 2:
             window = window.unsqueeze(1).expand(-1, self.n_obs_steps, -1)
-        return self.torch_normalizer.normalize_obs(window).flatten(1)  # flatten keeps B symbolic for export
+        if self.encoder is None:
+            return self.torch_normalizer.normalize_obs(window).flatten(1)  # flatten keeps B symbolic for export
+        vectors, frames = self.encoder.split(window)
+        return self.encoder(self.torch_normalizer.normalize_obs(vectors), frames)
 
     def noise_inputs(self, batch: int) -> NoiseInputs:
         return self.header.policy.noise_inputs(batch, self.chunk_size)
@@ -141,7 +165,7 @@ class ImplicitPolicy(TorchPolicy):
     def __init__(
         self,
         header: CheckpointHeader,
-        energy: EnergyModel,
+        energy: nn.Module,
         device: str | torch.device = "cpu",
         seed: int = 0,
         inference: InferenceConfig | None = None,
@@ -151,7 +175,7 @@ class ImplicitPolicy(TorchPolicy):
         if inference is not None:
             header = header.model_copy(update={"policy": header.policy.model_copy(update={"inference": inference})})
         super().__init__(header, energy, device, seed)
-        self.energy = energy  # the same module, moved to the device in place
+        self.energy: EnergyModel = self.net  # the same module, moved to the device in place
 
     def raw_energy(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         """``E(raw obs (B, O) or windows (B, n_obs_steps, O), raw actions (B, M, horizon * A)) -> (B, M)``: the
@@ -174,7 +198,6 @@ class ExplicitPolicy(TorchPolicy):
         if isinstance(header.policy, EnergyPolicyConfig):
             raise ValueError("an energy model acts by an argmin: load it as an ImplicitPolicy")
         super().__init__(header, net, device, seed)
-        self.net = self.model
 
 
 def policy_class_for(header: CheckpointHeader) -> type[TorchPolicy]:

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from implicit_policy.runtime.input_spec import InputSpec
+
 NoiseInputs = dict[str, tuple[tuple[int, ...], int, str]]
 """The noise an argmin takes as inputs: name -> (shape, batch axis, ``"uniform"`` or ``"normal"``). Each
 inference config declares its own (``noise_inputs(batch, action_size)``); the names end in ``_uniform`` or
@@ -131,6 +133,7 @@ class ControlLoopPolicy(ABC):
     normalizer: dict[str, Any]
     action_low: np.ndarray
     action_high: np.ndarray
+    input_spec: InputSpec | None = None
 
     def __init__(self, seed: int = 0) -> None:
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -208,8 +211,15 @@ class ControlLoopPolicy(ABC):
         return self._history
 
     def act(self, obs: Any) -> np.ndarray:
-        """Actions for ``obs (O,) -> (A,)`` or ``(B, O) -> (B, A)``, float32, inside the action box."""
-        batch, single = validate_observations(obs, self.obs_size)
+        """Actions for ``obs (O,) -> (A,)`` or ``(B, O) -> (B, A)``, float32, inside the action box. A policy with
+        image parts takes a dict of its parts by name (``{"img": (H, W, C) uint8, "agent_pos": (2,)}``, or each
+        with a batch axis in front), any policy with a recorded input spec may."""
+        if isinstance(obs, dict) or (self.input_spec is not None and self.input_spec.images):
+            if self.input_spec is None:
+                raise ValueError("this policy records no input spec (exported before 0.4): pass a flat observation")
+            batch, single = self.input_spec.flatten(obs)
+        else:
+            batch, single = validate_observations(obs, self.obs_size)
         window = self._observe(batch)
         restarted = np.zeros(len(batch), dtype=bool) if self._restarted is None else self._restarted.copy()
         if self.temporal_ensemble > 0:

@@ -1,4 +1,7 @@
-"""Which transitions a training batch holds, and how their observation windows are shown.
+"""The way from demonstrations to training batches, as one object the trainer draws from
+(:class:`DemonstrationBatches`): which transitions a batch holds, their observation windows and action chunks
+gathered by index when the batch is drawn (frames are stored once, as uint8, and never copied per window),
+normalisation and augmentation.
 
 Behaviour cloning from observation histories learns to repeat the motion it sees (the copycat problem,
 Wen et al. 2020): where the last action can be read from the motion, the nets copy it, and the few states
@@ -14,10 +17,14 @@ the steps where its action jumps) are 2-4 % of the data. Two levers, both off by
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
 from implicit_policy.config import BatchConfig
+from implicit_policy.data.demonstrations import Demonstrations, action_chunks, observation_windows
+from implicit_policy.models.normalize import Normalizer
 
 
 def decision_points(episode_starts: np.ndarray, actions: np.ndarray, threshold: float) -> np.ndarray:
@@ -50,14 +57,73 @@ class BatchSampler:
         return index
 
 
-def drop_history(
-    windows: torch.Tensor, n_obs_steps: int, probability: float, generator: torch.Generator
-) -> torch.Tensor:
-    """Flattened windows ``(B, n * O)``, oldest first, with each row replaced by its newest frame repeated
-    ``n`` times with ``probability``: the window a policy sees at an episode's start."""
-    if probability <= 0 or n_obs_steps == 1:
+def drop_history(windows: torch.Tensor, probability: float, generator: torch.Generator) -> torch.Tensor:
+    """Windows ``(B, n)`` of transition indices, oldest first, with each row replaced by its newest index
+    repeated ``n`` times with ``probability``: the window a policy sees at an episode's start."""
+    if probability <= 0 or windows.shape[1] == 1:
         return windows
-    frames = windows.reshape(len(windows), n_obs_steps, -1)
-    start = frames[:, -1:].expand_as(frames)
     dropped = torch.rand(len(windows), generator=generator, device=windows.device) < probability
-    return torch.where(dropped[:, None, None], start, frames).flatten(1)
+    return torch.where(dropped[:, None], windows[:, -1:].expand_as(windows), windows)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One training batch: normalised vector parts ``vectors (B, n, V)`` of each observation window (noise
+    added), its raw frames ``frames {name: (B, n, H, W, C) uint8}``, the demonstrated normalised chunks
+    ``positives (B, horizon * A)`` and, where padding is masked, ``keep (B, horizon * A)``."""
+
+    vectors: torch.Tensor
+    frames: dict[str, torch.Tensor]
+    positives: torch.Tensor
+    keep: torch.Tensor | None
+
+
+class DemonstrationBatches:
+    """Training batches drawn from demonstrations: windows and chunks by index, normalised, augmented.
+
+    ``observation_noise`` (``(n * V,)`` per-dimension scale, or None) is added to the normalised vector parts;
+    ``mask_padding`` keeps a ``keep`` mask of the chunk steps past an episode's end.
+    """
+
+    def __init__(
+        self,
+        demos: Demonstrations,
+        normalizer: Normalizer,
+        config: BatchConfig,
+        n_obs_steps: int,
+        horizon: int,
+        mask_padding: bool,
+        observation_noise: torch.Tensor | None,
+        device: torch.device,
+    ) -> None:
+        self.config, self.device = config, device
+        self.windows = torch.as_tensor(observation_windows(demos.episode_lengths, n_obs_steps), device=device)
+        self.observations = normalizer.normalize_obs(torch.as_tensor(demos.observations, device=device))  # (T, V)
+        # Frames stay where they are (uint8, shared with the demonstrations on the CPU).
+        self.frames = {name: torch.from_numpy(frames).to(device) for name, frames in demos.images.items()}
+        self.step_actions = normalizer.normalize_actions(torch.as_tensor(demos.actions, device=device))  # (T, A)
+        chunk_index, padded = action_chunks(demos.episode_lengths, horizon)
+        self.chunks = torch.as_tensor(chunk_index, device=device)  # (T, horizon)
+        self.keep: torch.Tensor | None = None  # (T, horizon * A): 1 where the target is no padding
+        if horizon > 1 and mask_padding:
+            keep = torch.as_tensor(~padded, dtype=torch.float32, device=device)
+            self.keep = keep.repeat_interleave(demos.action_size, dim=1)
+        self.noise = None if observation_noise is None else observation_noise.to(device)
+        decisions = decision_points(demos.episode_starts, self.step_actions.cpu().numpy(), config.decision_threshold)
+        self.sampler = BatchSampler(config, len(self.windows), decisions, device)
+
+    def __len__(self) -> int:
+        """Transitions in the data (one window and chunk each)."""
+        return len(self.windows)
+
+    def draw(self, batch_size: int, generator: torch.Generator) -> Batch:
+        """A batch of ``batch_size`` transitions (:class:`BatchSampler`), history dropped and noise added."""
+        index = self.sampler.indices(batch_size, generator)
+        windows = drop_history(self.windows[index], self.config.history_dropout, generator)  # (B, n)
+        vectors = self.observations[windows]  # (B, n, V)
+        if self.noise is not None:
+            noise = torch.randn((len(index), self.noise.numel()), generator=generator, device=self.device)
+            vectors = vectors + (self.noise * noise).reshape(vectors.shape)
+        frames = {name: frames[windows] for name, frames in self.frames.items()}
+        positives = self.step_actions[self.chunks[index]].flatten(1)
+        return Batch(vectors, frames, positives, None if self.keep is None else self.keep[index])

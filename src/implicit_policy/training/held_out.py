@@ -61,7 +61,8 @@ class HeldOut:
         rows = np.arange(len(index))
         if len(rows) > MAX_STATES:
             rows = np.sort(np.random.default_rng(0).choice(len(rows), MAX_STATES, replace=False))
-        return cls(demos.observations[index[rows]], demos.actions[chunks[rows]])
+        windows = demos.flat_observations(index[rows].ravel()).reshape(len(rows), n_obs_steps, -1)
+        return cls(windows, demos.actions[chunks[rows]])
 
     def metrics(self, policy: TorchPolicy, seed: int) -> dict[str, float]:
         """``val_action_mse`` (raw units, the policy's inference with noise from ``seed``) and, for an energy

@@ -31,16 +31,12 @@ from tqdm.auto import tqdm
 
 from implicit_policy.atomic import atomic_write_text
 from implicit_policy.config import AugmentConfig, TrainConfig, migrate_0_3
-from implicit_policy.data.demonstrations import (
-    DemonstrationError,
-    Demonstrations,
-    action_chunks,
-    observation_windows,
-)
-from implicit_policy.evaluation.evaluate import evaluate
-from implicit_policy.evaluation.rollout import box_spaces
+from implicit_policy.data.demonstrations import DemonstrationError, Demonstrations
+from implicit_policy.evaluation.evaluate import check_parts_fit_env, evaluate
+from implicit_policy.evaluation.rollout import action_space, box_spaces
 from implicit_policy.models.device import resolve_device
 from implicit_policy.models.normalize import Normalizer
+from implicit_policy.models.observation_encoder import EncodedPolicyNet
 from implicit_policy.models.optimizer_state import (
     load_optimizer_state_tensors,
     optimizer_state_tensors,
@@ -57,8 +53,8 @@ from implicit_policy.policies.checkpoint import (
     set_latest,
     write_checkpoint,
 )
-from implicit_policy.policies.torch_policy import TorchPolicy, policy_class_for
-from implicit_policy.training.batches import BatchSampler, decision_points, drop_history
+from implicit_policy.policies.torch_policy import TorchPolicy, build_policy_model, policy_class_for
+from implicit_policy.training.batches import DemonstrationBatches
 from implicit_policy.training.curves import plot_training_curves
 from implicit_policy.training.held_out import HeldOut, held_out_episodes
 from implicit_policy.training.run_lock import run_folder_lock
@@ -141,7 +137,17 @@ class TrainResult:
 
 
 def check_demonstrations_fit_env(demos: Demonstrations) -> tuple[np.ndarray, np.ndarray]:
-    """The env's action box; ``DemonstrationError`` if the demonstration sizes do not match the env's spaces."""
+    """The env's action box; ``DemonstrationError`` if the demonstration sizes do not match the env's spaces (for
+    data with image parts: if the env's ``Dict`` observations lack a part or shape it otherwise)."""
+    if demos.images:
+        try:
+            check_parts_fit_env(demos.input_spec(), demos.env_id, demos.env_kwargs)
+        except ValueError as err:
+            raise DemonstrationError(str(err).replace("this policy takes", "the demonstrations have")) from None
+        space = action_space(demos.env_id, demos.env_kwargs)
+        if space.shape != (demos.action_size,):
+            raise DemonstrationError(f"demonstrations have action size {demos.action_size}, {demos.env_id} {space}")
+        return space.low, space.high
     obs_space, act_space = box_spaces(demos.env_id, demos.env_kwargs)
     if demos.observation_size != obs_space.shape[0] or demos.action_size != act_space.shape[0]:
         raise DemonstrationError(
@@ -211,27 +217,23 @@ class Trainer:
             action_low, action_high = check_demonstrations_fit_env(demos)
         else:
             action_low, action_high = data_action_box(self.normalizer)
-        # Each transition's window of normalised observations, flattened oldest first: (T, n_obs_steps * O).
-        windows = torch.as_tensor(observation_windows(demos.episode_lengths, config.n_obs_steps), device=self.device)
-        observations = torch.as_tensor(demos.observations, device=self.device)
-        self.obs = self.normalizer.normalize_obs(observations)[windows].flatten(1)
-        step_actions = self.normalizer.normalize_actions(torch.as_tensor(demos.actions, device=self.device))
-        # Each transition's chunk of the next `horizon` normalised actions, flattened: (T, horizon * A).
-        chunk_index, padded = action_chunks(demos.episode_lengths, config.horizon)
-        self.actions = step_actions[torch.as_tensor(chunk_index, device=self.device)].flatten(1)
-        self.keep: torch.Tensor | None = None  # (T, horizon * A): 1 where the target is no padding
-        if config.horizon > 1 and config.action_padding == "mask":
-            keep = torch.as_tensor(~padded, dtype=torch.float32, device=self.device)
-            self.keep = keep.repeat_interleave(demos.action_size, dim=1)
-        decisions = decision_points(demos.episode_starts, step_actions.cpu().numpy(), config.batch.decision_threshold)
-        self.batches = BatchSampler(config.batch, len(self.obs), decisions, self.device)
-        self.observation_noise = observation_noise_scale(config.augment, demos.observation_size, config.n_obs_steps)
-        if self.observation_noise is not None:
-            self.observation_noise = self.observation_noise.to(self.device)
+        noise = observation_noise_scale(config.augment, demos.observation_size, config.n_obs_steps)
+        self.batches = DemonstrationBatches(
+            demos,
+            self.normalizer,
+            config.batch,
+            config.n_obs_steps,
+            config.horizon,
+            config.action_padding == "mask",
+            noise,
+            self.device,
+        )
         chunk_size = demos.action_size * config.horizon
-        self.model = config.policy.build_model(demos.observation_size * config.n_obs_steps, chunk_size)
+        spec = demos.input_spec(config.n_obs_steps, config.horizon, config.n_action_steps)
+        self.model = build_policy_model(config.policy, config.vision, spec)
         self.model.to(self.device)
-        self.objective = config.policy.objective(self.model, chunk_size, self.normalizer.action_bound, self.device)
+        self.net = self.model.net if isinstance(self.model, EncodedPolicyNet) else self.model
+        self.objective = config.policy.objective(self.net, chunk_size, self.normalizer.action_bound, self.device)
         self.optimizer = torch.optim.Adam(
             self.model.parameters(), lr=config.optim.learning_rate, weight_decay=config.optim.weight_decay
         )
@@ -248,7 +250,7 @@ class Trainer:
             action_high=action_high.tolist(),
             normalizer=self.normalizer.stats(),
             policy=config.policy,
-            input_spec=demos.input_spec(config.n_obs_steps, config.horizon, config.n_action_steps).to_dict(),
+            input_spec=spec.to_dict(),
             train=config,
         )
         # The weights the policy uses: the live ones, or their exponential moving average.
@@ -261,17 +263,18 @@ class Trainer:
         """One gradient step on a random batch; returns the step's metrics."""
         cfg = self.config
         for group in self.optimizer.param_groups:
-            group["lr"] = learning_rate(cfg, self.step, len(self.obs))
-        index = self.batches.indices(cfg.optim.batch_size, self.generator)
-        obs, positives = self.obs[index], self.actions[index]
-        obs = drop_history(obs, cfg.n_obs_steps, cfg.batch.history_dropout, self.generator)
-        if self.observation_noise is not None:
-            obs = obs + self.observation_noise * torch.randn(obs.shape, generator=self.generator, device=self.device)
+            group["lr"] = learning_rate(cfg, self.step, len(self.batches))
+        batch = self.batches.draw(cfg.optim.batch_size, self.generator)
+        positives = batch.positives
         self.model.train()
-        if self.keep is None:
-            parts, metrics = self.objective.loss(self.model, obs, positives, self.generator)
+        if isinstance(self.model, EncodedPolicyNet):  # the cameras' features join the vectors, end to end
+            obs = self.model.encoder(batch.vectors, batch.frames, self.generator)
+        else:
+            obs = batch.vectors.flatten(1)
+        if batch.keep is None:
+            parts, metrics = self.objective.loss(self.net, obs, positives, self.generator)
         else:  # chunk steps past an episode's end left out of the loss
-            parts, metrics = self.objective.loss(self.model, obs, positives, self.generator, keep=self.keep[index])
+            parts, metrics = self.objective.loss(self.net, obs, positives, self.generator, keep=batch.keep)
         loss = parts["loss"]
         if not torch.isfinite(loss):
             kept = self.run_dir / "latest"
