@@ -33,7 +33,7 @@ def net_only_seconds(trainer: Trainer, steps: int) -> float:
     Marginal Action Sampler, its marginal EBM's) chain and loss passes; the regression net's for ``mse``."""
     cfg = trainer.config.policy
     batch, action_size = trainer.config.optim.batch_size, trainer.demos.action_size
-    obs = trainer.obs[:batch]
+    obs = trainer.batches.vectors_at(trainer.batches.windows[:batch]).flatten(1)
     started = time.perf_counter()
     for _ in range(steps):
         trainer.optimizer.zero_grad()

@@ -30,13 +30,15 @@ def test_the_trainer_builds_chunk_targets_by_the_padding_rule(demos_2d, tmp_path
     config = tiny_config(horizon=4, n_action_steps=2, action_padding=padding)
     trainer = Trainer(config, demos_2d, tmp_path)
     first_end = int(demos_2d.episode_lengths[0]) - 1
-    last = trainer.actions[first_end].view(4, 2)  # the chunk at an episode's last step: its action four times
+    last = trainer.batches.chunks_at(torch.tensor([first_end]))[0].view(
+        4, 2
+    )  # the chunk at an episode's last step: its action four times
     assert torch.equal(last, last[:1].expand(4, 2))
     if padding == "repeat":
-        assert trainer.keep is None
+        assert trainer.batches.keep is None
     else:
-        assert trainer.keep[first_end].tolist() == [1, 1, 0, 0, 0, 0, 0, 0]
-        assert trainer.keep[0].tolist() == [1] * 8
+        assert trainer.batches.keep[first_end].tolist() == [1, 1, 0, 0, 0, 0, 0, 0]
+        assert trainer.batches.keep[0].tolist() == [1] * 8
     trainer.train_step()  # both rules train
 
 

@@ -70,9 +70,10 @@ def test_trainer_feeds_the_net_flattened_normalised_windows(demos_2d, tmp_path):
     trainer = Trainer(_config(n_obs_steps=2), demos_2d, tmp_path)
     normalized = trainer.normalizer.normalize_obs(torch.as_tensor(demos_2d.observations))
     start, second = demos_2d.episode_starts[1], demos_2d.episode_starts[1] + 1
-    assert trainer.obs.shape == (len(demos_2d.observations), 16)
-    assert torch.equal(trainer.obs[start], torch.cat([normalized[start], normalized[start]]))  # padded start
-    assert torch.equal(trainer.obs[second], torch.cat([normalized[start], normalized[second]]))
+    obs = trainer.batches.vectors_at(trainer.batches.windows).flatten(1)  # every transition's window, flattened
+    assert obs.shape == (len(demos_2d.observations), 16)
+    assert torch.equal(obs[start], torch.cat([normalized[start], normalized[start]]))  # padded start
+    assert torch.equal(obs[second], torch.cat([normalized[start], normalized[second]]))
     assert trainer.model.layers[0].in_features == 16 + 2
 
 

@@ -205,7 +205,7 @@ def _nan_state(demos: Demonstrations) -> np.ndarray:
 BAD_FILES = {
     # name: (writer, what to change, the words the error must hold)
     "zarr missing key": ("zarr", {}, ["--obs-keys", "pos"], ["no observation key 'pos'", "buffer.zarr"]),
-    "zarr image key": ("zarr", {}, ["--obs-keys", "img"], ["'img' holds images"]),
+    "zarr sliced image": ("zarr", {}, ["--obs-keys", "img[:2]"], ["slices the image key 'img'"]),
     "zarr NaN": ("zarr", {"state": "nan"}, [], ["key 'state' of episode 4", "NaN", "step 3"]),
     "zarr text": ("zarr", {"names": "text"}, ["--obs-keys", "names"], ["'data/names' is not numeric"]),
     "zarr length": ("zarr", {"state": "short"}, [], ["key 'state' has", "episode_ends ends at"]),
@@ -214,7 +214,7 @@ BAD_FILES = {
     "robomimic length": ("robomimic", "length", [], ["key 'obs/goals' of episode demo_2 has 49 steps"]),
     "robomimic filter": ("robomimic", None, ["#test"], ["no filter key mask/test"]),
     "lerobot NaN": ("lerobot", "nan", [], ["key 'observation.state' of episode 4", "NaN"]),
-    "lerobot video key": ("lerobot", None, ["--obs-keys", "observation.images.top"], ["holds images"]),
+    "lerobot video key": ("lerobot", None, ["--obs-keys", "observation.images.top"], ["lacks video_path"]),
     "lerobot no info": ("lerobot", "no info", [], ["no meta/info.json"]),
     "lerobot text column": ("lerobot", "text", [], ["column 'action' holds string", "episode_000002.parquet"]),
 }

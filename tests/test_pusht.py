@@ -56,7 +56,8 @@ def test_keys_with_more_axes_are_flattened_and_any_key_can_be_sliced(tmp_path):
     [
         (["state[1]"], "is not KEY or KEY\\[start:stop\\]"),
         (["state[4:2]"], "selects none of the 5 values of 'state'"),
-        (["img"], "'img' holds images"),
+        (["img[0:5]"], "slices the image key 'img'; frames are whole"),
+        (["pos=state", "pos=keypoint"], "names a part twice"),
         (["nope[:2]"], "no observation key 'nope'"),
     ],
 )

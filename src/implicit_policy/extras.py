@@ -27,6 +27,8 @@ EXTRA_OF: dict[str, str] = {
     "zarr": "zarr",
     "h5py": "robomimic",
     "pyarrow": "lerobot",
+    "av": "lerobot",
+    "PIL": "lerobot",
     "minari": "minari",
     "huggingface_hub": "hub",
     "imageio": "video",

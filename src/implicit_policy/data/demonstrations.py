@@ -32,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from implicit_policy.atomic import atomic_open
+from implicit_policy.data.frames import take_frames
 from implicit_policy.runtime.input_spec import InputSpec, ObservationPart
 
 FORMAT_VERSION = 1
@@ -67,8 +68,9 @@ class Demonstrations:
     observation_parts: tuple[ObservationPart, ...] = ()
     """The source keys (and slices) each observation is made of, in order; empty: one flat observation."""
     images: dict[str, np.ndarray] = field(default_factory=dict)
-    """Frames ``(T, H, W, C)`` uint8 of each image part, by the part's name, stored once: windows gather them by
-    index when a batch is drawn. ``observations`` hold the vector parts only."""
+    """Frames ``(T, H, W, C)`` uint8 of each image part, by the part's name, stored once (in memory, or
+    memory-mapped past a size limit: :mod:`implicit_policy.data.frames`): windows gather them by index when a
+    batch is drawn. ``observations`` hold the vector parts only."""
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -141,7 +143,7 @@ class Demonstrations:
         rows = np.concatenate(
             [np.arange(s, s + n) for s, n in zip(self.episode_starts[index], self.episode_lengths[index])]
         )
-        images = {name: frames[rows] for name, frames in self.images.items()}
+        images = {name: take_frames(frames, rows) for name, frames in self.images.items()}
         return Demonstrations(
             self.observations[rows],
             self.actions[rows],

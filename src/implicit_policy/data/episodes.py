@@ -98,11 +98,6 @@ def frames_uint8(values: np.ndarray, layout: str, source: str, key: str) -> np.n
     return np.ascontiguousarray(values.transpose(0, 2, 3, 1) if layout == "CHW" else values)
 
 
-def vector_shape(per_step: tuple[int, ...]) -> tuple[int, ...] | None:
-    """A key's per-step shape as :func:`choose_keys` takes it: None (an image) for three or more axes per step."""
-    return None if len(per_step) >= 3 else tuple(per_step)
-
-
 def read_part(
     values: np.ndarray, part: ObservationPart, source: str, episode: object, length: int, name: str | None = None
 ) -> np.ndarray:

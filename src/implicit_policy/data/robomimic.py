@@ -5,7 +5,8 @@ demonstrations a filter key lists, e.g. ``#train`` or ``#valid``), with the opti
 Layout (robomimic's): ``data/demo_N/actions (L, A)`` and ``data/demo_N/obs/<key> (L, ...)``; filter keys are
 ``mask/<name>``, arrays of demonstration names. Demonstrations are read in the order of their number.
 Observations are ``--obs-keys`` concatenated in order, by default every low-dimensional key (one vector per
-step), sorted by name; image keys are refused when named. The env recorded in ``data``'s ``env_args`` is a
+step), sorted by name. Image keys (``agentview_image``: ``(L, H, W, C)`` uint8, robomimic's layout) are read
+as uint8 frames when named (``--obs-keys agentview_image,robot0_eef_pos``). The env recorded in ``data``'s ``env_args`` is a
 robosuite env, not a Gymnasium id: the demonstrations are read with no env.
 """
 
@@ -19,7 +20,14 @@ from typing import Any
 import numpy as np
 
 from implicit_policy.data.demonstrations import DemonstrationError, Demonstrations
-from implicit_policy.data.episodes import choose_keys, demonstrations_from_episodes, read_part, steps, vector_shape
+from implicit_policy.data.episodes import (
+    choose_keys,
+    demonstrations_from_episodes,
+    frames_uint8,
+    image_layout,
+    read_part,
+    steps,
+)
 from implicit_policy.extras import require
 from implicit_policy.runtime.input_spec import ObservationPart
 
@@ -63,21 +71,40 @@ def load_robomimic(source: str, obs_keys: Sequence[str] | None = None) -> Demons
             raise DemonstrationError(f"{path} holds no demonstrations")
         parts: tuple[ObservationPart, ...] | None = None
         observations, actions = [], []
+        frames: dict[str, list[np.ndarray]] = {}
         for name in names:
             demo = handle["data"][name]
             if "actions" not in demo or "obs" not in demo:
                 raise DemonstrationError(f"{path}: episode {name} lacks 'actions' or 'obs'")
             if parts is None:
-                shapes = {key: vector_shape(demo["obs"][key].shape[1:]) for key in demo["obs"]}
-                default = sorted(key for key, shape in shapes.items() if shape is not None and len(shape) <= 1)
-                parts = choose_keys(str(path), shapes, obs_keys, default)
+                shapes = {key: tuple(demo["obs"][key].shape[1:]) for key in demo["obs"]}
+                images = {key: layout for key, shape in shapes.items() if (layout := image_layout(shape)) is not None}
+                default = sorted(key for key, shape in shapes.items() if len(shape) <= 1)
+                parts = choose_keys(str(path), dict(shapes), obs_keys, default, images)
+                frames = {part.name: [] for part in parts if part.image}
             action = steps(demo["actions"][()], str(path), "actions", name)
             read = []
             for part in parts:
                 if part.key not in demo["obs"]:
                     raise DemonstrationError(f"{path}: episode {name} has no observation key {part.key!r}")
                 values = demo["obs"][part.key][()]
-                read.append(read_part(values, part, str(path), name, len(action), f"obs/{part.key}"))
-            observations.append(np.concatenate(read, axis=1))
+                if part.image:
+                    frames[part.name].append(_episode_frames(values, part, str(path), name, len(action)))
+                else:
+                    read.append(read_part(values, part, str(path), name, len(action), f"obs/{part.key}"))
+            observations.append(np.concatenate(read, axis=1) if read else np.zeros((len(action), 0), np.float32))
             actions.append(action)
-    return demonstrations_from_episodes(str(path), names, observations, actions, parts=parts or ())
+    images = {key: np.concatenate(values) for key, values in frames.items()}
+    return demonstrations_from_episodes(str(path), names, observations, actions, parts=parts or (), images=images)
+
+
+def _episode_frames(values: np.ndarray, part: ObservationPart, source: str, episode: str, length: int) -> np.ndarray:
+    """One episode's frames of an image part as uint8 ``(L, H, W, C)``; ``DemonstrationError`` naming the episode
+    for another frame shape or length."""
+    frames = frames_uint8(values, part.layout, source, f"obs/{part.key}")
+    if frames.shape[1:] != part.shape or len(frames) != length:
+        raise DemonstrationError(
+            f"{source}: key 'obs/{part.key}' of episode {episode} has {len(frames)} frames of {frames.shape[1:]}, "
+            f"expected {length} of {part.shape}"
+        )
+    return frames

@@ -29,6 +29,7 @@ from implicit_policy.data.episodes import (
     read_part,
     steps,
 )
+from implicit_policy.data.frames import frame_array
 from implicit_policy.extras import require
 
 PREFIX = "zarr:"
@@ -111,7 +112,7 @@ def _frames(array: Any, layout: str, path: Path, key: str, total: int) -> np.nda
             f"{path}: key {key!r} has {array.shape[0]} steps but meta/episode_ends ends at {total}"
         )
     first = frames_uint8(array[:1], layout, str(path), key)
-    out = np.empty((total, *first.shape[1:]), dtype=np.uint8)
+    out = frame_array((total, *first.shape[1:]))
     for start in range(0, total, FRAMES_PER_READ):
         out[start : start + FRAMES_PER_READ] = frames_uint8(
             array[start : start + FRAMES_PER_READ], layout, str(path), key

@@ -37,6 +37,8 @@ class Rollouts:
     lengths: np.ndarray = None  # type: ignore[assignment]  # default: every episode lasted all S steps
     reports_success: bool = True
     max_rewards: np.ndarray = None  # type: ignore[assignment]  # default: unknown (NaN)
+    frames: dict[str, np.ndarray] | None = None
+    """With ``record_frames``: each image part's frames ``(E, S, H, W, C)`` uint8, by the env's key."""
 
     def __post_init__(self) -> None:
         if self.lengths is None:
@@ -52,6 +54,10 @@ class Rollouts:
         """Observations ``(L, O)`` and actions ``(L, A)`` of one episode, without padding."""
         length = self.lengths[index]
         return self.observations[index, :length], self.actions[index, :length]
+
+    def episode_frames(self, index: int) -> dict[str, np.ndarray]:
+        """Each image part's frames ``(L, H, W, C)`` of one episode, without padding (none unless recorded)."""
+        return {key: frames[index, : self.lengths[index]] for key, frames in (self.frames or {}).items()}
 
 
 EnvKwargs = dict[str, Any] | None
@@ -143,11 +149,13 @@ def rollout(
     on_episode_end: Callable[[np.ndarray], None] | None = None,
     env_kwargs: EnvKwargs = None,
     parts: bool = False,
+    record_frames: bool = False,
 ) -> Rollouts:
     """Run ``act (B, O) -> (B, A)`` on ``episodes`` seeded episodes, ``batch_size`` at a time.
 
     ``parts``: ``act`` takes a ``Dict`` env's observations as they are, a dict of batched parts (frames
-    among them), and the recorded ``observations`` hold the vector parts alone (sorted by key).
+    among them), and the recorded ``observations`` hold the vector parts alone (sorted by key);
+    ``record_frames`` keeps the frames too (``Rollouts.frames``), as ``collect`` does.
 
     ``on_reset(info)`` is called with the batched reset info before each batch of episodes starts, and
     ``on_episode_end(rows)`` with the batch rows whose episode just ended while others go on (the vector env
@@ -164,7 +172,7 @@ def rollout(
         num_envs = min(batch_size, episodes - start)
         env = make_vector_env(env_id, num_envs, env_kwargs, flatten=not parts)
         try:
-            *arrays, reported = _run_batch(env, act, on_reset, on_episode_end, seed + start)
+            *arrays, reported = _run_batch(env, act, on_reset, on_episode_end, seed + start, record_frames)
         finally:
             env.close()
         chunks.append(tuple(arrays))
@@ -172,30 +180,37 @@ def rollout(
         bar.update(num_envs)
     bar.close()
     steps = max(chunk[0].shape[1] for chunk in chunks)
-    padded = [tuple(_pad_steps(a, steps) if a.ndim == 3 else a for a in chunk) for chunk in chunks]
+    padded = [tuple(_pad_steps(a, steps) if a.ndim == 3 else a for a in chunk[:-1]) for chunk in chunks]
     obs, actions, successes, returns, lengths, max_rewards = (np.concatenate(parts) for parts in zip(*padded))
     seeds = np.arange(seed, seed + episodes, dtype=np.int64)
-    return Rollouts(obs, actions, successes, returns, seeds, lengths, reports_success, max_rewards)
+    frames = None
+    if record_frames and chunks[0][-1]:
+        frames = {key: np.concatenate([_pad_steps(c[-1][key], steps) for c in chunks]) for key in chunks[0][-1]}
+    return Rollouts(obs, actions, successes, returns, seeds, lengths, reports_success, max_rewards, frames)
 
 
 def _pad_steps(array: np.ndarray, steps: int) -> np.ndarray:
-    """``(E, S, D)`` padded to ``(E, steps, D)`` by repeating the last recorded step."""
+    """``(E, S, ...)`` padded to ``(E, steps, ...)`` by repeating the last recorded step."""
     return np.concatenate([array, np.repeat(array[:, -1:], steps - array.shape[1], axis=1)], axis=1)
 
 
-def _run_batch(env: gym.vector.VectorEnv, act, on_reset, on_episode_end, seed: int) -> tuple:
+def _run_batch(env: gym.vector.VectorEnv, act, on_reset, on_episode_end, seed: int, record_frames: bool) -> tuple:
     """Each sub-env's first episode: observations, actions, successes, returns, lengths, highest per-step
-    rewards, and whether the env reported ``is_success``."""
+    rewards, frames (``{}`` unless ``record_frames``), and whether the env reported ``is_success``."""
     obs, info = env.reset(seed=seed)
     on_reset(info)
     n = env.num_envs
     observations, actions = [], []
+    frames: dict[str, list[np.ndarray]] = {}
     returns, lengths, max_rewards = np.zeros(n), np.zeros(n, dtype=np.int64), np.full(n, -np.inf)
     successes, done = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
     reported = False
     while not done.all():
         action = np.asarray(act(obs), dtype=np.float32)
         observations.append(_vector_parts(obs) if isinstance(obs, dict) else obs)
+        if record_frames and isinstance(obs, dict):
+            for key in image_keys(obs):
+                frames.setdefault(key, []).append(np.asarray(obs[key]))
         actions.append(action)
         obs, reward, terminated, truncated, info = env.step(action)
         running = ~done
@@ -211,12 +226,18 @@ def _run_batch(env: gym.vector.VectorEnv, act, on_reset, on_episode_end, seed: i
             if on_episode_end is not None and not done.all():
                 on_episode_end(np.flatnonzero(ended))
     observed = np.stack(observations, axis=1), np.stack(actions, axis=1)
-    return *observed, successes, returns, lengths, max_rewards, reported
+    stacked = {key: np.stack(values, axis=1) for key, values in frames.items()}
+    return *observed, successes, returns, lengths, max_rewards, stacked, reported
+
+
+def image_keys(obs: dict[str, np.ndarray]) -> list[str]:
+    """The keys of a batch of dict observations that hold frames ``(B, H, W, C)``, sorted."""
+    return sorted(key for key in obs if np.ndim(obs[key]) == 4)
 
 
 def _vector_parts(obs: dict[str, np.ndarray]) -> np.ndarray:
     """The vector parts ``(B, D)`` of a batch of dict observations, sorted by key (frames left out)."""
-    vectors = [np.asarray(obs[key], dtype=np.float32) for key in sorted(obs) if np.ndim(obs[key]) <= 2]
+    vectors = [np.asarray(obs[key], dtype=np.float32) for key in sorted(obs) if np.ndim(obs[key]) <= 2]  # (B, d)
     return np.concatenate(vectors, axis=1) if vectors else np.zeros((len(next(iter(obs.values()))), 0), np.float32)
 
 

@@ -46,7 +46,7 @@ class CheckpointHeader(BaseModel):
     format_version: int = FORMAT_VERSION
     env_id: str = Field(description="the Gymnasium id of the env the data came from; empty for data with no env")
     env_kwargs: dict[str, Any] = Field({}, description="the env's constructor kwargs")
-    obs_size: int = Field(ge=1)
+    obs_size: int = Field(ge=0, description="values of the vector parts (0: a policy that sees frames alone)")
     action_size: int = Field(ge=1)
     n_obs_steps: int = Field(1, ge=1, description="observation window the net sees; 1 in checkpoints older than it")
     horizon: int = Field(1, ge=1, description="actions decided at once (a chunk); 1 in checkpoints older than chunks")

@@ -4,6 +4,10 @@ iteration inside one graph), for :class:`~implicit_policy.runtime.onnx_policy.On
 The argmin graph takes its randomness as inputs (uniform and normal noise, shapes in the metadata), so
 the same noise gives the same action in torch and in onnxruntime. Langevin's gradient is the energy net's
 explicit backward pass (torch's exporter cannot export autograd).
+
+A policy with image parts takes each part as its own input, named as the part, with the window axis:
+``img (B, n_obs_steps, H, W, C)`` uint8 (scaling and the centre crop inside the graph), ``agent_pos
+(B, n_obs_steps, 2)`` float32; a vector-only policy takes the flat ``obs`` as before.
 """
 
 from __future__ import annotations
@@ -53,11 +57,19 @@ class ArgminModule(nn.Module):
         self.policy = policy
         self.model, self.normalizer = policy.model, policy.torch_normalizer
         self.noise_names = list(policy.noise_inputs(1))
+        spec = policy.input_spec
+        self.part_names = [part.name for part in spec.observation] if spec is not None and spec.images else []
         self.register_buffer("low", torch.tensor(policy.header.action_low))
         self.register_buffer("high", torch.tensor(policy.header.action_high))
 
-    def forward(self, obs: torch.Tensor, *noise: torch.Tensor) -> torch.Tensor:
-        best = self.policy.normalized_argmin(self.policy.normalize_window(obs), dict(zip(self.noise_names, noise)))
+    def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
+        if self.part_names:  # one input per part, then the noise
+            k = len(self.part_names)
+            obs = self.policy.features_from_parts(dict(zip(self.part_names, inputs[:k])))
+            noise = inputs[k:]
+        else:
+            obs, noise = self.policy.normalize_window(inputs[0]), inputs[1:]
+        best = self.policy.normalized_argmin(obs, dict(zip(self.noise_names, noise)))
         chunk = torch.minimum(torch.maximum(self.policy.raw_chunk(best), self.low), self.high)  # (B, horizon, A)
         return chunk[:, 0] if self.policy.horizon == 1 else chunk  # one action: (B, A), as before chunks
 
@@ -190,8 +202,18 @@ def export_argmin(policy: TorchPolicy, path: str | os.PathLike) -> Path:
         *(getattr(inference, k, 0) for k in ("num_samples", "iterations")),
     )
     specs = policy.noise_inputs(b)
-    example = {"obs": torch.zeros(b, *obs_shape)} | {name: torch.rand(*shape) for name, (shape, _, _) in specs.items()}
-    dynamic = {"obs": {0: "B"}} | {name: {axis: "B"} for name, (_, axis, _) in specs.items()}
+    if policy.input_spec is not None and policy.input_spec.images:
+        example = {
+            part.name: torch.zeros(b, policy.n_obs_steps, *part.input_shape, dtype=getattr(torch, part.dtype))
+            for part in policy.input_spec.observation
+        }
+    else:
+        example = {"obs": torch.zeros(b, *obs_shape)}
+    parts = len(example)
+    example |= {name: torch.rand(*shape) for name, (shape, _, _) in specs.items()}
+    dynamic = {name: {0: "B"} for name in list(example)[:parts]} | {
+        name: {axis: "B"} for name, (_, axis, _) in specs.items()
+    }
     return _export(
-        ArgminModule(policy), example, dynamic, "action", Path(path), _metadata(policy, "argmin"), varargs_after=1
+        ArgminModule(policy), example, dynamic, "action", Path(path), _metadata(policy, "argmin"), varargs_after=0
     )

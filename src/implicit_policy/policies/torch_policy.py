@@ -142,6 +142,17 @@ class TorchPolicy(ControlLoopPolicy):
         vectors, frames = self.encoder.split(window)
         return self.encoder(self.torch_normalizer.normalize_obs(vectors), frames)
 
+    def features_from_parts(self, parts: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Raw windows of each part by name (``(B, n_obs_steps, ...)``: vectors float, frames uint8) to the net's
+        input ``(B, n_obs_steps * F)``, as :meth:`normalize_window` from the flat windows: what the exported graph
+        of a policy with image parts runs, its parts as separate inputs."""
+        assert self.encoder is not None and self.input_spec is not None
+        vectors = [parts[part.name].float() for part in self.input_spec.vectors]
+        first = next(iter(parts.values()))
+        vector = torch.cat(vectors, dim=-1) if vectors else first.new_zeros((*first.shape[:2], 0), dtype=torch.float32)
+        frames = {part.name: parts[part.name] for part in self.input_spec.images}
+        return self.encoder(self.torch_normalizer.normalize_obs(vector), frames)
+
     def noise_inputs(self, batch: int) -> NoiseInputs:
         return self.header.policy.noise_inputs(batch, self.chunk_size)
 

@@ -77,16 +77,20 @@ def read_onnx(path: str | os.PathLike) -> tuple[onnx.ModelProto, dict[str, str]]
     return model, meta
 
 
-def graph_noise_inputs(model: onnx.ModelProto, path: str | os.PathLike, obs_shape: tuple[int, ...]) -> NoiseInputs:
+def graph_noise_inputs(
+    model: onnx.ModelProto, path: str | os.PathLike, observation_inputs: dict[str, tuple[int, ...]]
+) -> NoiseInputs:
     """The noise inputs an argmin graph declares (shapes with the batch axis as 0), read from the graph itself
-    so that ``OnnxPolicy`` needs no config classes; ``ValueError`` if the ``obs`` input is not ``(B, *obs_shape)``
-    or a noise input lacks its one batch axis or its ``_uniform``/``_normal`` suffix."""
+    so that ``OnnxPolicy`` needs no config classes; ``ValueError`` if an observation input (``obs``, or each
+    part of a policy with image parts) is not ``(B, *shape)`` or a noise input lacks its one batch axis or its
+    ``_uniform``/``_normal`` suffix."""
     declared = {i.name: [d.dim_value or d.dim_param for d in i.type.tensor_type.shape.dim] for i in model.graph.input}
-    obs = declared.pop("obs", None)
-    if obs is None or obs[1:] != list(obs_shape) or isinstance(obs[0], int):
-        raise ValueError(
-            f"{path}: graph input 'obs' is {obs}, not (B, {', '.join(map(str, obs_shape))}) as its metadata records"
-        )
+    for name, shape in observation_inputs.items():
+        obs = declared.pop(name, None)
+        if obs is None or obs[1:] != list(shape) or isinstance(obs[0], int):
+            raise ValueError(
+                f"{path}: graph input {name!r} is {obs}, not (B, {', '.join(map(str, shape))}) as its metadata records"
+            )
     noise: NoiseInputs = {}
     for name, dims in declared.items():
         batch_axes = [axis for axis, size in enumerate(dims) if not isinstance(size, int)]
@@ -127,7 +131,15 @@ class OnnxPolicy(ControlLoopPolicy):
         self.input_spec = InputSpec.from_json(meta["input_spec"]) if "input_spec" in meta else None
         self.action_low = np.asarray(json.loads(meta["action_low"]), dtype=np.float32)
         self.action_high = np.asarray(json.loads(meta["action_high"]), dtype=np.float32)
-        self._noise = graph_noise_inputs(model, path, observation_input_shape(self.n_obs_steps, self.obs_size))
+        spec = self.input_spec
+        self._parts = spec.observation if spec is not None and spec.images else ()
+        if self._parts:  # one input per part (frames uint8), the window axis kept
+            assert spec is not None
+            self.obs_size = spec.obs_size
+            inputs = {part.name: (self.n_obs_steps, *part.input_shape) for part in self._parts}
+        else:
+            inputs = {"obs": observation_input_shape(self.n_obs_steps, self.obs_size)}
+        self._noise = graph_noise_inputs(model, path, inputs)
         ort = require("onnxruntime", "OnnxPolicy")
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
@@ -153,6 +165,13 @@ class OnnxPolicy(ControlLoopPolicy):
         }
 
     def argmin(self, window: np.ndarray, noise: dict[str, np.ndarray]) -> np.ndarray:
-        obs = window.reshape(len(window), *observation_input_shape(self.n_obs_steps, self.obs_size))
-        (actions,) = self.session.run(None, {"obs": obs, **noise})
+        if self._parts:
+            feeds, offset = {}, 0
+            for part in self._parts:
+                values = window[..., offset : offset + part.size].reshape(*window.shape[:2], *part.input_shape)
+                feeds[part.name] = values.astype(np.uint8) if part.image else np.ascontiguousarray(values)
+                offset += part.size
+        else:
+            feeds = {"obs": window.reshape(len(window), *observation_input_shape(self.n_obs_steps, self.obs_size))}
+        (actions,) = self.session.run(None, {**feeds, **noise})
         return actions

@@ -99,8 +99,8 @@ class DemonstrationBatches:
         self.config, self.device = config, device
         self.windows = torch.as_tensor(observation_windows(demos.episode_lengths, n_obs_steps), device=device)
         self.observations = normalizer.normalize_obs(torch.as_tensor(demos.observations, device=device))  # (T, V)
-        # Frames stay where they are (uint8, shared with the demonstrations on the CPU).
-        self.frames = {name: torch.from_numpy(frames).to(device) for name, frames in demos.images.items()}
+        # Frames stay where they are (uint8, in memory or memory-mapped): each batch gathers its own.
+        self.frames = dict(demos.images)
         self.step_actions = normalizer.normalize_actions(torch.as_tensor(demos.actions, device=device))  # (T, A)
         chunk_index, padded = action_chunks(demos.episode_lengths, horizon)
         self.chunks = torch.as_tensor(chunk_index, device=device)  # (T, horizon)
@@ -116,14 +116,23 @@ class DemonstrationBatches:
         """Transitions in the data (one window and chunk each)."""
         return len(self.windows)
 
+    def vectors_at(self, windows: torch.Tensor) -> torch.Tensor:
+        """Normalised vector parts ``(B, n, V)`` of windows ``(B, n)`` of transition indices."""
+        return self.observations[windows]
+
+    def chunks_at(self, index: torch.Tensor) -> torch.Tensor:
+        """Demonstrated normalised chunks ``(B, horizon * A)`` of transitions ``index (B,)``."""
+        return self.step_actions[self.chunks[index]].flatten(1)
+
     def draw(self, batch_size: int, generator: torch.Generator) -> Batch:
         """A batch of ``batch_size`` transitions (:class:`BatchSampler`), history dropped and noise added."""
         index = self.sampler.indices(batch_size, generator)
         windows = drop_history(self.windows[index], self.config.history_dropout, generator)  # (B, n)
-        vectors = self.observations[windows]  # (B, n, V)
+        vectors = self.vectors_at(windows)  # (B, n, V)
         if self.noise is not None:
             noise = torch.randn((len(index), self.noise.numel()), generator=generator, device=self.device)
             vectors = vectors + (self.noise * noise).reshape(vectors.shape)
-        frames = {name: frames[windows] for name, frames in self.frames.items()}
-        positives = self.step_actions[self.chunks[index]].flatten(1)
+        rows = windows.cpu().numpy()
+        frames = {name: torch.from_numpy(frames[rows]).to(self.device) for name, frames in self.frames.items()}
+        positives = self.chunks_at(index)
         return Batch(vectors, frames, positives, None if self.keep is None else self.keep[index])
