@@ -171,11 +171,13 @@ def test_pusht_pixels_draws_recorded_states_as_the_demonstrations_frames():
     assert np.mean(differences) < 0.5 and np.max(differences) < 1.0, differences
 
 
-@pytest.mark.parametrize("kind", ["energy", "mse"])
+@pytest.mark.parametrize("kind", ["energy", "mse", "mse resized, last frame"])
 def test_onnx_takes_each_part_as_a_named_input_and_acts_as_torch_over_an_episode(tmp_path, kind):
     from implicit_policy import OnnxPolicy, export_argmin
 
-    changes = {} if kind == "mse" else {"policy": tiny_config().policy}
+    changes = {"policy": tiny_config().policy} if kind == "energy" else {}
+    if kind.endswith("last frame"):
+        changes["vision"] = VisionConfig(channels=8, keypoints=8, resize=12, frames=1)
     train(_config(steps=4, n_obs_steps=2, horizon=4, n_action_steps=2, **changes), square_task(4, 0), tmp_path / "r")
     policy = load_policy(tmp_path / "r", seed=3)
     robot = OnnxPolicy(export_argmin(policy, tmp_path / "p.onnx"), seed=3)
@@ -339,3 +341,18 @@ def test_collect_keeps_a_dict_envs_frames_as_image_parts(tmp_path):
     assert [(p.name, p.image) for p in demos.observation_parts] == [("agent_pos", False), ("img", True)]
     assert demos.images["img"].shape == (600, 96, 96, 3) and demos.observations.shape == (600, 2)
     assert load_npz(demos.save(tmp_path / "d.npz")).digest() == demos.digest()
+
+
+def test_the_encoder_sees_each_steps_vectors_and_the_last_frames_it_is_told():
+    from implicit_policy.models.observation_encoder import ObservationEncoder
+
+    frames = torch.randint(0, 256, (3, 2, SIDE, SIDE, 3), dtype=torch.uint8)
+    vectors = torch.randn(3, 2, 2)
+    every = ObservationEncoder((CAMERA, NOISE), VisionConfig(channels=4, keypoints=2), n_obs_steps=2).eval()
+    assert every(vectors, {"cam": frames}).shape == (3, 2 * (2 + 4)) and every.output_size == 12
+    last = ObservationEncoder((CAMERA, NOISE), VisionConfig(channels=4, keypoints=2, frames=1), n_obs_steps=2).eval()
+    out = last(vectors, {"cam": frames})
+    older_changed = frames.clone()
+    older_changed[:, 0] = 0
+    assert out.shape == (3, 2 * 2 + 4) and torch.equal(out, last(vectors, {"cam": older_changed}))
+    assert torch.equal(out[:, :2], vectors[:, 0]) and torch.equal(out[:, 2:4], vectors[:, 1])

@@ -36,6 +36,14 @@ class VisionConfig(FrozenConfig):
     crop: float = Field(
         0.875, gt=0, le=1, description="side of the crop as a share of the frame's (84 of 96), random while training"
     )
+    resize: int = Field(
+        0,
+        ge=0,
+        description="frames scaled (bilinear) to this height, width in proportion, before the crop; 0: as stored",
+    )
+    frames: int = Field(
+        0, ge=0, description="the last this many frames of the observation window are encoded; 0: every frame"
+    )
 
 
 VISION_ENCODERS: dict[str, Callable[[VisionConfig, int], nn.Module]] = {}

@@ -32,8 +32,8 @@ def build_policy_model(policy: PolicyConfig, vision: VisionConfig, spec: InputSp
     chunk = spec.action_size * spec.horizon
     if not spec.images:
         return policy.build_model(spec.obs_size * spec.n_obs_steps, chunk)
-    encoder = ObservationEncoder(spec.observation, vision)
-    return EncodedPolicyNet(encoder, policy.build_model(encoder.feature_size * spec.n_obs_steps, chunk))
+    encoder = ObservationEncoder(spec.observation, vision, spec.n_obs_steps)
+    return EncodedPolicyNet(encoder, policy.build_model(encoder.output_size, chunk))
 
 
 class TorchPolicy(ControlLoopPolicy):
