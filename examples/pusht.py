@@ -8,7 +8,9 @@ keypoint,state[:2] --episodes diffusion_policy:90 --env PushTKeypoints-v0 ...`` 
 checkpoint with the highest validation score (seeds 200000+), never chosen on the test seeds 100000-100049.
 ``--video`` records the first test success and the first failure of the first run's best checkpoint.
 ``--add`` keeps the rows already in ``OUT/pusht_runs.json`` (a run of the same name is replaced), so a new seed
-is one more evaluation, not all of them again.
+is one more evaluation, not all of them again. Runs trained from the camera (``--obs-keys
+img,agent_pos=state[:2] --env PushTPixels-v0``): ``--env PushTPixels-v0 --name pusht_image``, which writes
+``OUT/pusht_image_runs.json``, ``pusht_image_curves.png`` and its videos.
 """
 
 from __future__ import annotations
@@ -25,10 +27,10 @@ from implicit_policy.figures import have_matplotlib, pyplot, save_figure
 from implicit_policy.policies.checkpoint import resolve_checkpoint
 from implicit_policy.policies.torch_policy import load_policy
 
-ENV, TEST_SEED, EPISODES = "PushTKeypoints-v0", 100_000, 50
+TEST_SEED, EPISODES = 100_000, 50
 
 
-def run_row(run: Path) -> dict:
+def run_row(run: Path, env: str) -> dict:
     """A run's row: recipe, training time, validation curve, and the test score of its best and final weights."""
     config = json.loads((run / "train_config.json").read_text())
     records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines() if line]
@@ -45,7 +47,7 @@ def run_row(run: Path) -> dict:
     }
     for label, path in (("best", run), ("final", resolve_checkpoint(run, latest=True))):
         policy = load_policy(path, seed=0)
-        result = evaluate(policy, ENV, EPISODES, TEST_SEED)
+        result = evaluate(policy, env, EPISODES, TEST_SEED)
         row[label] = {
             "step": policy.header.step,
             "score": result["mean_max_reward"],
@@ -77,17 +79,19 @@ def main() -> None:
     parser.add_argument("runs", nargs="+", type=Path)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--video", action="store_true")
-    parser.add_argument("--add", action="store_true", help="keep the rows already in OUT/pusht_runs.json")
+    parser.add_argument("--add", action="store_true", help="keep the rows already in OUT/NAME_runs.json")
+    parser.add_argument("--env", default="PushTKeypoints-v0", help="the test env (PushTPixels-v0 for camera runs)")
+    parser.add_argument("--name", default="pusht", help="prefix of the files written in OUT")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
-    given = [run_row(run) for run in args.runs]
+    given = [run_row(run, args.env) for run in args.runs]
     rows = given
-    table = args.out / "pusht_runs.json"
+    table = args.out / f"{args.name}_runs.json"
     if args.add and table.is_file():
         new = {row["run"] for row in given}
         rows = [row for row in json.loads(table.read_text()) if row["run"] not in new] + given
     atomic_write_text(table, json.dumps(rows, indent=2))
-    plot_curves(given, args.out / "pusht_curves.png")  # the runs given: a figure of every row kept is unreadable
+    plot_curves(given, args.out / f"{args.name}_curves.png")  # the runs given: a figure of every row kept is unreadable
     for row in rows:
         print(
             f"{row['run']:<16} {row['kind']:<7} {row['train_seconds']:7.0f} s  best (step {row['best']['step']}) "
@@ -100,7 +104,7 @@ def main() -> None:
         first = next(row for row in rows if row["run"] == args.runs[0].name)
         successes = np.asarray(first["best"]["successes"])  # the test episodes run_row evaluated
         for label, index in (("success", np.argmax(successes)), ("failure", np.argmin(successes))):
-            record_videos(policy, ENV, 1, TEST_SEED + int(index), file=args.out / f"pusht_{label}.mp4")
+            record_videos(policy, args.env, 1, TEST_SEED + int(index), file=args.out / f"{args.name}_{label}.mp4")
 
 
 if __name__ == "__main__":

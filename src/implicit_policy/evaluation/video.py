@@ -18,6 +18,7 @@ import gymnasium as gym
 import numpy as np
 
 from implicit_policy.atomic import atomic_open
+from implicit_policy.evaluation.evaluate import takes_parts
 from implicit_policy.evaluation.rollout import EnvKwargs, make_env
 from implicit_policy.extras import require
 
@@ -41,11 +42,13 @@ def require_video() -> Any:
     return require("imageio.v3", "rollout videos")
 
 
-def _make_rendered_env(env_id: str, env_kwargs: EnvKwargs) -> gym.Env:
+def _make_rendered_env(env_id: str, env_kwargs: EnvKwargs, parts: bool) -> gym.Env:
+    """The env, rendering; ``Dict`` observations flattened unless the policy takes its ``parts`` by name."""
     if not os.environ.get("DISPLAY"):
         os.environ.setdefault("MUJOCO_GL", "egl")  # offscreen MuJoCo on a headless machine (before its import)
     env = make_env(env_id, env_kwargs, render_mode="rgb_array")
-    return gym.wrappers.FlattenObservation(env) if isinstance(env.observation_space, gym.spaces.Dict) else env
+    flatten = isinstance(env.observation_space, gym.spaces.Dict) and not parts
+    return gym.wrappers.FlattenObservation(env) if flatten else env
 
 
 def _captioned(frame: np.ndarray, success: bool) -> np.ndarray:
@@ -58,7 +61,8 @@ def record_episodes(policy: Any, env_id: str, episodes: int, seed: int, env_kwar
     """Run ``policy`` (``act``/``reset``) on the episodes seeded ``seed .. seed + episodes - 1``, one at a time,
     rendering every step. ``ValueError`` if the env cannot render (naming it)."""
     clips = []
-    env = _make_rendered_env(env_id, env_kwargs)
+    parts = takes_parts(policy)
+    env = _make_rendered_env(env_id, env_kwargs, parts)
     fps = float(env.metadata.get("render_fps") or 30)
     try:
         for k in range(episodes):
@@ -77,7 +81,9 @@ def record_episodes(policy: Any, env_id: str, episodes: int, seed: int, env_kwar
                 frames.append(_captioned(np.asarray(frame), success))
                 if done:
                     break
-                obs, _, terminated, truncated, info = env.step(policy.act(np.asarray(obs, np.float32)))
+                obs, _, terminated, truncated, info = env.step(
+                    policy.act(obs if parts else np.asarray(obs, np.float32))
+                )
                 success = bool(info.get("is_success", False))
                 done = terminated or truncated
             clips.append(Clip(np.stack(frames), seed + k, success, fps))
