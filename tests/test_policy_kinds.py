@@ -107,6 +107,21 @@ def test_what_0_3_wrote_loads_verifies_and_acts_as_it_did(name):
     assert policy.input_spec is None  # 0.3 recorded none
 
 
+@pytest.mark.parametrize("name", ["energy_run", "mse_run", "energy.onnx", "mse.onnx"])
+def test_what_0_4_wrote_loads_and_acts_as_it_did_over_three_ticks(name):
+    """0.4's chunk and history policies on named parts (``tests/fixtures/v0_4/make_fixtures.py``), after images."""
+    folder = FIXTURES.parent / "v0_4"
+    expected = json.loads((folder / "expected_actions.json").read_text())
+    policy = OnnxPolicy(folder / name, seed=3) if name.endswith(".onnx") else load_policy(folder / name, seed=3)
+    policy.reset()
+    for tick, actions in zip(expected["obs"], expected[name]):
+        np.testing.assert_allclose(policy.act(np.asarray(tick, np.float32)), np.asarray(actions), atol=1e-6)
+    assert (
+        str(policy.input_spec)
+        == "keypoint (3x2) + state[0:2] (5) -> 8 values, window 2, action 2, decides 4 actions, executes 2"
+    )
+
+
 def test_a_0_3_run_resumes(tmp_path):
     run = tmp_path / "energy_run"
     shutil.copytree(FIXTURES / "energy_run", run)
