@@ -377,3 +377,19 @@ def test_a_camera_policy_trains_evaluates_records_and_describes_itself_in_the_pi
     assert "PushTPixels-v0" in capsys.readouterr().out and video.stat().st_size > 0
     card = model_card(load_policy(run).header, run, "you/pusht-image")
     assert "img (96x96x3 uint8 image" in card and "agent_pos (2)" in card
+
+
+def test_robomimic_image_keys_are_read_as_frames(tmp_path):
+    h5py = pytest.importorskip("h5py")
+    rng = np.random.default_rng(0)
+    frames = [rng.integers(0, 256, (n, 8, 8, 3), dtype=np.uint8) for n in (5, 7)]
+    with h5py.File(tmp_path / "demo.hdf5", "w") as handle:
+        for index, episode in enumerate(frames):
+            demo = handle.create_group(f"data/demo_{index}")
+            demo["actions"] = rng.normal(size=(len(episode), 7)).astype(np.float32)
+            demo["obs/agentview_image"] = episode
+            demo["obs/robot0_eef_pos"] = rng.normal(size=(len(episode), 3)).astype(np.float32)
+    demos = load_demonstrations(f"robomimic:{tmp_path / 'demo.hdf5'}", ["agentview_image", "robot0_eef_pos"])
+    np.testing.assert_array_equal(demos.images["agentview_image"], np.concatenate(frames))
+    assert demos.observations.shape == (12, 3) and demos.observation_parts[0].image
+    assert load_demonstrations(f"robomimic:{tmp_path / 'demo.hdf5'}").observation_parts[0].name == "robot0_eef_pos"
