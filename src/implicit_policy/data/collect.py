@@ -87,7 +87,9 @@ def demonstrations_from_rollouts(
         space = observation_space(env_id, env_kwargs)
         assert isinstance(space, gym.spaces.Dict)
         vectors = [
-            ObservationPart(k, (int(np.prod(space[k].shape)),)) for k in sorted(space.spaces) if k not in runs.frames
+            ObservationPart(k, (int(np.prod(space[k].shape or ())),))
+            for k in sorted(space.spaces)
+            if k not in runs.frames
         ]
         cameras = [ObservationPart(k, tuple(runs.frames[k].shape[2:]), image=True) for k in sorted(runs.frames)]
         parts = (*vectors, *cameras)

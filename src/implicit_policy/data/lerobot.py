@@ -113,8 +113,8 @@ def load_lerobot(source: str, obs_keys: Sequence[str] | None = None) -> Demonstr
     picture_keys = {p.key for p in pictures}
     for file, table in zip(files, tables):
         for c in columns:
-            read = _encoded_images if c in picture_keys else _column
-            frames[c].append(read(table.column(c), file, c))
+            reader = _encoded_images if c in picture_keys else _column
+            frames[c].append(reader(table.column(c), file, c))
     data = {c: np.concatenate(v) for c, v in frames.items()}
     episode, frame = data["episode_index"].reshape(-1), data["frame_index"].reshape(-1)
     order = np.lexsort((frame, episode))  # rows by episode, then frame

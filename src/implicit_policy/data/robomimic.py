@@ -78,9 +78,9 @@ def load_robomimic(source: str, obs_keys: Sequence[str] | None = None) -> Demons
                 raise DemonstrationError(f"{path}: episode {name} lacks 'actions' or 'obs'")
             if parts is None:
                 shapes = {key: tuple(demo["obs"][key].shape[1:]) for key in demo["obs"]}
-                images = {key: layout for key, shape in shapes.items() if (layout := image_layout(shape)) is not None}
+                layouts = {key: layout for key, shape in shapes.items() if (layout := image_layout(shape)) is not None}
                 default = sorted(key for key, shape in shapes.items() if len(shape) <= 1)
-                parts = choose_keys(str(path), dict(shapes), obs_keys, default, images)
+                parts = choose_keys(str(path), dict(shapes), obs_keys, default, layouts)
                 frames = {part.name: [] for part in parts if part.image}
             action = steps(demo["actions"][()], str(path), "actions", name)
             read = []

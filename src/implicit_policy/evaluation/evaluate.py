@@ -54,7 +54,7 @@ def check_parts_fit_env(spec: Any, env_id: str, env_kwargs: EnvKwargs = None) ->
         )
     for part in spec.observation:
         got = space.spaces.get(part.name)
-        if got is None or tuple(got.shape) != part.input_shape:
+        if got is None or tuple(got.shape or ()) != part.input_shape:
             raise ValueError(
                 f"this policy takes observation part {part.name!r} of shape {part.input_shape}, but {env_id} "
                 f"observes {'no such part' if got is None else got}; its parts: {', '.join(sorted(space.spaces))}"

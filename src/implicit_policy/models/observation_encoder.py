@@ -26,7 +26,7 @@ class CameraEncoder(nn.Module):
         self.size = (config.resize, max(1, round(width * config.resize / height))) if config.resize else None
         self.crop = Crop(*(self.size or (height, width)), config.crop)
         self.encoder = build_vision_encoder(config, channels)
-        self.feature_size = int(self.encoder.feature_size)
+        self.feature_size: int = int(self.encoder.feature_size)
 
     def forward(self, frames: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         b, n = frames.shape[:2]
@@ -45,10 +45,11 @@ class ObservationEncoder(nn.Module):
     def __init__(self, parts: tuple[ObservationPart, ...], config: VisionConfig, n_obs_steps: int) -> None:
         super().__init__()
         self.parts = parts
-        self.cameras = nn.ModuleDict({part.name: CameraEncoder(part, config) for part in parts if part.image})
+        cameras = {part.name: CameraEncoder(part, config) for part in parts if part.image}
+        self.cameras = nn.ModuleDict(cameras)
         self.vector_size = sum(part.size for part in parts if not part.image)
         self.frames = min(config.frames or n_obs_steps, n_obs_steps)
-        camera_features = sum(int(camera.feature_size) for camera in self.cameras.values())
+        camera_features = sum(camera.feature_size for camera in cameras.values())
         self.output_size = n_obs_steps * self.vector_size + self.frames * camera_features
         self.offsets: list[tuple[ObservationPart, int]] = []
         offset = 0

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import torch
@@ -186,7 +187,7 @@ class ImplicitPolicy(TorchPolicy):
         if inference is not None:
             header = header.model_copy(update={"policy": header.policy.model_copy(update={"inference": inference})})
         super().__init__(header, energy, device, seed)
-        self.energy: EnergyModel = self.net  # the same module, moved to the device in place
+        self.energy = cast(EnergyModel, self.net)  # the same module, moved to the device in place
 
     def raw_energy(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         """``E(raw obs (B, O) or windows (B, n_obs_steps, O), raw actions (B, M, horizon * A)) -> (B, M)``: the
