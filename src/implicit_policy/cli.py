@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import time
@@ -131,16 +132,23 @@ def _train(args: argparse.Namespace) -> int:
     from implicit_policy.atomic import check_output_folder
     from implicit_policy.training.trainer import TrainingInterrupted, train
 
+    if args.nproc is not None and int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return _launch(args.nproc, args.argv)
     config = _config_from_args(args)
     demos = _load_training_data(args)
     check_output_folder(args.out, "--out")
     try:
         result = train(config, demos, args.out, resume=args.resume, progress=not args.quiet)
     except TrainingInterrupted as stopped:
-        again = " ".join(["implicit-policy", *(a for a in sys.argv[1:] if a != "--resume"), "--resume"])
-        hint = f"; continue with: {again}" if stopped.checkpoint else ""
-        print(f"implicit-policy train: {stopped}{hint}", file=sys.stderr)
+        if int(os.environ.get("RANK", "0")) == 0:  # one line for the run, not one per process
+            world = int(os.environ.get("WORLD_SIZE", "1"))
+            launch = ["--nproc", str(world)] if world > 1 and "--nproc" not in args.argv else []
+            again = " ".join(["implicit-policy", *(a for a in args.argv if a != "--resume"), *launch, "--resume"])
+            hint = f"; continue with: {again}" if stopped.checkpoint else ""
+            print(f"implicit-policy train: {stopped}{hint}", file=sys.stderr)
         return 130
+    if int(os.environ.get("RANK", "0")) != 0:
+        return 0
     if result.final_success_rate is not None:
         validation = f"validation success {result.final_success_rate:.1%}"
     elif "val_action_mse" in result.final_validation:
@@ -148,6 +156,45 @@ def _train(args: argparse.Namespace) -> int:
     else:
         validation = "no validation"
     print(f"trained {result.steps} steps in {result.seconds:.0f} s into {args.out}; {validation}")
+    return 0
+
+
+def _launch(nproc: int, argv: list[str]) -> int:
+    """``train --nproc N`` (``argv``: the command's arguments): the same command in N processes on this
+    machine, by torchrun's launcher (``torch.distributed.run``). A rank that fails prints its own line (its
+    rank, its error); one killed by a signal is named here; torchrun stops the others either way."""
+    if nproc < 1:
+        raise ValueError(f"--nproc must be >= 1, got {nproc}")
+    from torch.distributed.elastic.multiprocessing.api import SignalException
+    from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
+    from torch.distributed.run import get_args_parser, run
+
+    at = argv.index("--nproc")
+    command = [*argv[:at], *argv[at + 2 :]]
+    launch = get_args_parser().parse_args(
+        ["--standalone", f"--nproc-per-node={nproc}", "--no-python", sys.executable, "-m", "implicit_policy.cli"]
+        + command
+    )
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread per process unless told otherwise
+    for name in list(logging.root.manager.loggerDict):  # torchrun's reports repeat what the ranks say in one line
+        if name.startswith("torch.distributed.elastic"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+    try:
+        run(launch)
+    except SignalException:  # Ctrl-C or SIGTERM: the ranks stopped at one step and rank 0 said how to continue
+        return 130
+    except ChildFailedError as failed:
+        codes = {rank: failure.exitcode for rank, failure in failed.failures.items()}
+        if set(codes.values()) <= {130, -2, -15}:  # interrupted: rank 0 printed how to continue
+            return 130
+        rank, first = failed.get_first_failure()
+        if first.exitcode < 0:  # killed: it said nothing itself
+            print(
+                f"implicit-policy train: error: rank {rank} of {nproc} was killed by signal {-first.exitcode}; the "
+                "other processes were stopped (the run folder keeps its last whole checkpoint)",
+                file=sys.stderr,
+            )
+        return 2 if first.exitcode == 2 else 1
     return 0
 
 
@@ -413,6 +460,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_arguments(train)
     train.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument(
+        "--nproc",
+        type=int,
+        help="train data-parallel in N processes on this machine (torchrun's launcher; gloo on CPUs, NCCL on "
+        "GPUs); the global batch stays optim.batch_size, split across them",
+    )
     train.set_defaults(run=_train)
 
     tune = commands.add_parser(
@@ -575,34 +628,54 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
+    world, rank = int(os.environ.get("WORLD_SIZE", "1")), int(os.environ.get("RANK", "0"))
+    who = f"implicit-policy {args.command}" + (f" (rank {rank} of {world})" if world > 1 else "")
+
     try:
         return args.run(args)
     except ValueError as err:  # our validation errors: one clear line, no traceback
         message = " ".join(str(err).split())  # one line, whatever the message
-        print(f"implicit-policy {args.command}: error: {message}", file=sys.stderr)
+        if rank == 0:  # the same input fails alike on every rank of a data-parallel run: rank 0 says it, once
+            print(f"{who}: error: {message}", file=sys.stderr)
         return 2
     except ImportError as err:  # an optional dependency: one line naming the extra that installs it
         hint = missing_extra_message(err)
         if hint is None:
             raise
-        print(f"implicit-policy {args.command}: error: {hint}", file=sys.stderr)
+        print(f"{who}: error: {hint}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:  # Ctrl-C outside training (which saves its step itself)
-        print(f"implicit-policy {args.command}: interrupted", file=sys.stderr)
+        print(f"{who}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:  # output piped into e.g. `head`, which stopped reading: not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except OSError as err:  # the filesystem refused (full disk, a folder gone meanwhile): one line, not a traceback
         where = f": {err.filename}" if err.filename else ""
-        print(f"implicit-policy {args.command}: error: {err.strerror or err}{where}", file=sys.stderr)
+        print(f"{who}: error: {err.strerror or err}{where}", file=sys.stderr)
         return 2
     except RuntimeError as err:
         train_module = sys.modules.get("implicit_policy.training.trainer")
-        if train_module is None or not isinstance(err, train_module.TrainingDiverged):
+        if train_module is not None and isinstance(err, train_module.TrainingDiverged):
+            print(f"{who}: error: {err}", file=sys.stderr)  # says which checkpoint was kept
+            return 1
+        if world <= 1:
             raise
-        print(f"implicit-policy {args.command}: error: {err}", file=sys.stderr)  # says which checkpoint was kept
-        return 1
+        return _rank_failed(who, err)
+    except Exception as err:
+        if world <= 1:
+            raise
+        return _rank_failed(who, err)
+
+
+def _rank_failed(who: str, err: Exception) -> int:
+    """A process of a data-parallel run failed: one line with its error, unless it failed only because another
+    rank went away (the collective's connection closed), which that rank or the launcher reports."""
+    message = " ".join(str(err).split())
+    if "Connection reset by peer" not in message and "Connection closed by peer" not in message:
+        print(f"{who}: error: {type(err).__name__}: {message[:300]}", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

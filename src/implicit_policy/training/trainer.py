@@ -6,7 +6,8 @@ validation), ``training_curves.png`` (with the ``plot`` extra), ``checkpoints/st
 which never overlap the demonstrations or the usual test seeds; for data with no env, the lowest action error
 on held-out episodes: :mod:`implicit_policy.training.held_out`), and with ``log`` a tracker's files
 (:mod:`implicit_policy.training.tracking`). ``resume=True`` continues from the newest checkpoint exactly:
-weights, Adam state, step, and the random generators.
+weights, Adam state, step, and the random generators. Started by torchrun with several processes, one run
+trains data-parallel (:mod:`implicit_policy.training.distributed`): rank 0 alone writes the folder.
 """
 
 from __future__ import annotations
@@ -19,14 +20,16 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import torch
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
+from torch import nn
 from tqdm.auto import tqdm
 
 from implicit_policy.atomic import atomic_write_text
@@ -54,8 +57,9 @@ from implicit_policy.policies.checkpoint import (
     write_checkpoint,
 )
 from implicit_policy.policies.torch_policy import TorchPolicy, build_policy_model, policy_class_for
-from implicit_policy.training.batches import DemonstrationBatches
+from implicit_policy.training.batches import Batch, DemonstrationBatches
 from implicit_policy.training.curves import plot_training_curves
+from implicit_policy.training.distributed import Group, data_parallel, join_group, leave_group
 from implicit_policy.training.held_out import HeldOut, held_out_episodes
 from implicit_policy.training.run_lock import run_folder_lock
 from implicit_policy.training.tracking import open_trackers
@@ -189,6 +193,25 @@ def data_action_box(normalizer: Normalizer) -> tuple[np.ndarray, np.ndarray]:
     return low, high
 
 
+class StepLoss(nn.Module):
+    """One batch's loss through the whole network (the cameras' encoders, then the kind's net) as one module's
+    ``forward``: what ``DistributedDataParallel`` wraps to average the gradients of every weight."""
+
+    def __init__(self, model: nn.Module, objective: Any) -> None:
+        super().__init__()
+        self.model, self.objective = model, objective
+
+    def forward(self, batch: Batch, generator: torch.Generator) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
+        if isinstance(self.model, EncodedPolicyNet):  # the cameras' features join the vectors, end to end
+            net, obs = self.model.net, self.model.encoder(batch.vectors, batch.frames, generator)
+        else:
+            net, obs = self.model, batch.vectors.flatten(1)
+        if batch.keep is None:
+            return self.objective.loss(net, obs, batch.positives, generator)
+        # chunk steps past an episode's end left out of the loss
+        return self.objective.loss(net, obs, batch.positives, generator, keep=batch.keep)
+
+
 class Trainer:
     """One run: ``demos`` split into training episodes and held-out ones (``config.val_episodes``); with an env
     (``demos.env_id``), validation is closed-loop; without, by the held-out action error (:mod:`held_out`)."""
@@ -203,9 +226,11 @@ class Trainer:
         self.closed_loop = bool(demos.env_id) and config.eval_episodes > 0
         if config.torch_threads:
             torch.set_num_threads(config.torch_threads)
-        self.device = resolve_device(config.device)
-        torch.manual_seed(config.seed)
-        self.generator = torch.Generator(self.device).manual_seed(config.seed)
+        self.group: Group = join_group(config.device)
+        self.batch_size = self.group.local_batch(config.optim.batch_size)
+        self.device = resolve_device(self.group.device(config.device))
+        torch.manual_seed(config.seed)  # the same initial weights on every rank
+        self.generator = torch.Generator(self.device).manual_seed(self.group.seed(config.seed))
         self.normalizer = Normalizer.fit(
             demos.observations, demos.actions, config.normalizer.action_margin, config.normalizer.observations
         ).to(self.device)
@@ -237,6 +262,7 @@ class Trainer:
         self.optimizer = torch.optim.Adam(
             self.model.parameters(), lr=config.optim.learning_rate, weight_decay=config.optim.weight_decay
         )
+        self.step_loss = data_parallel(StepLoss(self.model, self.objective), self.group)
         self.header = CheckpointHeader(
             env_id=demos.env_id,
             env_kwargs=demos.env_kwargs,
@@ -264,19 +290,12 @@ class Trainer:
         cfg = self.config
         for group in self.optimizer.param_groups:
             group["lr"] = learning_rate(cfg, self.step, len(self.batches))
-        batch = self.batches.draw(cfg.optim.batch_size, self.generator)
+        batch = self.batches.draw(self.batch_size, self.generator)
         positives = batch.positives
         self.model.train()
-        if isinstance(self.model, EncodedPolicyNet):  # the cameras' features join the vectors, end to end
-            obs = self.model.encoder(batch.vectors, batch.frames, self.generator)
-        else:
-            obs = batch.vectors.flatten(1)
-        if batch.keep is None:
-            parts, metrics = self.objective.loss(self.net, obs, positives, self.generator)
-        else:  # chunk steps past an episode's end left out of the loss
-            parts, metrics = self.objective.loss(self.net, obs, positives, self.generator, keep=batch.keep)
+        parts, metrics = self.step_loss(batch, self.generator)
         loss = parts["loss"]
-        if not torch.isfinite(loss):
+        if self.group.any(not bool(torch.isfinite(loss))):
             kept = self.run_dir / "latest"
             raise TrainingDiverged(
                 f"loss became {loss.item()} at step {self.step + 1}; "
@@ -294,13 +313,15 @@ class Trainer:
         self._update_average()
         learned = self.objective.after_step(positives)
         self.step += 1
-        return {
-            **{k: v.item() for k, v in parts.items()},
-            **metrics,
-            **learned,
-            "grad_norm": grad_norm.item(),
-            "lr": self.optimizer.param_groups[0]["lr"],
-        }
+        return self.group.mean(
+            {
+                **{k: v.item() for k, v in parts.items()},
+                **metrics,
+                **learned,
+                "grad_norm": grad_norm.item(),
+                "lr": self.optimizer.param_groups[0]["lr"],
+            }
+        )
 
     @torch.no_grad()
     def _update_average(self) -> None:
@@ -363,16 +384,26 @@ class Trainer:
         state |= with_prefix(self.objective.state_tensors(), "sampler.")
         if self.policy_model is not self.model:
             state |= with_prefix(self.model.state_dict(), "live.")
-        state["generator"] = self.generator.get_state()  # a CPU byte tensor on every device
-        state["torch_rng"] = torch.get_rng_state()
+        ranks = self.group.gather([self.generator.get_state(), torch.get_rng_state()])  # every rank's, rank 0 first
+        for rank, generators in enumerate(ranks):  # CPU byte tensors on every device
+            suffix = f".rank{rank}" if rank else ""  # rank 0's (a lone process's) under the names of before
+            state[f"generator{suffix}"], state[f"torch_rng{suffix}"] = cast(list, generators)
+        folder = self.run_dir / "checkpoints" / name
+        if not self.group.main:
+            return folder
         extra = {
             STATE_FILE: save_safetensors({k: v.detach().cpu().contiguous() for k, v in state.items()}),
             STATE_JSON: json.dumps(
-                {"step": self.step, "best_success": self.best_success, "log_window": log_window or []}
+                {
+                    "step": self.step,
+                    "best_success": self.best_success,
+                    "log_window": log_window or [],
+                    "world_size": self.group.world_size,
+                }
             ).encode(),
         }
         header = self.header.model_copy(update={"step": self.step})
-        folder = write_checkpoint(self.run_dir / "checkpoints" / name, header, self.policy_model.state_dict(), extra)
+        write_checkpoint(folder, header, self.policy_model.state_dict(), extra)
         set_latest(self.run_dir, f"checkpoints/{name}")
         prune_checkpoints(self.run_dir, self.config.keep_checkpoints)
         return folder
@@ -385,11 +416,17 @@ class Trainer:
         if self.policy_model is not self.model:
             self.model.load_state_dict(under_prefix(state, "live."))
         progress = json.loads(read_extra(folder, STATE_JSON))
+        if progress.get("world_size", 1) != self.group.world_size:
+            raise ValueError(
+                f"{folder} was trained by {progress.get('world_size', 1)} processes; resume it with as many "
+                f"(--nproc {progress.get('world_size', 1)}), not {self.group.world_size}, to continue it exactly"
+            )
         self.step, self.best_success = progress["step"], progress["best_success"]
         load_optimizer_state_tensors(self.optimizer, state)
         self.objective.load_state_tensors(under_prefix(state, "sampler."))
-        self.generator.set_state(state["generator"])
-        torch.set_rng_state(state["torch_rng"])
+        suffix = f".rank{self.group.rank}" if self.group.rank else ""
+        self.generator.set_state(state[f"generator{suffix}"])
+        torch.set_rng_state(state[f"torch_rng{suffix}"])
         window: list[dict[str, float]] = progress.get("log_window", [])
         return window
 
@@ -427,10 +464,11 @@ class Trainer:
     def run(
         self, resume: bool = False, progress: bool = True, on_validation: Callable[[int, float], None] | None = None
     ) -> TrainResult:
-        cfg = self.config
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        for leftover in self.run_dir.glob(".*.tmp"):  # atomic writes a killed run left half-done
-            leftover.unlink(missing_ok=True)
+        cfg, main = self.config, self.group.main
+        if main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            for leftover in self.run_dir.glob(".*.tmp"):  # atomic writes a killed run left half-done
+                leftover.unlink(missing_ok=True)
         metrics_path = self.run_dir / "metrics.jsonl"
         window: list[dict[str, float]] = []
         seconds_before = 0.0  # a resumed run's training time so far
@@ -442,39 +480,46 @@ class Trainer:
                     f"{self.run_dir} is at step {self.step}, beyond the {cfg.steps} steps asked for; "
                     f"resume with steps >= {self.step} (--steps)"
                 )
-            seconds_before = _truncate_metrics(metrics_path, self.step)
+            self.group.barrier()  # every rank has read the checkpoint before rank 0 truncates the metrics
+            seconds_before = _truncate_metrics(metrics_path, self.step) if main else 0.0
         else:
             if (self.run_dir / "latest").exists():
                 raise ValueError(f"{self.run_dir} already holds a run; pass resume=True (--resume) or use a new folder")
-            metrics_path.unlink(missing_ok=True)
-            atomic_write_text(self.run_dir / RUN_IDENTITY, json.dumps(self._identity(), indent=2))
-        cfg.save(self.run_dir / "train_config.json")
-        atomic_write_text(self.run_dir / INPUT_SPEC_FILE, json.dumps(self.header.input_spec, indent=2))
+            if main:
+                metrics_path.unlink(missing_ok=True)
+                atomic_write_text(self.run_dir / RUN_IDENTITY, json.dumps(self._identity(), indent=2))
+        if main:
+            cfg.save(self.run_dir / "train_config.json")
+            atomic_write_text(self.run_dir / INPUT_SPEC_FILE, json.dumps(self.header.input_spec, indent=2))
         started = time.perf_counter() - seconds_before
         losses: list[float] = []
         success: float | None = None
         validation: dict[str, float] = {}
-        trackers = open_trackers(cfg.log, self.run_dir, cfg.model_dump(mode="json"))
+        trackers = open_trackers(cfg.log, self.run_dir, cfg.model_dump(mode="json")) if main else []
         # smoothing=0: the ETA from the run's average rate, validations included, so it does not jump after each.
-        bar = tqdm(total=cfg.steps, initial=self.step, desc="train", unit="step", disable=not progress, smoothing=0)
+        bar = tqdm(
+            total=cfg.steps, initial=self.step, desc="train", unit="step", disable=not (progress and main), smoothing=0
+        )
         shown: dict[str, str] = {}  # the bar's postfix: the latest of each metric, under its metrics.jsonl name
 
         def record(entry: dict[str, float]) -> None:
+            if not main:
+                return
             log.write(json.dumps(entry) + "\n")
             log.flush()
             for tracker in trackers:
                 tracker.log(entry)
 
-        with open(metrics_path, "a") as log, stop_requests() as stop, _closing(trackers):
+        with _metrics_file(metrics_path, main) as log, stop_requests() as stop, _closing(trackers):
             while self.step < cfg.steps:
-                if stop:
+                if self.group.any(bool(stop)):  # every rank stops at the same step
                     bar.close()
                     saved = self.save_checkpoint(window) if self.step else None
                     raise TrainingInterrupted(self.run_dir, self.step, saved)
                 metrics = self.train_step()
                 losses.append(metrics["loss"])
                 window.append(metrics)
-                last = self.step == cfg.steps or self._out_of_time(started)
+                last = self.step == cfg.steps or self.group.any(self._out_of_time(started))
                 if self.step % cfg.log_every == 0 or last:
                     averages = {k: float(np.mean([m[k] for m in window])) for k in window[0]}
                     record(averages | {"step": self.step, "seconds": time.perf_counter() - started})
@@ -482,23 +527,36 @@ class Trainer:
                     bar.set_postfix(shown)
                     window = []
                 if self.validates and ((cfg.eval_every and self.step % cfg.eval_every == 0) or last):
-                    bar.set_postfix_str("validating ...", refresh=True)
-                    score, validation = self.validate()
-                    self.save_best(score, validation)
-                    record({"step": self.step, **validation, "seconds": time.perf_counter() - started})
-                    success = validation.get("success_rate")
-                    shown |= {k: f"{v:.3g}" for k, v in validation.items() if k in BAR_METRICS}
-                    bar.set_postfix(shown)
-                    if on_validation is not None:
-                        on_validation(self.step, score)
+                    if main:  # the other ranks wait for it
+                        bar.set_postfix_str("validating ...", refresh=True)
+                        score, validation = self.validate()
+                        self.save_best(score, validation)
+                        record({"step": self.step, **validation, "seconds": time.perf_counter() - started})
+                        success = validation.get("success_rate")
+                        shown |= {k: f"{v:.3g}" for k, v in validation.items() if k in BAR_METRICS}
+                        bar.set_postfix(shown)
+                        if on_validation is not None:
+                            on_validation(self.step, score)
+                    self.group.barrier()
                 if self.step % cfg.checkpoint_every == 0 or last:
                     self.save_checkpoint(window)
                 bar.update(1)
                 if last:
                     break
         bar.close()
-        plot_training_curves(self.run_dir)
+        if main:
+            plot_training_curves(self.run_dir)
         return TrainResult(self.run_dir, self.step, time.perf_counter() - started, success, losses, validation)
+
+
+@contextmanager
+def _metrics_file(path: Path, write: bool) -> Iterator[Any]:
+    """``metrics.jsonl`` opened for appending where this process writes the run (rank 0), else nothing."""
+    if not write:
+        yield None
+        return
+    with open(path, "a") as handle:
+        yield handle
 
 
 @contextmanager
@@ -547,7 +605,18 @@ def train(
         raise ValueError(
             f"demos must be Demonstrations (load_demonstrations(path) reads a file), got {type(demos).__name__}"
         )
-    with run_folder_lock(run_dir):  # one writer per run folder
-        if resume:
-            resolve_checkpoint(run_dir, latest=True)  # a clear error if there is nothing to resume
-        return Trainer(config, demos, run_dir).run(resume=resume, progress=progress, on_validation=on_validation)
+    group = join_group(config.device)  # several processes under torchrun: rank 0 alone holds the folder
+    finished = False
+    try:
+        with run_folder_lock(run_dir) if group.main else nullcontext():  # one writer per run folder
+            if resume:
+                resolve_checkpoint(run_dir, latest=True)  # a clear error if there is nothing to resume
+            trainer = Trainer(config, demos, run_dir)
+            result = trainer.run(resume=resume, progress=progress, on_validation=on_validation)
+            finished = True
+            return result
+    except TrainingInterrupted:
+        finished = True  # every rank stopped at the same step, together
+        raise
+    finally:
+        leave_group(group, finished)
