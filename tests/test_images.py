@@ -360,7 +360,7 @@ def test_the_encoder_sees_each_steps_vectors_and_the_last_frames_it_is_told():
 
 def test_a_camera_policy_trains_evaluates_records_and_describes_itself_in_the_pixel_env(tmp_path, capsys):
     """The CLI end to end on PushTPixels-v0 (random-action data: the plumbing, not the score): train with a
-    validation, eval with a video, the model card; the CLI runs from another folder."""
+    validation, eval with a video, the model card, the search-or-model probe."""
     pytest.importorskip("gym_pusht")
     pytest.importorskip("imageio")
     from implicit_policy import collect_demonstrations
@@ -377,6 +377,7 @@ def test_a_camera_policy_trains_evaluates_records_and_describes_itself_in_the_pi
     assert "PushTPixels-v0" in capsys.readouterr().out and video.stat().st_size > 0
     card = model_card(load_policy(run).header, run, "you/pusht-image")
     assert "img (96x96x3 uint8 image" in card and "agent_pos (2)" in card
+    assert main(["diagnose", "--policy", str(run), "--data", str(data), "--states", "16"]) == 0
 
 
 def test_robomimic_image_keys_are_read_as_frames(tmp_path):

@@ -75,16 +75,17 @@ def search_or_model(
     inference and, for an energy model, with ``long_search``: for each, and for all states, decision points
     and the rest, the median distance of the found action to the demonstrated one (raw units), the share
     within ``tolerance``, and (energy models) the share of search failures."""
-    if demos.observation_size != policy.obs_size or demos.action_size != policy.action_size:
+    flat_size = demos.input_spec().obs_size  # vectors and frames, as the policy takes them flat
+    if flat_size != policy.obs_size or demos.action_size != policy.action_size:
         raise ValueError(
-            f"demonstrations have observation size {demos.observation_size} and action size {demos.action_size}; "
+            f"demonstrations have observation size {flat_size} and action size {demos.action_size}; "
             f"the policy takes {policy.obs_size} and gives {policy.action_size}"
         )
     rng = np.random.default_rng(seed)
     count = min(states, len(demos.observations))
     picked = np.sort(rng.choice(len(demos.observations), count, replace=False))
     index = observation_windows(demos.episode_lengths, policy.n_obs_steps)[picked]
-    windows = torch.as_tensor(demos.observations[index])  # (S, n, O)
+    windows = torch.as_tensor(demos.flat_observations(index.ravel()).reshape(*index.shape, -1))  # (S, n, O)
     chunk, padded = action_chunks(demos.episode_lengths, policy.horizon)
     demonstrated = torch.as_tensor(demos.actions[chunk[picked]])  # (S, horizon, A)
     kept = torch.as_tensor(~padded[picked], dtype=demonstrated.dtype)
