@@ -9,6 +9,8 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import numpy as np
@@ -87,11 +89,20 @@ def test_a_resume_with_another_process_count_is_refused_on_one_line(data, tmp_pa
     assert "was trained by 2 processes" in done.stderr and "--nproc 2" in done.stderr
 
 
-def _launch(data: Path, run: Path) -> subprocess.Popen:
+@contextmanager
+def _launched(data: Path, run: Path) -> Iterator[subprocess.Popen]:
+    """A long 2-process run in a session of its own, killed whole on leaving, whatever the test did."""
     argv = [sys.executable, "-m", "implicit_policy.cli", "train", "--data", str(data), "--out", str(run), "--quiet"]
     argv += ["--preset", "mse", "--steps", "1000000", "--set", "eval_episodes=0", "--set", "log_every=5"]
     argv += ["--set", "checkpoint_every=20", "--nproc", "2"]
-    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    launcher = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        yield launcher
+    finally:
+        for pid in [launcher.pid, *_processes_of(run)]:
+            with suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        launcher.wait()
 
 
 def _processes_of(run: Path) -> list[int]:
@@ -117,10 +128,10 @@ def _records(run: Path) -> int:
 
 def test_ctrl_c_stops_every_rank_at_one_step_with_one_line(data, tmp_path):
     run = tmp_path / "run"
-    launcher = _launch(data, run)
-    waiting.wait_for(lambda: _records(run) >= 3, "three metrics records", process=launcher)
-    os.killpg(launcher.pid, signal.SIGINT)  # as a terminal's Ctrl-C reaches the whole process group
-    _, err = waiting.communicate(launcher)
+    with _launched(data, run) as launcher:
+        waiting.wait_for(lambda: _records(run) >= 3, "three metrics records", process=launcher)
+        os.killpg(launcher.pid, signal.SIGINT)  # as a terminal's Ctrl-C reaches the whole process group
+        _, err = waiting.communicate(launcher)
     assert launcher.returncode == 130, err
     assert len(err.strip().splitlines()) == 1 and "interrupted at step" in err and "--nproc 2 --resume" in err, err
     step = int(err.split("interrupted at step ")[1].split(":")[0])
@@ -129,11 +140,11 @@ def test_ctrl_c_stops_every_rank_at_one_step_with_one_line(data, tmp_path):
 
 def test_a_rank_that_dies_ends_the_run_on_one_line_and_leaves_whole_checkpoints(data, tmp_path):
     run = tmp_path / "run"
-    launcher = _launch(data, run)
-    waiting.wait_for(lambda: (run / "latest").exists(), "the first checkpoint", process=launcher)
-    victim = next(pid for pid in _processes_of(run) if "RANK=1" in _environment(pid))
-    os.kill(victim, signal.SIGKILL)
-    _, err = waiting.communicate(launcher)
+    with _launched(data, run) as launcher:
+        waiting.wait_for(lambda: (run / "latest").exists(), "the first checkpoint", process=launcher)
+        victim = next(pid for pid in _processes_of(run) if "RANK=1" in _environment(pid))
+        os.kill(victim, signal.SIGKILL)
+        _, err = waiting.communicate(launcher)
     assert launcher.returncode != 0 and len(err.strip().splitlines()) == 1, err
     assert "rank 1 of 2 was killed by signal 9" in err
     assert not list(run.rglob("*.tmp")) and load_policy(run, seed=0)  # the newest checkpoint is whole
