@@ -323,3 +323,23 @@ def test_negatives_without_their_density_are_the_same_draws():
     torch.testing.assert_close(
         sampler.negatives_around(net, obs, positives, torch.Generator().manual_seed(2)), with_density
     )
+
+
+def test_a_detached_head_leaves_the_trunk_to_the_proposals_likelihood():
+    """``head_detached``: the energies' gradient reaches the head alone; without it, the trunk too."""
+    from implicit_policy.models.energy import build_energy_net
+
+    for detached in (False, True):
+        config = EnergyNetConfig(
+            head_size=8,
+            proposal=MDNConfig(components=3, hidden_size=16),
+            head_on_proposal=True,
+            proposal_prior=1.0,
+            head_detached=detached,
+        )
+        torch.manual_seed(0)
+        net = build_energy_net(5, 4, config)
+        net(torch.randn(6, 5), torch.rand(6, 3, 4)).sum().backward()
+        trunk = [p.grad for p in net.proposal.trunk.parameters()]
+        assert all(g is None or not g.any() for g in trunk) == detached
+        assert all(p.grad is not None and p.grad.any() for p in net.energy.parameters() if p.dim() > 1)

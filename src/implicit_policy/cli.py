@@ -285,7 +285,7 @@ def _load_any_policy(path: str, device: str, seed: int, threads: int, inference_
             )
         fields[name] = setting_value(text)
     changed = ImplicitPolicy(
-        policy.header, policy.energy, device, seed, inference=type(inference).model_validate(fields)
+        policy.header, policy.model, device, seed, inference=type(inference).model_validate(fields)
     )
     changed.run_dir = policy.run_dir
     return changed  # the loaded weights, not a second read of the checkpoint

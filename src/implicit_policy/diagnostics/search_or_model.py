@@ -99,7 +99,7 @@ def search_or_model(
     }
     searches: dict[str, TorchPolicy] = {"policy's inference": policy}
     if isinstance(policy, ImplicitPolicy) and long_search is not None:
-        searches["long search"] = ImplicitPolicy(policy.header, policy.energy, policy.device, inference=long_search)
+        searches["long search"] = ImplicitPolicy(policy.header, policy.model, policy.device, inference=long_search)
     result: dict[str, Any] = {"states": count, "tolerance": tolerance, "rows": []}
     for name, searcher in searches.items():
         probe = _probe(searcher, windows, demonstrated, kept, seed)

@@ -57,6 +57,12 @@ class EnergyNetConfig(NetConfig):
         description="with head_size and proposal: the per-candidate head reads the proposal's trunk features, "
         "one observation encoder for both (hidden_size and hidden_layers then unused)",
     )
+    head_detached: bool = Field(
+        False,
+        description="with head_on_proposal: the head reads the trunk's features detached, so the contrastive loss "
+        "trains the head alone and the proposal's likelihood alone trains the trunk (and a camera's encoder): "
+        "the energy is a pure residual on a proposal trained as the mdn kind is",
+    )
     proposal_prior: float = Field(
         0.0,
         ge=0,
@@ -231,10 +237,11 @@ class EnergyWithProposal(nn.Module):
         proposal: MixtureDensityNet,
         prior_weight: float = 0.0,
         head_on_proposal: bool = False,
+        head_detached: bool = False,
     ) -> None:
         super().__init__()
         self.energy, self.proposal, self.prior_weight = energy, proposal, prior_weight
-        self.head_on_proposal = head_on_proposal
+        self.head_on_proposal, self.head_detached = head_on_proposal, head_detached
 
     def _net_input_and_prior(
         self, obs: torch.Tensor
@@ -245,7 +252,7 @@ class EnergyWithProposal(nn.Module):
         if not (self.head_on_proposal or self.prior_weight):
             return obs, None
         features = self.proposal.features(obs)
-        net_input = features if self.head_on_proposal else obs
+        net_input = (features.detach() if self.head_detached else features) if self.head_on_proposal else obs
         if not self.prior_weight:
             return net_input, None
         logits, means, stds = self.proposal.mixture_of(features)
@@ -290,4 +297,4 @@ def build_energy_net(obs_size: int, action_size: int, config: EnergyNetConfig = 
             raise ValueError("energy.head_on_proposal needs a head: set energy.head_size")
         head = config.model_copy(update={"hidden_size": config.head_size, "hidden_layers": config.head_layers})
         net = EnergyNet(config.proposal.hidden_size, action_size, head)
-    return EnergyWithProposal(net, proposal, config.proposal_prior, config.head_on_proposal)
+    return EnergyWithProposal(net, proposal, config.proposal_prior, config.head_on_proposal, config.head_detached)
