@@ -148,3 +148,20 @@ def test_a_rank_that_dies_ends_the_run_on_one_line_and_leaves_whole_checkpoints(
     assert launcher.returncode != 0 and len(err.strip().splitlines()) == 1, err
     assert "rank 1 of 2 was killed by signal 9" in err
     assert not list(run.rglob("*.tmp")) and load_policy(run, seed=0)  # the newest checkpoint is whole
+
+
+def test_a_camera_policy_with_chunks_trains_in_two_processes(tmp_path):
+    """Image parts and action chunks through DistributedDataParallel (the encoder is inside the wrapped step
+    loss, so its gradients are averaged with the rest); the saved policy acts on frames."""
+    from test_images import square_task
+
+    data = square_task(6, seed=0).save(tmp_path / "cam.npz")
+    settings = ["--preset", "pusht-image-mdn", "--set", "eval_episodes=0", "--set", "optim.batch_size=8"]
+    settings += ["--set", "vision.channels=4", "--set", "policy.mdn.hidden_size=16", "--set", "horizon=4"]
+    settings += ["--set", "n_action_steps=2", "--set", "val_episodes=1"]
+    done = _train(data, tmp_path / "run", *settings, nproc=2, steps=10)
+    assert done.returncode == 0, done.stderr[-2000:]
+    policy = load_policy(tmp_path / "run")
+    assert policy.input_spec.images and policy.act(
+        {"cam": np.zeros((16, 16, 3), np.uint8), "noise": np.zeros(2)}
+    ).shape == (1,)
