@@ -307,13 +307,14 @@ PRESETS["ibc-pusht"] = _ibc_pusht()
 # Images). Batch 64, 24,000 steps (about 0.08 s a step on one thread: 35 minutes), a check on 20 episodes
 # every 6,000 steps.
 _IMAGE_STEPS = dict(steps=24_000, eval_every=6000, eval_episodes=20, checkpoint_every=3000)
-PRESETS["pusht-image"] = PRESETS["pusht"].updated(
-    policy=PRESETS["pusht"].policy.model_copy(
-        update={"energy": PRESETS["pusht"].policy.energy.model_copy(update={"head_detached": True})}
-    ),
-    vision=VisionConfig(encoder="conv", channels=16, keypoints=32, crop=0.875, resize=72, frames=1),
-    optim=OptimConfig(batch_size=64, schedule="cosine", ema_decay=0.999),
-    **_IMAGE_STEPS,
+PRESETS["pusht-image"] = (
+    PRESETS["pusht"]
+    .with_settings(["policy.energy.head_detached=true"])
+    .updated(
+        vision=VisionConfig(encoder="conv", channels=16, keypoints=32, crop=0.875, resize=72, frames=1),
+        optim=OptimConfig(batch_size=64, schedule="cosine", ema_decay=0.999),
+        **_IMAGE_STEPS,
+    )
 )
 # Its explicit twin: the same encoder, chunks and schedule, the 16-Gaussian mixture alone (its most probable
 # component's mean), as the state table's mdn row.

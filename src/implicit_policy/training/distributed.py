@@ -124,4 +124,4 @@ def data_parallel(module: nn.Module, group: Group) -> nn.Module:
     if not group.distributed:
         return module
     device_ids = [group.local_rank] if next(module.parameters()).is_cuda else None
-    return nn.parallel.DistributedDataParallel(module, device_ids=device_ids)
+    return nn.parallel.DistributedDataParallel(module, device_ids=device_ids, gradient_as_bucket_view=True)
