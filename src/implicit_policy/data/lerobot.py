@@ -179,13 +179,16 @@ def _checked(frames: np.ndarray, part: ObservationPart, path: Path, episode: int
 
 class _VideoFiles:
     """Where each episode's frames of a video feature are: the file ``info.json``'s ``video_path`` names and the
-    first frame in it (v3.0 keeps many episodes per file, from ``from_timestamp`` on)."""
+    first frame in it (v3.0 keeps many episodes per file, from ``from_timestamp`` on). Each key's current file
+    is decoded once and kept while its episodes are read (episodes come in order, files hold consecutive ones),
+    so a v3.0 file is not decoded again for every episode in it."""
 
     def __init__(self, path: Path, info: dict, keys: list[str]) -> None:
         self.path, self.info, self.fps = path, info, float(info.get("fps") or 0)
         if "video_path" not in info or not self.fps:
             raise DemonstrationError(f"{path}/meta/info.json lacks video_path or fps, which video features need")
         self.episodes: dict[int, dict[str, Any]] = {}
+        self.decoded: dict[str, tuple[Path, np.ndarray]] = {}  # per key: its current file and all its frames
         if info["codebase_version"] == "v3.0":
             parquet = _pyarrow()
             for file in sorted((path / "meta" / "episodes").glob("**/*.parquet")):
@@ -210,17 +213,20 @@ class _VideoFiles:
             relative = self.info["video_path"].format(episode_chunk=chunk, video_key=key, episode_index=episode)
             first = 0
         wanted = first + frame_index.astype(np.int64)
-        decoded = _decode_video(self.path / relative, int(wanted.max()) + 1, key, episode)
+        file = self.path / relative
+        if key not in self.decoded or self.decoded[key][0] != file:
+            self.decoded[key] = (file, _decode_video(file, key, episode))
+        decoded = self.decoded[key][1]
         if len(decoded) <= wanted.max():
             raise DemonstrationError(
-                f"{self.path / relative}: video of {key!r} ends at frame {len(decoded)}, episode {episode} needs "
+                f"{file}: video of {key!r} ends at frame {len(decoded)}, episode {episode} needs "
                 f"frame {int(wanted.max())}"
             )
         return _checked(decoded[wanted], part, self.path, episode)
 
 
-def _decode_video(file: Path, count: int, key: str, episode: int) -> np.ndarray:
-    """The first ``count`` frames of ``file`` (fewer if it is shorter) as uint8 ``(N, H, W, 3)``, by PyAV."""
+def _decode_video(file: Path, key: str, episode: int) -> np.ndarray:
+    """Every frame of ``file`` as uint8 ``(N, H, W, 3)``, by PyAV."""
     av = require("av", "LeRobot video features")
     if not file.is_file():
         raise DemonstrationError(f"video of {key!r} for episode {episode} not found: {file}")
@@ -229,8 +235,6 @@ def _decode_video(file: Path, count: int, key: str, episode: int) -> np.ndarray:
         with av.open(str(file)) as container:
             for frame in container.decode(video=0):
                 frames.append(frame.to_ndarray(format="rgb24"))
-                if len(frames) == count:
-                    break
     except (av.error.FFmpegError, OSError) as err:
         raise DemonstrationError(f"{file}: not a readable video ({err}); key {key!r}, episode {episode}") from None
     if not frames:

@@ -43,20 +43,22 @@ def takes_parts(policy: Any) -> bool:
     return spec is not None and bool(spec.images)
 
 
-def check_parts_fit_env(spec: Any, env_id: str, env_kwargs: EnvKwargs = None) -> None:
+def check_parts_fit_env(
+    spec: Any, env_id: str, env_kwargs: EnvKwargs = None, subject: str = "this policy takes"
+) -> None:
     """``ValueError`` naming the part when ``env_id``'s ``Dict`` observations lack one of the policy's parts or
     give it another shape."""
     space = observation_space(env_id, env_kwargs)
     if not isinstance(space, gym.spaces.Dict):
         raise ValueError(
-            f"this policy takes the observation parts {spec.part_names()}, but {env_id} observes a {space}; "
+            f"{subject} the observation parts {spec.part_names()}, but {env_id} observes a {space}; "
             "pass an env whose Dict observations have those parts (e.g. PushTPixels-v0)"
         )
     for part in spec.observation:
         got = space.spaces.get(part.name)
         if got is None or tuple(got.shape or ()) != part.input_shape:
             raise ValueError(
-                f"this policy takes observation part {part.name!r} of shape {part.input_shape}, but {env_id} "
+                f"{subject} observation part {part.name!r} of shape {part.input_shape}, but {env_id} "
                 f"observes {'no such part' if got is None else got}; its parts: {', '.join(sorted(space.spaces))}"
             )
 

@@ -85,3 +85,8 @@ class EncodedPolicyNet(nn.Module):
     def __init__(self, encoder: ObservationEncoder, net: nn.Module) -> None:
         super().__init__()
         self.encoder, self.net = encoder, net
+
+
+def kind_net(model: nn.Module) -> nn.Module:
+    """The policy kind's own net in ``model``: behind the encoder of an :class:`EncodedPolicyNet`, else itself."""
+    return model.net if isinstance(model, EncodedPolicyNet) else model

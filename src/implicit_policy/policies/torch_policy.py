@@ -18,7 +18,7 @@ from implicit_policy.kinds.base import PolicyConfig
 from implicit_policy.models.device import resolve_device
 from implicit_policy.models.energy import EnergyModel
 from implicit_policy.models.normalize import Normalizer
-from implicit_policy.models.observation_encoder import EncodedPolicyNet, ObservationEncoder
+from implicit_policy.models.observation_encoder import EncodedPolicyNet, ObservationEncoder, kind_net
 from implicit_policy.policies import hub
 from implicit_policy.policies.checkpoint import CheckpointError, CheckpointHeader, read_checkpoint, write_checkpoint
 from implicit_policy.runtime.control_loop import ControlLoopPolicy, NoiseInputs
@@ -54,7 +54,7 @@ class TorchPolicy(ControlLoopPolicy):
         self.device = resolve_device(device)
         self.model = model.to(self.device).eval()
         self.encoder = model.encoder if isinstance(model, EncodedPolicyNet) else None
-        self.net = model.net if isinstance(model, EncodedPolicyNet) else model
+        self.net = kind_net(model)
         self.torch_normalizer = Normalizer(**header.normalizer.model_dump()).to(self.device)
         self.obs_size, self.action_size, self.n_obs_steps = header.obs_size, header.action_size, header.n_obs_steps
         self.horizon, self.n_action_steps = header.horizon, header.n_action_steps

@@ -39,7 +39,7 @@ from implicit_policy.evaluation.evaluate import check_parts_fit_env, evaluate
 from implicit_policy.evaluation.rollout import action_space, box_spaces
 from implicit_policy.models.device import resolve_device
 from implicit_policy.models.normalize import Normalizer
-from implicit_policy.models.observation_encoder import EncodedPolicyNet
+from implicit_policy.models.observation_encoder import EncodedPolicyNet, kind_net
 from implicit_policy.models.optimizer_state import (
     load_optimizer_state_tensors,
     optimizer_state_tensors,
@@ -145,9 +145,9 @@ def check_demonstrations_fit_env(demos: Demonstrations) -> tuple[np.ndarray, np.
     data with image parts: if the env's ``Dict`` observations lack a part or shape it otherwise)."""
     if demos.images:
         try:
-            check_parts_fit_env(demos.input_spec(), demos.env_id, demos.env_kwargs)
+            check_parts_fit_env(demos.input_spec(), demos.env_id, demos.env_kwargs, "the demonstrations have")
         except ValueError as err:
-            raise DemonstrationError(str(err).replace("this policy takes", "the demonstrations have")) from None
+            raise DemonstrationError(str(err)) from None
         space = action_space(demos.env_id, demos.env_kwargs)
         if space.shape != (demos.action_size,):
             raise DemonstrationError(f"demonstrations have action size {demos.action_size}, {demos.env_id} {space}")
@@ -203,9 +203,10 @@ class StepLoss(nn.Module):
 
     def forward(self, batch: Batch, generator: torch.Generator) -> tuple[dict[str, torch.Tensor], dict[str, float]]:
         if isinstance(self.model, EncodedPolicyNet):  # the cameras' features join the vectors, end to end
-            net, obs = self.model.net, self.model.encoder(batch.vectors, batch.frames, generator)
+            obs = self.model.encoder(batch.vectors, batch.frames, generator)
         else:
-            net, obs = self.model, batch.vectors.flatten(1)
+            obs = batch.vectors.flatten(1)
+        net = kind_net(self.model)
         if batch.keep is None:
             return self.objective.loss(net, obs, batch.positives, generator)
         # chunk steps past an episode's end left out of the loss
@@ -257,8 +258,9 @@ class Trainer:
         spec = demos.input_spec(config.n_obs_steps, config.horizon, config.n_action_steps)
         self.model = build_policy_model(config.policy, config.vision, spec)
         self.model.to(self.device)
-        self.net = self.model.net if isinstance(self.model, EncodedPolicyNet) else self.model
-        self.objective = config.policy.objective(self.net, chunk_size, self.normalizer.action_bound, self.device)
+        self.objective = config.policy.objective(
+            kind_net(self.model), chunk_size, self.normalizer.action_bound, self.device
+        )
         self.optimizer = torch.optim.Adam(
             self.model.parameters(), lr=config.optim.learning_rate, weight_decay=config.optim.weight_decay
         )
