@@ -133,3 +133,31 @@ def test_dict_observations_of_fetch_push_round_trip_in_sorted_key_order():
     assert from_minari.observation_size == 31
     np.testing.assert_allclose(from_minari.observations, from_vector_env.observations, atol=1e-6)
     np.testing.assert_array_equal(from_minari.episode_successes, from_vector_env.episode_successes)
+
+
+def test_a_dict_dataset_with_frames_is_read_as_named_parts_and_trains_a_camera_policy(tmp_path, capsys):
+    """gym-pusht's frames recorded into Minari come back as uint8 image parts under the env's names (not
+    flattened), a camera policy trains from them and is evaluated in the env the dataset records."""
+    pytest.importorskip("gym_pusht")
+    argv = ["collect", "--env", "PushTPixels-v0", "--controller", "random", "--episodes", "2", "--seed", "0"]
+    assert main([*argv, "--out", "minari:pusht-pixels/random-v0", "--quiet"]) == 0
+    demos = load_demonstrations("minari:pusht-pixels/random-v0")
+    assert [(p.name, p.image) for p in demos.observation_parts] == [("agent_pos", False), ("img", True)]
+    assert demos.images["img"].shape == (600, 96, 96, 3) and demos.images["img"].dtype == np.uint8
+    assert demos.observations.shape == (600, 2) and demos.env_id == "PushTPixels-v0"
+    np.testing.assert_array_equal(demos.episode_seeds, [0, 1])
+    first = collect_demonstrations("PushTPixels-v0", 1, 0, controller="random")  # the same reset, other actions
+    np.testing.assert_array_equal(demos.images["img"][0], first.images["img"][0])
+    np.testing.assert_array_equal(demos.observations[0], first.observations[0])
+
+    renamed = load_demonstrations("minari:pusht-pixels/random-v0", ["camera=img", "agent_pos[:1]"])
+    assert [p.name for p in renamed.observation_parts] == ["camera", "agent_pos"] and renamed.env_id == ""
+    with pytest.raises(DemonstrationError, match="slices the image key 'img'"):
+        load_demonstrations("minari:pusht-pixels/random-v0", ["img[:2]"])
+
+    run = tmp_path / "run"
+    settings = ["optim.batch_size=8", "eval_episodes=1", "vision.channels=4", "policy.mdn.hidden_size=32"]
+    train = ["train", "--data", "minari:pusht-pixels/random-v0", "--preset", "pusht-image-mdn", "--steps", "2"]
+    assert main([*train, "--out", str(run), "--quiet", *[a for s in settings for a in ("--set", s)]]) == 0
+    assert main(["eval", "--policy", str(run), "--episodes", "1", "--seed", "100000"]) == 0
+    assert "PushTPixels-v0" in capsys.readouterr().out

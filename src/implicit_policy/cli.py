@@ -46,11 +46,11 @@ def _collect(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     kwargs = _env_kwargs(args.env_kwargs)
     if is_minari_source(args.out):
-        if kwargs or args.controller != "demonstrator":
-            raise ValueError(
-                "--env-kwargs and --controller are for .npz output; a Minari dataset records the env itself"
-            )
-        collect_minari(args.env, args.episodes, args.seed, args.out[len(PREFIX) :], progress=not args.quiet)
+        if kwargs:
+            raise ValueError("--env-kwargs is for .npz output; a Minari dataset records the env itself")
+        collect_minari(
+            args.env, args.episodes, args.seed, args.out[len(PREFIX) :], not args.quiet, controller=args.controller
+        )
         demos = load_minari(args.out)
     else:
         check_output_file(args.out, "--out")

@@ -98,6 +98,18 @@ def frames_uint8(values: np.ndarray, layout: str, source: str, key: str) -> np.n
     return np.ascontiguousarray(values.transpose(0, 2, 3, 1) if layout == "CHW" else values)
 
 
+def check_frames(frames: np.ndarray, part: ObservationPart, source: str, episode: object, length: int) -> np.ndarray:
+    """One episode's frames of the image ``part``, uint8 ``(L, H, W, C)`` (decoded, or by :func:`frames_uint8`),
+    returned as they are; ``DemonstrationError`` naming the episode for another frame shape or a count other
+    than ``length``."""
+    if frames.shape[1:] != part.shape or len(frames) != length:
+        raise DemonstrationError(
+            f"{source}: key {part.key!r} of episode {episode} has {len(frames)} frames of {frames.shape[1:]}, "
+            f"expected {length} of {part.shape}"
+        )
+    return frames
+
+
 def read_part(
     values: np.ndarray, part: ObservationPart, source: str, episode: object, length: int, name: str | None = None
 ) -> np.ndarray:

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from implicit_policy.data.demonstrations import DemonstrationError, Demonstrations
-from implicit_policy.data.episodes import choose_keys, demonstrations_from_episodes, read_part, steps
+from implicit_policy.data.episodes import check_frames, choose_keys, demonstrations_from_episodes, read_part, steps
 from implicit_policy.extras import require
 from implicit_policy.runtime.input_spec import ObservationPart
 
@@ -165,16 +165,7 @@ def _decode_pictures(encoded: np.ndarray, part: ObservationPart, path: Path, epi
                 f"{path}: key {part.key!r} of episode {episode}, frame {step}: not a readable image ({err})"
             ) from None
         frames.append(frame.reshape(frame.shape[0], frame.shape[1], -1))
-    return _checked(np.stack(frames), part, path, episode)
-
-
-def _checked(frames: np.ndarray, part: ObservationPart, path: Path, episode: int) -> np.ndarray:
-    if frames.shape[1:] != part.shape:
-        raise DemonstrationError(
-            f"{path}: key {part.key!r} of episode {episode} has frames of {frames.shape[1:]}, "
-            f"info.json declares {part.shape}"
-        )
-    return frames
+    return check_frames(np.stack(frames), part, str(path), episode, len(encoded))
 
 
 class _VideoFiles:
@@ -222,7 +213,7 @@ class _VideoFiles:
                 f"{file}: video of {key!r} ends at frame {len(decoded)}, episode {episode} needs "
                 f"frame {int(wanted.max())}"
             )
-        return _checked(decoded[wanted], part, self.path, episode)
+        return check_frames(decoded[wanted], part, str(self.path), episode, len(wanted))
 
 
 def _decode_video(file: Path, key: str, episode: int) -> np.ndarray:

@@ -10,10 +10,17 @@ Observations: a ``Dict`` observation (Gymnasium-Robotics' ``achieved_goal`` / ``
 flattened, concatenated. ``implicit_policy.evaluation.rollout.make_vector_env`` flattens the env's observations the same
 way, so a policy trained from a dataset sees at ``act`` time what it saw in training. A dataset's episode
 of ``L`` steps holds ``L + 1`` observations; the last (after the final action) has no action and is dropped.
+
+Cameras: a ``Dict`` observation holding frames (a uint8 ``Box`` of three axes, gym-pusht's ``pixels``) is read
+as named parts, not flattened: its vector keys (sorted), then its frames as image parts (uint8, stored once),
+or the ``--obs-keys`` chosen (``pixels,agent_pos``, ``NAME=KEY`` and slices as for the other readers). The
+env's ``Dict`` then feeds a policy by those names. Minari JPEG-encodes frames by default (lossy: on Push-T
+1.4 / 255 per pixel off what the env renders); ``collect`` writes them raw.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,8 +30,18 @@ import gymnasium as gym
 import numpy as np
 from tqdm.auto import tqdm
 
-from implicit_policy.data.collect import check_collect_arguments
+from implicit_policy.data.collect import Controller, check_collect_arguments
 from implicit_policy.data.demonstrations import DemonstrationError, Demonstrations
+from implicit_policy.data.episodes import (
+    ImageLayouts,
+    check_frames,
+    choose_keys,
+    demonstrations_from_episodes,
+    frames_uint8,
+    image_layout,
+    read_part,
+    steps,
+)
 from implicit_policy.evaluation.env_hooks import demonstrator, resolve_env_id
 from implicit_policy.evaluation.rollout import make_env
 from implicit_policy.extras import require
@@ -41,11 +58,19 @@ def _minari() -> Any:
     return require("minari", "Minari datasets")
 
 
-def collect_minari(env_id: str, episodes: int, seed: int, dataset_id: str, progress: bool = False) -> Any:
-    """Run ``env_id``'s scripted demonstrator on episodes seeded ``seed .. seed + episodes - 1`` and write them
-    as the local Minari dataset ``dataset_id`` (observations in the env's own space, ``Dict`` included;
-    ``infos["is_success"]`` per step); returns the ``MinariDataset``. Refuses an id that already exists."""
-    check_collect_arguments(env_id, episodes, seed)
+def collect_minari(
+    env_id: str,
+    episodes: int,
+    seed: int,
+    dataset_id: str,
+    progress: bool = False,
+    controller: Controller = "demonstrator",
+) -> Any:
+    """Run ``env_id``'s scripted demonstrator (or uniform random actions) on episodes seeded
+    ``seed .. seed + episodes - 1`` and write them as the local Minari dataset ``dataset_id`` (observations in
+    the env's own space, ``Dict`` and frames included, frames lossless; ``infos["is_success"]`` per step);
+    returns the ``MinariDataset``. Refuses an id that already exists."""
+    check_collect_arguments(env_id, episodes, seed, controller)
     minari = _minari()
     from minari.data_collector import EpisodeBuffer
 
@@ -55,7 +80,7 @@ def collect_minari(env_id: str, episodes: int, seed: int, dataset_id: str, progr
             "or delete it (minari.delete_dataset)"
         )
     env = make_env(env_id)
-    act, on_reset = demonstrator(env_id)
+    act, on_reset = demonstrator(env_id) if controller == "demonstrator" else _random_actions(env, seed)
     buffers = []
     for k in tqdm(range(episodes), desc=f"episodes {env_id}", unit="ep", disable=not progress):
         obs, info = env.reset(seed=seed + k)
@@ -63,8 +88,8 @@ def collect_minari(env_id: str, episodes: int, seed: int, dataset_id: str, progr
         observations, actions, rewards, terminations, truncations, successes = [obs], [], [], [], [], [False]
         done = False
         while not done:
-            flat = np.asarray(gym.spaces.flatten(env.observation_space, obs))
-            action = np.asarray(act(flat[None]), dtype=np.float32)[0]
+            flat = obs if controller == "random" else np.asarray(gym.spaces.flatten(env.observation_space, obs))[None]
+            action = np.asarray(act(flat), dtype=np.float32)[0]
             obs, reward, terminated, truncated, info = env.step(action)
             observations.append(obs)
             actions.append(action)
@@ -96,7 +121,20 @@ def collect_minari(env_id: str, episodes: int, seed: int, dataset_id: str, progr
             algorithm_name="scripted demonstrator",
             author="implicit-policy collect",
             description=f"implicit-policy collect: {episodes} episodes, seeds {seed}..{seed + episodes - 1}",
+            jpeg_encoding=False,  # frames as the env rendered them: JPEG's loss would differ from what acting sees
         )
+
+
+def _random_actions(env: gym.Env, seed: int) -> tuple[Any, Any]:
+    """A controller acting uniformly at random in ``env``'s action box, seeded; it looks at nothing."""
+    rng = np.random.default_rng(seed)
+    space = env.action_space
+    assert isinstance(space, gym.spaces.Box)  # check_collect_arguments refused the others
+
+    def act(_: Any) -> np.ndarray:
+        return rng.uniform(space.low, space.high, (1, *space.low.shape))
+
+    return act, lambda info: None
 
 
 def _stack(observations: list) -> Any:
@@ -155,6 +193,8 @@ def load_minari(source: str, obs_keys: Sequence[str] | None = None) -> Demonstra
         raise DemonstrationError(
             f"Minari dataset {source!r} has action space {describe_space(dataset.action_space)}; implicit-policy needs a Box"
         )
+    if cameras := camera_layouts(dataset.observation_space):
+        return _load_with_cameras(dataset, source, env_id, obs_keys, cameras)
     space, keys = dataset.observation_space, _observation_keys(dataset.observation_space, obs_keys, source)
     observations, actions, lengths, successes = [], [], [], []
     for episode in dataset.iterate_episodes():
@@ -168,8 +208,7 @@ def load_minari(source: str, obs_keys: Sequence[str] | None = None) -> Demonstra
         observations.append(flat[:length])
         actions.append(np.asarray(episode.actions, dtype=np.float32).reshape(length, -1))
         lengths.append(length)
-        success = (episode.infos or {}).get("is_success")
-        successes.append(bool(np.asarray(success)[-1]) if success is not None and len(success) else False)
+        successes.append(_succeeded(episode))
     seeds = _episode_seeds(dataset)
     return Demonstrations(
         observations=np.concatenate(observations).astype(np.float32),
@@ -180,6 +219,63 @@ def load_minari(source: str, obs_keys: Sequence[str] | None = None) -> Demonstra
         env_id=env_id if not obs_keys else "",  # chosen keys are not the env's whole observation
         seed=int(seeds[0]) if len(seeds) and seeds[0] >= 0 else 0,
     )
+
+
+def camera_layouts(space: gym.Space) -> ImageLayouts:
+    """The keys of a ``Dict`` space that hold frames (uint8 ``Box`` of three axes), by stored layout."""
+    if not isinstance(space, gym.spaces.Dict):
+        return {}
+    return {
+        key: layout
+        for key, sub in space.spaces.items()
+        if isinstance(sub, gym.spaces.Box) and sub.dtype == np.uint8 and (layout := image_layout(sub.shape))
+    }
+
+
+def _load_with_cameras(
+    dataset: Any, source: str, env_id: str, obs_keys: Sequence[str] | None, cameras: ImageLayouts
+) -> Demonstrations:
+    """A ``Dict`` dataset with frames as named parts (module docstring). The env is kept when every part is a
+    whole key under its own name, so the env's observations feed the policy as the dataset's did."""
+    space = dataset.observation_space
+    shapes: dict[str, tuple[int, ...] | None] = {key: tuple(sub.shape or ()) for key, sub in space.spaces.items()}
+    default = sorted(key for key in shapes if key not in cameras) + sorted(cameras)
+    parts = choose_keys(source, shapes, obs_keys, default, cameras)
+    names, observations, actions, successes = [], [], [], []
+    images: dict[str, list[np.ndarray]] = {part.name: [] for part in parts if part.image}
+    for episode in dataset.iterate_episodes():
+        action = steps(episode.actions, source, "actions", episode.id)
+        read = []
+        for part in parts:
+            values = np.asarray(episode.observations[part.key])[: len(action)]
+            if part.image:
+                frames = frames_uint8(values, part.layout, source, part.key)
+                images[part.name].append(check_frames(frames, part, source, episode.id, len(action)))
+            else:
+                read.append(read_part(values, part, source, episode.id, len(action)))
+        names.append(episode.id)
+        observations.append(np.concatenate(read, axis=1) if read else np.zeros((len(action), 0), np.float32))
+        actions.append(action)
+        successes.append(_succeeded(episode))
+    own_names = all(part.whole and part.name == part.key for part in parts)
+    demos = demonstrations_from_episodes(
+        source,
+        names,
+        observations,
+        actions,
+        env_id=env_id if own_names else "",
+        successes=successes,
+        parts=parts,
+        images={name: np.concatenate(frames) for name, frames in images.items()},
+    )
+    seeds = np.asarray(_episode_seeds(dataset), dtype=np.int64)
+    return dataclasses.replace(demos, episode_seeds=seeds, seed=int(seeds[0]) if seeds[0] >= 0 else 0)
+
+
+def _succeeded(episode: Any) -> bool:
+    """An episode's last ``infos["is_success"]``; False where the dataset records none."""
+    success = (episode.infos or {}).get("is_success")
+    return bool(np.asarray(success)[-1]) if success is not None and len(success) else False
 
 
 def _can_make(env_id: str) -> bool:

@@ -21,6 +21,7 @@ import numpy as np
 
 from implicit_policy.data.demonstrations import DemonstrationError, Demonstrations
 from implicit_policy.data.episodes import (
+    check_frames,
     choose_keys,
     demonstrations_from_episodes,
     frames_uint8,
@@ -89,22 +90,11 @@ def load_robomimic(source: str, obs_keys: Sequence[str] | None = None) -> Demons
                     raise DemonstrationError(f"{path}: episode {name} has no observation key {part.key!r}")
                 values = demo["obs"][part.key][()]
                 if part.image:
-                    frames[part.name].append(_episode_frames(values, part, str(path), name, len(action)))
+                    uint8 = frames_uint8(values, part.layout, str(path), f"obs/{part.key}")
+                    frames[part.name].append(check_frames(uint8, part, str(path), name, len(action)))
                 else:
                     read.append(read_part(values, part, str(path), name, len(action), f"obs/{part.key}"))
             observations.append(np.concatenate(read, axis=1) if read else np.zeros((len(action), 0), np.float32))
             actions.append(action)
     images = {key: np.concatenate(values) for key, values in frames.items()}
     return demonstrations_from_episodes(str(path), names, observations, actions, parts=parts or (), images=images)
-
-
-def _episode_frames(values: np.ndarray, part: ObservationPart, source: str, episode: str, length: int) -> np.ndarray:
-    """One episode's frames of an image part as uint8 ``(L, H, W, C)``; ``DemonstrationError`` naming the episode
-    for another frame shape or length."""
-    frames = frames_uint8(values, part.layout, source, f"obs/{part.key}")
-    if frames.shape[1:] != part.shape or len(frames) != length:
-        raise DemonstrationError(
-            f"{source}: key 'obs/{part.key}' of episode {episode} has {len(frames)} frames of {frames.shape[1:]}, "
-            f"expected {length} of {part.shape}"
-        )
-    return frames
