@@ -394,3 +394,15 @@ def test_robomimic_image_keys_are_read_as_frames(tmp_path):
     np.testing.assert_array_equal(demos.images["agentview_image"], np.concatenate(frames))
     assert demos.observations.shape == (12, 3) and demos.observation_parts[0].image
     assert load_demonstrations(f"robomimic:{tmp_path / 'demo.hdf5'}").observation_parts[0].name == "robot0_eef_pos"
+
+
+def test_a_rollout_video_insets_what_each_camera_saw_in_the_lower_right_corner():
+    from implicit_policy.evaluation.video import _with_cameras
+
+    scene = np.zeros((300, 400, 3), np.uint8)
+    left, right = np.full((20, 20, 3), 50, np.uint8), np.full((20, 20, 1), 200, np.uint8)
+    framed = _with_cameras(scene.copy(), [left, right])
+    scale = 300 // (3 * 20)  # 5: the insets fill up to a third of the frame's height
+    assert (framed[-4 - 20 * scale : -4, -4 - 20 * scale : -4] == 200).all()  # the last camera at the corner
+    assert (framed[-4 - 20 * scale : -4, -12 - 40 * scale : -12 - 20 * scale] == 50).all()  # the first beside it
+    assert (framed[: 300 - 20 * scale - 6] == 0).all() and np.array_equal(_with_cameras(scene.copy(), []), scene)

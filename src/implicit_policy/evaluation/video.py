@@ -4,7 +4,8 @@ offscreen, with EGL when there is no display) and written as MP4 by imageio with
 
 Each frame carries a caption bar along its top edge: green while the env reports ``is_success``, red
 otherwise, so a clip shows when the task was done; in a folder of clips, each file's name also says how the
-episode ended.
+episode ended. A policy that sees through cameras has what it saw inset in the lower-right corner (each
+camera's frame, enlarged by whole pixels, side by side), so a clip shows the scene and the policy's view.
 """
 
 from __future__ import annotations
@@ -57,11 +58,32 @@ def _captioned(frame: np.ndarray, success: bool) -> np.ndarray:
     return frame
 
 
+def _with_cameras(frame: np.ndarray, views: list[np.ndarray]) -> np.ndarray:
+    """``frame (H, W, 3)`` with the camera ``views`` (each ``(h, w, C)`` uint8) inset in its lower-right corner,
+    each enlarged by the largest whole factor that keeps the insets within a third of the frame's height."""
+    if not views:
+        return frame
+    height, width = frame.shape[:2]
+    scale = max(1, height // (3 * max(v.shape[0] for v in views)))
+    right = width - 4
+    for view in reversed(views):
+        big = np.repeat(np.repeat(view, scale, axis=0), scale, axis=1)
+        big = np.broadcast_to(big, (*big.shape[:2], 3)) if big.shape[2] == 1 else big[..., :3]
+        h, w = big.shape[:2]
+        if right - w - 2 < 0:
+            break
+        frame[height - h - 6 : height - 2, right - w - 2 : right + 2] = 80  # a border
+        frame[height - h - 4 : height - 4, right - w : right] = big
+        right -= w + 8
+    return frame
+
+
 def record_episodes(policy: Any, env_id: str, episodes: int, seed: int, env_kwargs: EnvKwargs = None) -> list[Clip]:
     """Run ``policy`` (``act``/``reset``) on the episodes seeded ``seed .. seed + episodes - 1``, one at a time,
     rendering every step. ``ValueError`` if the env cannot render (naming it)."""
     clips = []
     parts = takes_parts(policy)
+    cameras = [part.name for part in policy.input_spec.images] if parts else []
     env = _make_rendered_env(env_id, env_kwargs, parts)
     fps = float(env.metadata.get("render_fps") or 30)
     try:
@@ -78,7 +100,7 @@ def record_episodes(policy: Any, env_id: str, episodes: int, seed: int, env_kwar
                     raise ValueError(f"{env_id} cannot render frames here ({type(err).__name__}: {err})") from None
                 if frame is None:
                     raise ValueError(f"{env_id} renders no rgb_array frames")
-                frames.append(_captioned(np.asarray(frame), success))
+                frames.append(_with_cameras(_captioned(np.asarray(frame), success), [obs[c] for c in cameras]))
                 if done:
                     break
                 obs, _, terminated, truncated, info = env.step(
