@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from implicit_policy.models.vision import Crop, VisionConfig, build_vision_encoder
-from implicit_policy.runtime.input_spec import ObservationPart
+from implicit_policy.runtime.input_spec import ObservationPart, flat_slices
 
 
 class CameraEncoder(nn.Module):
@@ -51,17 +51,13 @@ class ObservationEncoder(nn.Module):
         self.frames = min(config.frames or n_obs_steps, n_obs_steps)
         camera_features = sum(camera.feature_size for camera in cameras.values())
         self.output_size = n_obs_steps * self.vector_size + self.frames * camera_features
-        self.offsets: list[tuple[ObservationPart, int]] = []
-        offset = 0
-        for part in parts:
-            self.offsets.append((part, offset))
-            offset += part.size
+        self.slices = flat_slices(parts)
 
     def split(self, window: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """Flat windows ``(B, n, O)`` to the vector parts ``(B, n, V)`` and frames ``{name: (B, n, H, W, C)}``."""
         vectors, frames = [], {}
-        for part, offset in self.offsets:
-            values = window[..., offset : offset + part.size]
+        for part, where in self.slices:
+            values = window[..., where]
             if part.image:
                 frames[part.name] = values.unflatten(-1, part.shape)
             else:

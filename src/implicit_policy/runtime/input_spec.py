@@ -110,6 +110,16 @@ class ObservationPart:
         return f"{named} ({shape}{f' uint8 image, stored {self.layout}' if self.image else ''})"
 
 
+def flat_slices(parts: tuple[ObservationPart, ...]) -> list[tuple[ObservationPart, slice]]:
+    """Where each part lies in a flat observation (the parts in order, frames flattened): the layout that
+    :meth:`InputSpec.flatten` writes and the encoder and the ONNX runtime read back."""
+    slices, offset = [], 0
+    for part in parts:
+        slices.append((part, slice(offset, offset + part.size)))
+        offset += part.size
+    return slices
+
+
 @dataclass(frozen=True)
 class InputSpec:
     """A policy's inputs and action chunking (module docstring)."""

@@ -21,7 +21,7 @@ from implicit_policy.runtime.control_loop import (
     noise_distribution,
     observation_input_shape,
 )
-from implicit_policy.runtime.input_spec import InputSpec
+from implicit_policy.runtime.input_spec import InputSpec, flat_slices
 from implicit_policy.runtime.pretrained import pretrained_folder
 
 FORMAT_VERSION = 2
@@ -166,11 +166,10 @@ class OnnxPolicy(ControlLoopPolicy):
 
     def argmin(self, window: np.ndarray, noise: dict[str, np.ndarray]) -> np.ndarray:
         if self._parts:
-            feeds, offset = {}, 0
-            for part in self._parts:
-                values = window[..., offset : offset + part.size].reshape(*window.shape[:2], *part.input_shape)
+            feeds = {}
+            for part, where in flat_slices(self._parts):
+                values = window[..., where].reshape(*window.shape[:2], *part.input_shape)
                 feeds[part.name] = values.astype(np.uint8) if part.image else np.ascontiguousarray(values)
-                offset += part.size
         else:
             feeds = {"obs": window.reshape(len(window), *observation_input_shape(self.n_obs_steps, self.obs_size))}
         (actions,) = self.session.run(None, {**feeds, **noise})
