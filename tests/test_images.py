@@ -287,13 +287,18 @@ def write_lerobot_with_cameras(path: Path, version: str, lengths=(6, 8, 5)) -> t
 
 
 @pytest.mark.parametrize("version", ["v2.1", "v3.0"])
-def test_lerobot_image_and_video_features_are_read_as_frames(tmp_path, version):
+def test_lerobot_image_and_video_features_are_read_as_frames(tmp_path, version, monkeypatch):
     source, pictures, videos = write_lerobot_with_cameras(tmp_path / "ds", version)
-    demos = load_demonstrations(source, ["observation.image", "cam=observation.images.cam", "observation.state"])
+    keys = ["observation.image", "cam=observation.images.cam", "observation.state"]
+    demos = load_demonstrations(source, keys)
     np.testing.assert_array_equal(demos.images["observation.image"], pictures)  # PNG: lossless
     error = np.abs(demos.images["cam"].astype(float) - videos).mean()
     assert demos.images["cam"].shape == videos.shape and error < 4.0, error  # mp4: lossy, frame for frame
     assert demos.observations.shape == (19, 2) and demos.episode_lengths.tolist() == [6, 8, 5]
+    monkeypatch.setenv("IMPLICIT_POLICY_FRAME_MEMORY", "1000")  # past the limit: decoded straight into a mapped file
+    mapped = load_demonstrations(source, keys)
+    assert all(isinstance(frames, np.memmap) for frames in mapped.images.values())
+    assert mapped.digest() == demos.digest()
 
 
 def test_an_unreadable_video_is_refused_on_one_line_naming_the_file(tmp_path, capsys):
@@ -380,7 +385,7 @@ def test_a_camera_policy_trains_evaluates_records_and_describes_itself_in_the_pi
     assert main(["diagnose", "--policy", str(run), "--data", str(data), "--states", "16"]) == 0
 
 
-def test_robomimic_image_keys_are_read_as_frames(tmp_path):
+def test_robomimic_image_keys_are_read_as_frames(tmp_path, monkeypatch):
     h5py = pytest.importorskip("h5py")
     rng = np.random.default_rng(0)
     frames = [rng.integers(0, 256, (n, 8, 8, 3), dtype=np.uint8) for n in (5, 7)]
@@ -394,6 +399,9 @@ def test_robomimic_image_keys_are_read_as_frames(tmp_path):
     np.testing.assert_array_equal(demos.images["agentview_image"], np.concatenate(frames))
     assert demos.observations.shape == (12, 3) and demos.observation_parts[0].image
     assert load_demonstrations(f"robomimic:{tmp_path / 'demo.hdf5'}").observation_parts[0].name == "robot0_eef_pos"
+    monkeypatch.setenv("IMPLICIT_POLICY_FRAME_MEMORY", "1000")
+    mapped = load_demonstrations(f"robomimic:{tmp_path / 'demo.hdf5'}", ["agentview_image", "robot0_eef_pos"])
+    assert isinstance(mapped.images["agentview_image"], np.memmap) and mapped.digest() == demos.digest()
 
 
 def test_a_rollout_video_insets_what_each_camera_saw_in_the_lower_right_corner():

@@ -135,7 +135,7 @@ def test_dict_observations_of_fetch_push_round_trip_in_sorted_key_order():
     np.testing.assert_array_equal(from_minari.episode_successes, from_vector_env.episode_successes)
 
 
-def test_a_dict_dataset_with_frames_is_read_as_named_parts_and_trains_a_camera_policy(tmp_path, capsys):
+def test_a_dict_dataset_with_frames_is_read_as_named_parts_and_trains_a_camera_policy(tmp_path, capsys, monkeypatch):
     """gym-pusht's frames recorded into Minari come back as uint8 image parts under the env's names (not
     flattened), a camera policy trains from them and is evaluated in the env the dataset records."""
     pytest.importorskip("gym_pusht")
@@ -149,6 +149,10 @@ def test_a_dict_dataset_with_frames_is_read_as_named_parts_and_trains_a_camera_p
     first = collect_demonstrations("PushTPixels-v0", 1, 0, controller="random")  # the same reset, other actions
     np.testing.assert_array_equal(demos.images["img"][0], first.images["img"][0])
     np.testing.assert_array_equal(demos.observations[0], first.observations[0])
+    with monkeypatch.context() as limited:
+        limited.setenv("IMPLICIT_POLICY_FRAME_MEMORY", "1000")
+        mapped = load_demonstrations("minari:pusht-pixels/random-v0")
+    assert isinstance(mapped.images["img"], np.memmap) and mapped.digest() == demos.digest()
 
     renamed = load_demonstrations("minari:pusht-pixels/random-v0", ["camera=img", "agent_pos[:1]"])
     assert [p.name for p in renamed.observation_parts] == ["camera", "agent_pos"] and renamed.env_id == ""

@@ -4,7 +4,8 @@ Frames are stored once, uint8 ``(T, H, W, C)``. An array larger than ``IMPLICIT_
 (default 8e9) is written to a file in ``IMPLICIT_POLICY_CACHE`` (default: the system's temporary folder)
 and memory-mapped: a batch gathers its windows by index and the operating system pages in those frames
 alone, so a dataset larger than memory trains. The file is unlinked as soon as it is mapped: nothing is
-left behind, whatever stops the process.
+left behind, whatever stops the process. Readers write each episode's frames into that one array as they
+decode them (:class:`FrameWriter`), so no copy of a dataset's frames is ever held beside it.
 """
 
 from __future__ import annotations
@@ -52,3 +53,24 @@ def take_frames(frames: np.ndarray, rows: np.ndarray) -> np.ndarray:
     for start in range(0, len(rows), CHUNK_FRAMES):
         out[start : start + CHUNK_FRAMES] = frames[rows[start : start + CHUNK_FRAMES]]
     return out
+
+
+class FrameWriter:
+    """A dataset's frames ``(total, H, W, C)`` in one :func:`frame_array`, written episode after episode."""
+
+    def __init__(self, total: int, shape: tuple[int, ...]) -> None:
+        self._frames = frame_array((total, *shape))
+        self._written = 0
+
+    def append(self, frames: np.ndarray) -> None:
+        """Write the next episode's frames ``(L, H, W, C)`` uint8 after those written so far."""
+        if self._written + len(frames) > len(self._frames):
+            raise ValueError(f"more frames than the {len(self._frames)} the dataset announced")
+        self._frames[self._written : self._written + len(frames)] = frames
+        self._written += len(frames)
+
+    def finished(self) -> np.ndarray:
+        """All the frames, once every one announced is written."""
+        if self._written != len(self._frames):
+            raise ValueError(f"{self._written} frames written of the {len(self._frames)} the dataset announced")
+        return self._frames

@@ -26,6 +26,7 @@ import numpy as np
 
 from implicit_policy.data.demonstrations import DemonstrationError, Demonstrations
 from implicit_policy.data.episodes import check_frames, choose_keys, demonstrations_from_episodes, read_part, steps
+from implicit_policy.data.frames import FrameWriter
 from implicit_policy.extras import require
 from implicit_policy.runtime.input_spec import ObservationPart
 
@@ -120,7 +121,7 @@ def load_lerobot(source: str, obs_keys: Sequence[str] | None = None) -> Demonstr
     order = np.lexsort((frame, episode))  # rows by episode, then frame
     episode_ids, firsts = np.unique(episode[order], return_index=True)
     observations, actions = [], []
-    images: dict[str, list[np.ndarray]] = {p.name: [] for p in parts if p.image}
+    images = {p.name: FrameWriter(len(order), p.shape) for p in parts if p.image}
     videos_of = _VideoFiles(path, info, [p.key for p in videos]) if videos else None
     for e, rows in zip(episode_ids, np.split(order, firsts[1:])):
         action = steps(data[ACTION_KEY][rows], str(path), ACTION_KEY, int(e))
@@ -138,7 +139,7 @@ def load_lerobot(source: str, obs_keys: Sequence[str] | None = None) -> Demonstr
         observations,
         actions,
         parts=parts,
-        images={name: np.concatenate(values) for name, values in images.items()},
+        images={name: writer.finished() for name, writer in images.items()},
     )
 
 

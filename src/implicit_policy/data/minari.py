@@ -42,6 +42,7 @@ from implicit_policy.data.episodes import (
     read_part,
     steps,
 )
+from implicit_policy.data.frames import FrameWriter
 from implicit_policy.evaluation.env_hooks import demonstrator, resolve_env_id
 from implicit_policy.evaluation.rollout import make_env
 from implicit_policy.extras import require
@@ -242,7 +243,7 @@ def _load_with_cameras(
     default = sorted(key for key in shapes if key not in cameras) + sorted(cameras)
     parts = choose_keys(source, shapes, obs_keys, default, cameras)
     names, observations, actions, successes = [], [], [], []
-    images: dict[str, list[np.ndarray]] = {part.name: [] for part in parts if part.image}
+    images = {part.name: FrameWriter(dataset.total_steps, part.shape) for part in parts if part.image}
     for episode in dataset.iterate_episodes():
         action = steps(episode.actions, source, "actions", episode.id)
         read = []
@@ -266,7 +267,7 @@ def _load_with_cameras(
         env_id=env_id if own_names else "",
         successes=successes,
         parts=parts,
-        images={name: np.concatenate(frames) for name, frames in images.items()},
+        images={name: writer.finished() for name, writer in images.items()},
     )
     seeds = np.asarray(_episode_seeds(dataset), dtype=np.int64)
     return dataclasses.replace(demos, episode_seeds=seeds, seed=int(seeds[0]) if seeds[0] >= 0 else 0)

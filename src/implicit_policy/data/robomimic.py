@@ -29,6 +29,7 @@ from implicit_policy.data.episodes import (
     read_part,
     steps,
 )
+from implicit_policy.data.frames import FrameWriter
 from implicit_policy.extras import require
 from implicit_policy.runtime.input_spec import ObservationPart
 
@@ -72,7 +73,8 @@ def load_robomimic(source: str, obs_keys: Sequence[str] | None = None) -> Demons
             raise DemonstrationError(f"{path} holds no demonstrations")
         parts: tuple[ObservationPart, ...] | None = None
         observations, actions = [], []
-        frames: dict[str, list[np.ndarray]] = {}
+        frames: dict[str, FrameWriter] = {}
+        total = sum(len(handle["data"][name]["actions"]) for name in names if "actions" in handle["data"][name])
         for name in names:
             demo = handle["data"][name]
             if "actions" not in demo or "obs" not in demo:
@@ -82,7 +84,7 @@ def load_robomimic(source: str, obs_keys: Sequence[str] | None = None) -> Demons
                 layouts = {key: layout for key, shape in shapes.items() if (layout := image_layout(shape)) is not None}
                 default = sorted(key for key, shape in shapes.items() if len(shape) <= 1)
                 parts = choose_keys(str(path), dict(shapes), obs_keys, default, layouts)
-                frames = {part.name: [] for part in parts if part.image}
+                frames = {part.name: FrameWriter(total, part.shape) for part in parts if part.image}
             action = steps(demo["actions"][()], str(path), "actions", name)
             read = []
             for part in parts:
@@ -96,5 +98,5 @@ def load_robomimic(source: str, obs_keys: Sequence[str] | None = None) -> Demons
                     read.append(read_part(values, part, str(path), name, len(action), f"obs/{part.key}"))
             observations.append(np.concatenate(read, axis=1) if read else np.zeros((len(action), 0), np.float32))
             actions.append(action)
-    images = {key: np.concatenate(values) for key, values in frames.items()}
+    images = {key: writer.finished() for key, writer in frames.items()}
     return demonstrations_from_episodes(str(path), names, observations, actions, parts=parts or (), images=images)
