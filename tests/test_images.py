@@ -171,13 +171,13 @@ def test_pusht_pixels_draws_recorded_states_as_the_demonstrations_frames():
     assert np.mean(differences) < 0.5 and np.max(differences) < 1.0, differences
 
 
-@pytest.mark.parametrize("kind", ["energy", "mse", "mse resized, last frame"])
+@pytest.mark.parametrize("kind", ["energy", "mse", "mse resized, last frame, group norm"])
 def test_onnx_takes_each_part_as_a_named_input_and_acts_as_torch_over_an_episode(tmp_path, kind):
     from implicit_policy import OnnxPolicy, export_argmin
 
     changes = {"policy": tiny_config().policy} if kind == "energy" else {}
-    if kind.endswith("last frame"):
-        changes["vision"] = VisionConfig(channels=8, keypoints=8, resize=12, frames=1)
+    if kind.endswith("group norm"):
+        changes["vision"] = VisionConfig(channels=8, keypoints=8, resize=12, frames=1, norm="group")
     train(_config(steps=4, n_obs_steps=2, horizon=4, n_action_steps=2, **changes), square_task(4, 0), tmp_path / "r")
     policy = load_policy(tmp_path / "r", seed=3)
     robot = OnnxPolicy(export_argmin(policy, tmp_path / "p.onnx"), seed=3)
