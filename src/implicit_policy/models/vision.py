@@ -45,7 +45,7 @@ class VisionConfig(FrozenConfig):
     frames: int = Field(
         0, ge=0, description="the last this many frames of the observation window are encoded; 0: every frame"
     )
-    norm: Literal["none", "group"] = Field("none", description="conv: GroupNorm after each conv layer (group), or none")
+    norm: Literal["none", "group"] = Field("group", description="conv: GroupNorm after each conv layer, or none")
 
 
 VISION_ENCODERS: dict[str, Callable[[VisionConfig, int], nn.Module]] = {}
