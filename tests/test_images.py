@@ -3,11 +3,12 @@
 A toy task whose answer is visible only in the image (a red square's side decides the action) is learned
 from pixels, where a policy given the vector parts alone cannot learn it; the zarr reader reads frames
 written with zarr; frames are stored once; a bad frame is refused naming its part; ``PushTPixels-v0`` draws
-the recorded states as the demonstrations' frames (with the shared data).
+the recorded states as the demonstrations' frames (with the shared data); the GPU preset trains a few steps.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -414,3 +415,25 @@ def test_a_rollout_video_insets_what_each_camera_saw_in_the_lower_right_corner()
     assert (framed[-4 - 20 * scale : -4, -4 - 20 * scale : -4] == 200).all()  # the last camera at the corner
     assert (framed[-4 - 20 * scale : -4, -12 - 40 * scale : -12 - 20 * scale] == 50).all()  # the first beside it
     assert (framed[: 300 - 20 * scale - 6] == 0).all() and np.array_equal(_with_cameras(scene.copy(), []), scene)
+
+
+def test_the_gpu_preset_trains_a_few_steps_from_frames_with_resnet18_and_acts(tmp_path):
+    """``pusht-image-gpu`` (ResNet-18 with GroupNorm, both frames at 96 cropped to 84) end to end on a few
+    steps of random-action PushTPixels-v0 data on the CPU: the recipe a GPU runs in full."""
+    pytest.importorskip("gym_pusht")
+    from implicit_policy import collect_demonstrations
+    from implicit_policy.cli import main
+
+    demos = collect_demonstrations("PushTPixels-v0", episodes=2, seed=0, controller="random")
+    data = demos.save(tmp_path / "d.npz")
+    run = tmp_path / "run"
+    settings = ["optim.batch_size=4", "eval_episodes=0"]
+    argv = ["train", "--data", str(data), "--preset", "pusht-image-gpu", "--steps", "2", "--out", str(run), "--quiet"]
+    assert main([*argv, *[arg for s in settings for arg in ("--set", s)]]) == 0
+    vision = json.loads((run / "train_config.json").read_text())["vision"]
+    assert (vision["encoder"], vision["frames"], vision["resize"]) == ("resnet18", 0, 0)
+    policy = load_policy(run / "latest")
+    assert sum(w.numel() for w in policy.model.parameters()) > 11_000_000  # ResNet-18's weights are in the model
+    obs = {"img": demos.images["img"][:1], "agent_pos": demos.observations[:1, :2]}
+    action = policy.act(obs)
+    assert action.shape == (1, 2) and np.isfinite(action).all()
